@@ -1,0 +1,37 @@
+// The Go library's entry points, resolved once per process with dlopen/dlsym.
+//
+// Why load at run time instead of linking: one Go runtime per process can never be
+// unloaded (golang/go#11100), Windows cannot link a Go DLL from MSVC (golang/go#36233),
+// and a missing or broken library becomes a clear JavaScript error instead of a failed
+// require with a loader message.
+#ifndef RUNNER_NATIVE_GO_LIBRARY_H
+#define RUNNER_NATIVE_GO_LIBRARY_H
+
+#include <string>
+
+#include "abi.h"
+
+namespace runner_native {
+
+struct GoLibrary {
+  rn_create_fn create;
+  rn_register_fn register_handler;
+  rn_listen_fn listen;
+  rn_drain_fn drain;
+  rn_complete_fn complete;
+  rn_close_fn close;
+  rn_detach_fn detach;
+  rn_free_fn free;
+  rn_stats_fn stats;
+};
+
+// Loads the library at path (first call only; later calls return the same result).
+// Returns nullptr and sets *error when it cannot be loaded. Never unloaded.
+const GoLibrary* LoadGoLibrary(const std::string& path, std::string* error);
+
+// The loaded library, or nullptr before a successful LoadGoLibrary.
+const GoLibrary* Go();
+
+}  // namespace runner_native
+
+#endif  // RUNNER_NATIVE_GO_LIBRARY_H

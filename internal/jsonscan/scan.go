@@ -1,0 +1,324 @@
+// Package jsonscan validates a request body and slices out one top-level member in a
+// single pass, without decoding anything.
+//
+// The server never needs the body as Go values: JavaScript parses the member's bytes
+// once with V8's JSON.parse. Go only has to reject what is not JSON (so the handler is
+// never called with garbage) and find where the member's value starts and ends.
+package jsonscan
+
+import (
+	"errors"
+	"unicode/utf8"
+)
+
+// Errors returned by Member. Each one is answered with 400 INVALID_JSON.
+var (
+	ErrSyntax    = errors.New("malformed JSON")
+	ErrNotObject = errors.New("request body must be a JSON object")
+	ErrTooDeep   = errors.New("JSON nesting is too deep")
+	ErrUTF8      = errors.New("JSON text is not valid UTF-8")
+)
+
+// Member validates doc as exactly one JSON value, nested at most maxDepth levels, and
+// requires it to be an object. It returns the raw bytes of the value of the member named
+// key (the last one, as JSON.parse keeps the last of duplicate names) and whether there
+// was one. value aliases doc.
+func Member(doc []byte, key string, maxDepth int) (value []byte, found bool, err error) {
+	s := scanner{b: doc, max: maxDepth}
+	s.skipSpace()
+	if s.i >= len(s.b) {
+		return nil, false, ErrSyntax
+	}
+	if s.b[s.i] != '{' {
+		if err := s.value(); err != nil {
+			return nil, false, err
+		}
+		if err := s.end(); err != nil {
+			return nil, false, err
+		}
+		return nil, false, ErrNotObject
+	}
+	s.want, s.capture = key, true
+	if err := s.container('}'); err != nil {
+		return nil, false, err
+	}
+	return s.found, s.found != nil, s.end()
+}
+
+// Valid reports whether doc is exactly one valid JSON value nested at most maxDepth
+// levels deep.
+func Valid(doc []byte, maxDepth int) error {
+	s := scanner{b: doc, max: maxDepth}
+	s.skipSpace()
+	if err := s.value(); err != nil {
+		return err
+	}
+	return s.end()
+}
+
+type scanner struct {
+	b     []byte
+	i     int
+	depth int
+	max   int
+
+	// Member capture: when capture is set, the value of every member named want of the
+	// outermost object is recorded in found (the last one wins).
+	want    string
+	capture bool
+	found   []byte
+}
+
+func (s *scanner) end() error {
+	s.skipSpace()
+	if s.i != len(s.b) {
+		return ErrSyntax
+	}
+	return nil
+}
+
+func (s *scanner) skipSpace() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) value() error {
+	if s.i >= len(s.b) {
+		return ErrSyntax
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.container('}')
+	case c == '[':
+		return s.container(']')
+	case c == '"':
+		_, _, _, err := s.str()
+		return err
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	}
+	return ErrSyntax
+}
+
+// container scans an object or an array; close is its closing bracket.
+func (s *scanner) container(close byte) error {
+	s.depth++
+	if s.depth > s.max {
+		return ErrTooDeep
+	}
+	s.i++
+	s.skipSpace()
+	if s.i < len(s.b) && s.b[s.i] == close {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		s.skipSpace()
+		wanted := false
+		if close == '}' {
+			ks, ke, escaped, err := s.str()
+			if err != nil {
+				return err
+			}
+			wanted = s.capture && s.depth == 1 && keyEquals(s.b[ks:ke], escaped, s.want)
+			s.skipSpace()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return ErrSyntax
+			}
+			s.i++
+			s.skipSpace()
+		}
+		vs := s.i
+		if err := s.value(); err != nil {
+			return err
+		}
+		if wanted {
+			s.found = s.b[vs:s.i]
+		}
+		s.skipSpace()
+		if s.i >= len(s.b) {
+			return ErrSyntax
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case close:
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return ErrSyntax
+		}
+	}
+}
+
+func (s *scanner) literal(word string) error {
+	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+		return ErrSyntax
+	}
+	s.i += len(word)
+	return nil
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+func (s *scanner) number() error {
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	if s.i >= len(s.b) {
+		return ErrSyntax
+	}
+	if s.b[s.i] == '0' {
+		s.i++
+	} else if s.digits() == 0 {
+		return ErrSyntax
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if s.digits() == 0 {
+			return ErrSyntax
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if s.digits() == 0 {
+			return ErrSyntax
+		}
+	}
+	return nil
+}
+
+// str scans a string at s.i and returns the bounds of its contents (without quotes) and
+// whether it holds escapes.
+func (s *scanner) str() (start, end int, escaped bool, err error) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return 0, 0, false, ErrSyntax
+	}
+	s.i++
+	start = s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			end = s.i
+			s.i++
+			return start, end, escaped, nil
+		case c == '\\':
+			escaped = true
+			if err := s.escape(); err != nil {
+				return 0, 0, false, err
+			}
+		case c < 0x20:
+			return 0, 0, false, ErrSyntax
+		case c < utf8.RuneSelf:
+			s.i++
+		default:
+			r, size := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && size == 1 {
+				return 0, 0, false, ErrUTF8
+			}
+			s.i += size
+		}
+	}
+	return 0, 0, false, ErrSyntax
+}
+
+func (s *scanner) escape() error {
+	s.i++ // '\\'
+	if s.i >= len(s.b) {
+		return ErrSyntax
+	}
+	switch s.b[s.i] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		s.i++
+		return nil
+	case 'u':
+		if len(s.b)-s.i < 5 {
+			return ErrSyntax
+		}
+		for _, h := range s.b[s.i+1 : s.i+5] {
+			if unhex(h) < 0 {
+				return ErrSyntax
+			}
+		}
+		s.i += 5
+		return nil
+	}
+	return ErrSyntax
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// keyEquals compares a raw (still escaped) member name with key. Escaped names are rare
+// ("\u0069nput" is "input"); only they pay for decoding.
+func keyEquals(raw []byte, escaped bool, key string) bool {
+	if !escaped {
+		return string(raw) == key
+	}
+	var buf [64]byte
+	out := buf[:0]
+	for i := 0; i < len(raw); {
+		if raw[i] != '\\' {
+			out = append(out, raw[i])
+			i++
+			continue
+		}
+		i++
+		switch c := raw[i]; c {
+		case 'u':
+			r := rune(unhex(raw[i+1])<<12 | unhex(raw[i+2])<<8 | unhex(raw[i+3])<<4 | unhex(raw[i+4]))
+			i += 5
+			out = utf8.AppendRune(out, r)
+		case 'b':
+			out, i = append(out, '\b'), i+1
+		case 'f':
+			out, i = append(out, '\f'), i+1
+		case 'n':
+			out, i = append(out, '\n'), i+1
+		case 'r':
+			out, i = append(out, '\r'), i+1
+		case 't':
+			out, i = append(out, '\t'), i+1
+		default: // '"', '\\', '/'
+			out, i = append(out, c), i+1
+		}
+		if len(out) > len(key) {
+			return false
+		}
+	}
+	return string(out) == key
+}
