@@ -125,7 +125,13 @@ func (s *Server) Close() error {
 		if s.ln == nil {
 			return
 		}
-		s.closeErr = s.http.ShutdownWithContext(context.Background())
+		// Close the listener ourselves first: Serve runs in its own goroutine, and if it
+		// has not registered the listener with fasthttp yet, Shutdown would see nothing
+		// to stop and Serve would then accept forever.
+		_ = s.ln.Close()
+		if err := s.http.ShutdownWithContext(context.Background()); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.closeErr = err
+		}
 		<-s.served
 	})
 	return s.closeErr

@@ -1,0 +1,68 @@
+package envelope
+
+import (
+	"testing"
+
+	json "github.com/goccy/go-json"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEnvelopes(t *testing.T) {
+	assert.Equal(t, `{"ok":true}`, string(AppendOK(nil)))
+	assert.Equal(t, `{"ok":true,"result":8}`, string(AppendResult(nil, []byte("8"))))
+	assert.Equal(t,
+		`{"ok":false,"error":{"code":404,"message":"Task not found: x","codeName":"NOT_FOUND"}}`,
+		string(AppendError(nil, NotFound, "Task not found: x")))
+}
+
+func TestErrorMessagesAreEscaped(t *testing.T) {
+	msgs := []string{"quote \" backslash \\ newline \n tab \t", "ctl \x00\x1f", "émoji 😀", "bad \xff utf8", "</script>"}
+	for _, m := range msgs {
+		out := AppendError(nil, Internal, []byte(m))
+		var decoded struct {
+			OK    bool `json:"ok"`
+			Error struct {
+				Code     int    `json:"code"`
+				Message  string `json:"message"`
+				CodeName string `json:"codeName"`
+			} `json:"error"`
+		}
+		require.NoError(t, json.Unmarshal(out, &decoded), "%q -> %s", m, out)
+		assert.False(t, decoded.OK)
+		assert.Equal(t, 500, decoded.Error.Code)
+		assert.Equal(t, "INTERNAL_ERROR", decoded.Error.CodeName)
+		if m == "bad \xff utf8" {
+			assert.Equal(t, "bad \uFFFD utf8", decoded.Error.Message)
+		} else {
+			assert.Equal(t, m, decoded.Error.Message)
+		}
+	}
+}
+
+func TestAppendAllocatesNothing(t *testing.T) {
+	buf := make([]byte, 0, 256)
+	raw := []byte(`{"a":1}`)
+	allocs := testing.AllocsPerRun(100, func() {
+		buf = AppendResult(buf[:0], raw)
+		buf = AppendError(buf[:0], InvalidJSON, "Invalid JSON body: malformed JSON")
+	})
+	assert.Zero(t, allocs)
+}
+
+func BenchmarkAppendResult(b *testing.B) {
+	buf := make([]byte, 0, 256)
+	raw := []byte(`{"a":5,"b":3}`)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = AppendResult(buf[:0], raw)
+	}
+}
+
+func BenchmarkAppendError(b *testing.B) {
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = AppendError(buf[:0], NotFound, "Task not found: app.tasks.missing")
+	}
+}
