@@ -60,10 +60,12 @@ function normaliseConfig(config) {
   return out;
 }
 
-/** One leading slash, no trailing slash; the root becomes "". */
+/**
+ * One leading slash, no trailing slash. The root stays "/" (Go reads "" as "unset" and
+ * serves the root for "/").
+ */
 function normaliseBasePath(p) {
-  const trimmed = p.replace(/^\/+|\/+$/g, '');
-  return trimmed === '' ? '' : `/${trimmed}`;
+  return `/${p.replace(/^\/+|\/+$/g, '')}`;
 }
 
 function describe(value) {

@@ -109,7 +109,7 @@ func (s *Server) Listen() error {
 	go func() {
 		defer close(s.served)
 		defer func() { _ = recover() }() // a panic here must never reach Node
-		_ = s.http.Serve(ln)
+		_ = s.http.Serve(lingerListener{ln})
 	}()
 	return nil
 }

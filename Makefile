@@ -1,0 +1,25 @@
+# Developer shortcuts; npm scripts are the source of truth.
+.PHONY: build test test-go test-js bench fuzz clean
+
+build:
+	node scripts/build.js
+
+test: build
+	npm test
+
+test-go:
+	go test -count=1 -race ./...
+
+test-js: build
+	npx mocha
+
+bench: build
+	npm run bench
+
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzMember$$' -fuzztime 60s ./internal/jsonscan
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./internal/route
+
+clean:
+	rm -rf build bench/results
+	go clean -testcache

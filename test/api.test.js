@@ -1,0 +1,169 @@
+'use strict';
+const assert = require('assert');
+const net = require('net');
+const { startServer, closeAll, post, request, TunnelServer } = require('./helpers');
+
+describe('TunnelServer API', () => {
+  afterEach(closeAll);
+
+  describe('constructor', () => {
+    it('rejects a missing or non-object config with a TypeError', () => {
+      assert.throws(() => new TunnelServer(), { name: 'TypeError', message: /config must be an object/ });
+      assert.throws(() => new TunnelServer(7070), TypeError);
+    });
+
+    it('validates port: integer (TypeError) between 0 and 65535 (RangeError)', () => {
+      assert.throws(() => new TunnelServer({}), { name: 'TypeError', message: /config\.port must be an integer/ });
+      assert.throws(() => new TunnelServer({ port: '7070' }), { name: 'TypeError', message: /config\.port/ });
+      assert.throws(() => new TunnelServer({ port: 1.5 }), { name: 'TypeError', message: /config\.port/ });
+      assert.throws(() => new TunnelServer({ port: -1 }), { name: 'RangeError', message: /config\.port must be between 0 and 65535/ });
+      assert.throws(() => new TunnelServer({ port: 65536 }), { name: 'RangeError', message: /config\.port/ });
+      assert.ok(new TunnelServer({ port: 0 }));
+      assert.ok(new TunnelServer({ port: 65535 }));
+    });
+
+    it('validates basePath, corsOrigins and the limits, naming the field', () => {
+      assert.throws(() => new TunnelServer({ port: 0, basePath: 5 }), { name: 'TypeError', message: /config\.basePath/ });
+      assert.throws(() => new TunnelServer({ port: 0, basePath: '/a?b' }), { name: 'RangeError', message: /config\.basePath/ });
+      assert.throws(() => new TunnelServer({ port: 0, corsOrigins: '*' }), { name: 'TypeError', message: /config\.corsOrigins/ });
+      assert.throws(() => new TunnelServer({ port: 0, corsOrigins: [''] }), { name: 'TypeError', message: /config\.corsOrigins/ });
+      assert.throws(() => new TunnelServer({ port: 0, maxBodySize: 0 }), { name: 'RangeError', message: /config\.maxBodySize/ });
+      assert.throws(() => new TunnelServer({ port: 0, maxBodySize: '1' }), { name: 'TypeError', message: /config\.maxBodySize/ });
+      assert.throws(() => new TunnelServer({ port: 0, idleTimeoutMs: -1 }), { name: 'RangeError', message: /config\.idleTimeoutMs/ });
+    });
+
+    it('normalises basePath to one leading slash and no trailing slash', async () => {
+      const server = await startServer({ basePath: 'api/v1/' }, (s) => s.registerTask('t', () => 1));
+      assert.strictEqual((await post(server.port, '/api/v1/task/t', {})).text, '{"ok":true,"result":1}');
+      const root = await startServer({ basePath: '/' }, (s) => s.registerTask('t', () => 2));
+      assert.strictEqual((await post(root.port, '/task/t', {})).text, '{"ok":true,"result":2}');
+    });
+  });
+
+  describe('registerTask / registerEvent', () => {
+    it('rejects non-function handlers and empty ids with a TypeError', () => {
+      const s = new TunnelServer({ port: 0 });
+      assert.throws(() => s.registerTask('a', null), { name: 'TypeError', message: /must be a function/ });
+      assert.throws(() => s.registerTask('a', {}), TypeError);
+      assert.throws(() => s.registerEvent('a', 'nope'), { name: 'TypeError', message: /must be a function/ });
+      assert.throws(() => s.registerTask('', () => {}), { name: 'TypeError', message: /taskId/ });
+      assert.throws(() => s.registerEvent(42, () => {}), { name: 'TypeError', message: /eventId/ });
+    });
+
+    it('lists ids in registration order; registering again replaces without duplicating', async () => {
+      const s = new TunnelServer({ port: 0 });
+      s.registerTask('b', () => 1);
+      s.registerTask('a', () => 1);
+      s.registerTask('b', () => 2);
+      s.registerEvent('e', () => {});
+      assert.deepStrictEqual(await s.getTaskIds(), ['b', 'a']);
+      assert.deepStrictEqual(await s.getEventIds(), ['e']);
+      assert.ok(s.getTaskIds() instanceof Promise);
+    });
+
+    it('a replaced handler answers from then on, also while listening', async () => {
+      const server = await startServer({}, (s) => s.registerTask('v', () => 'old'));
+      assert.strictEqual((await post(server.port, '/__runner/task/v', {})).body.result, 'old');
+      server.registerTask('v', () => 'new');
+      assert.strictEqual((await post(server.port, '/__runner/task/v', {})).body.result, 'new');
+    });
+
+    it('a handler registered after listen() is served and listed in discovery at once', async () => {
+      const server = await startServer();
+      assert.strictEqual((await post(server.port, '/__runner/task/late', {})).status, 404);
+      server.registerTask('late', (input) => input * 2);
+      server.registerEvent('late.event', () => {});
+      assert.strictEqual((await post(server.port, '/__runner/task/late', { input: 21 })).text, '{"ok":true,"result":42}');
+      const discovery = await request(server.port, 'GET', '/__runner/discovery');
+      assert.deepStrictEqual(discovery.body.result.allowList, { enabled: true, tasks: ['late'], events: ['late.event'] });
+    });
+  });
+
+  describe('listen / close / port', () => {
+    it('port is null before listen, the bound port while listening (port 0 picks one), null after close', async () => {
+      const s = new TunnelServer({ port: 0, host: '127.0.0.1' });
+      assert.strictEqual(s.port, null);
+      await s.listen();
+      assert.ok(Number.isInteger(s.port) && s.port > 0);
+      await s.close();
+      assert.strictEqual(s.port, null);
+    });
+
+    it('listen resolves only once the port accepts connections', async () => {
+      const s = new TunnelServer({ port: 0, host: '127.0.0.1' });
+      s.registerTask('x', () => 'y');
+      await s.listen();
+      const res = await post(s.port, '/__runner/task/x', {}); // no retry: must work at once
+      assert.strictEqual(res.text, '{"ok":true,"result":"y"}');
+      await s.close();
+    });
+
+    it('rejects with code EADDRINUSE when the port is taken', async () => {
+      const blocker = net.createServer();
+      await new Promise((r) => blocker.listen(0, '127.0.0.1', r));
+      const { port } = blocker.address();
+      const s = new TunnelServer({ port, host: '127.0.0.1' });
+      await assert.rejects(s.listen(), (err) => {
+        assert.ok(err instanceof Error);
+        assert.strictEqual(err.code, 'EADDRINUSE');
+        assert.strictEqual(err.syscall, 'listen');
+        assert.strictEqual(err.port, port);
+        assert.match(err.message, /EADDRINUSE/);
+        return true;
+      });
+      assert.strictEqual(s.port, null);
+      await new Promise((r) => blocker.close(r));
+      await s.listen(); // the failed attempt left nothing behind
+      assert.strictEqual(s.port, port);
+      await s.close();
+    });
+
+    it('a second listen() while listening rejects', async () => {
+      const server = await startServer();
+      await assert.rejects(server.listen(), /already listening/);
+    });
+
+    it('close() is idempotent and can listen again afterwards', async () => {
+      const server = await startServer({}, (s) => s.registerTask('t', () => 'again'));
+      const port = server.port;
+      await Promise.all([server.close(), server.close()]);
+      await server.close();
+      await assert.rejects(post(port, '/__runner/task/t', {}), /ECONNREFUSED|ECONNRESET|socket hang up/);
+      await server.listen();
+      assert.strictEqual((await post(server.port, '/__runner/task/t', {})).body.result, 'again');
+    });
+
+    it('close() before listen() resolves', async () => {
+      await new TunnelServer({ port: 0 }).close();
+    });
+
+    it('several servers in one process keep their own handlers and ports', async () => {
+      const a = await startServer({}, (s) => s.registerTask('who', () => 'a'));
+      const b = await startServer({}, (s) => s.registerTask('who', () => 'b'));
+      const c = await startServer({ basePath: '/c' }, (s) => s.registerTask('who', () => 'c'));
+      assert.notStrictEqual(a.port, b.port);
+      const answers = await Promise.all([
+        post(a.port, '/__runner/task/who', {}), post(b.port, '/__runner/task/who', {}), post(c.port, '/c/task/who', {}),
+      ]);
+      assert.deepStrictEqual(answers.map((r) => r.body.result), ['a', 'b', 'c']);
+      await a.close();
+      assert.strictEqual((await post(b.port, '/__runner/task/who', {})).body.result, 'b', 'closing one leaves the others');
+    });
+  });
+
+  describe('getStats', () => {
+    it('counts requests by outcome and open connections', async () => {
+      const server = await startServer({}, (s) => s.registerTask('ok', () => 1));
+      await post(server.port, '/__runner/task/ok', {});
+      await post(server.port, '/__runner/task/ok', {});
+      await post(server.port, '/__runner/task/missing', {});
+      const stats = server.getStats();
+      assert.strictEqual(stats.requests, 3);
+      assert.strictEqual(stats.status2xx, 2);
+      assert.strictEqual(stats.status4xx, 1);
+      assert.strictEqual(stats.status5xx, 0);
+      assert.strictEqual(stats.pending, 0);
+      assert.ok(stats.connections >= 1, 'the keep-alive connection is open');
+    });
+  });
+});

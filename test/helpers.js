@@ -1,0 +1,110 @@
+'use strict';
+/** Shared helpers of the end-to-end tests: real servers on 127.0.0.1, real HTTP clients. */
+const http = require('http');
+const net = require('net');
+const path = require('path');
+const { spawn } = require('child_process');
+const { TunnelServer } = require('..');
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+
+/** Every server started by a test, closed after it. */
+const started = new Set();
+
+/**
+ * Starts a server on 127.0.0.1 with a free port.
+ * @param {object} [config] extra TunnelConfig fields
+ * @param {(s: TunnelServer) => void} [setup] registers handlers before listen()
+ */
+async function startServer(config = {}, setup) {
+  const server = new TunnelServer({ port: 0, host: '127.0.0.1', ...config });
+  if (setup) setup(server);
+  await server.listen();
+  started.add(server);
+  return server;
+}
+
+async function closeAll() {
+  const servers = [...started];
+  started.clear();
+  await Promise.all(servers.map((s) => s.close()));
+}
+
+/**
+ * One HTTP request.
+ * @returns {Promise<{status: number, headers: object, text: string, body: any, raw: Buffer}>}
+ */
+function request(port, method, urlPath, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(
+      typeof body === 'string' ? body : JSON.stringify(body));
+    const req = http.request({
+      host: '127.0.0.1', port, method, path: urlPath, agent,
+      headers: { 'content-type': 'application/json', ...(payload ? { 'content-length': payload.length } : {}), ...headers },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const text = raw.toString('utf8');
+        let parsed;
+        try { parsed = text ? JSON.parse(text) : undefined; } catch (_) { parsed = undefined; }
+        resolve({ status: res.statusCode, headers: res.headers, text, body: parsed, raw });
+      });
+    });
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+const post = (port, urlPath, body, headers) => request(port, 'POST', urlPath, body, headers);
+
+/**
+ * Writes raw bytes on a fresh connection and collects everything the server sends
+ * until it closes the connection or `idleMs` pass without data.
+ */
+function rawExchange(port, bytes, idleMs = 300) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    let timer;
+    const finish = () => { clearTimeout(timer); socket.destroy(); resolve(Buffer.concat(chunks).toString('utf8')); };
+    const arm = () => { clearTimeout(timer); timer = setTimeout(finish, idleMs); };
+    socket.on('connect', () => { socket.write(bytes); arm(); });
+    socket.on('data', (c) => { chunks.push(c); arm(); });
+    socket.on('end', finish);
+    socket.on('close', finish);
+    socket.on('error', (err) => (chunks.length ? finish() : reject(err)));
+  });
+}
+
+/**
+ * Runs a script in a child Node process.
+ * @returns {Promise<{code: number|null, signal: string|null, stdout: string, stderr: string, ms: number}>}
+ */
+function runChild(script, { args = [], env = {}, timeoutMs = 15000, onSpawn, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const began = Date.now();
+    const child = spawn(process.execPath, ['-e', script, ...args], {
+      cwd: cwd || path.resolve(__dirname, '..'),
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`child timed out; stdout=${stdout} stderr=${stderr}`)); }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      // Give the pipes a moment to deliver the last bytes.
+      setImmediate(() => resolve({ code, signal, stdout, stderr, ms: Date.now() - began }));
+    });
+    if (onSpawn) onSpawn(child);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+module.exports = { startServer, closeAll, request, post, rawExchange, runChild, sleep, agent, TunnelServer };
