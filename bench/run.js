@@ -1,0 +1,291 @@
+'use strict';
+/**
+ * The benchmark: every server in turn on 127.0.0.1, loaded by wrk, rounds interleaved,
+ * medians reported. Writes docs/benchmarks.md (or bench/results/smoke.md with --smoke).
+ *
+ *   npm run bench                       full run (about 10 minutes)
+ *   npm run bench -- --smoke            a few seconds per server: correctness checks, no doc
+ *   npm run bench -- --rounds 5 --duration 10 --servers native,go --scenarios small
+ *
+ * Each server's answers are checked before and after it is measured, and a run with
+ * socket errors or non-2xx answers is rejected, so a broken server cannot post a number.
+ */
+const { spawn, execFileSync } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const args = parseArgs(process.argv.slice(2));
+const SMOKE = Boolean(args.smoke);
+const ROUNDS = Number(args.rounds || (SMOKE ? 1 : 3));
+const DURATION = Number(args.duration || (SMOKE ? 1 : 5));
+const IDLE_CONNS = Number(args['idle-conns'] || (SMOKE ? 200 : 2000));
+const PORT = 17071;
+const CLK_TCK = 100;
+
+const ECHO_INPUT = JSON.stringify({ input: { items: Array.from({ length: 60 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'], price: i * 1.25, ok: i % 2 === 0 })) } });
+
+const SCENARIOS = [
+  // First: measured on a freshly started process, before load grows the heap and hides
+  // what idle connections cost.
+  { name: 'idle', what: `RSS per idle keep-alive connection, ${IDLE_CONNS} connections`, idle: true },
+  { name: 'small', what: 'add, 64 connections', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 64 },
+  { name: 'echo', what: `echo ~${(ECHO_INPUT.length / 1024).toFixed(1)} KB, 64 connections`, path: '/__runner/task/app.tasks.echo', body: ECHO_INPUT, conns: 64 },
+  { name: 'sleep', what: 'sleep 5 ms, 1000 connections', path: '/__runner/task/app.tasks.sleep', body: '{"input":{"ms":5}}', conns: 1000 },
+  { name: 'sequential', what: 'add, 1 connection', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 1 },
+  { name: 'pipelined', what: 'add, 8 connections x 16 in flight', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 8, pipeline: 16 },
+];
+
+const goBinary = path.join(root, 'build', 'bench', 'runner-go');
+const SERVERS = {
+  native: { label: 'runner-native', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
+  'node-http': { label: 'node:http', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-http.js')]] },
+  fastify: { label: 'Fastify', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'fastify.js')]] },
+  go: { label: 'pure Go (ceiling)', cmd: () => [goBinary, ['-port', String(PORT)]] },
+};
+
+function parseArgs(list) {
+  const out = {};
+  for (let i = 0; i < list.length; i++) {
+    const key = list[i].replace(/^--/, '');
+    if (i + 1 < list.length && !list[i + 1].startsWith('--')) out[key] = list[++i];
+    else out[key] = true;
+  }
+  return out;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+function ensureWrk() {
+  try { execFileSync('wrk', ['--version'], { stdio: 'ignore' }); } catch (err) {
+    if (err.code !== 'ENOENT') return; // wrk --version exits 1 but exists
+    if (process.getuid && process.getuid() === 0) {
+      console.log('installing wrk (apt-get)');
+      execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk'], { stdio: 'inherit' });
+    } else {
+      throw new Error('wrk is required: install it (e.g. `sudo apt-get install wrk` or `brew install wrk`) and retry');
+    }
+  }
+}
+
+function buildGo() {
+  fs.mkdirSync(path.dirname(goBinary), { recursive: true });
+  execFileSync('go', ['build', '-trimpath', '-o', goBinary, './cmd/runner-go'], { cwd: root, stdio: 'inherit' });
+}
+
+/** Starts a server and resolves once it printed "ready" and accepts connections. */
+async function startServer(name) {
+  const [cmd, argv] = SERVERS[name].cmd();
+  const child = spawn(cmd, argv, { env: { ...process.env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c) => { out += c; });
+  child.stderr.on('data', (c) => { out += c; });
+  const deadline = Date.now() + 15000;
+  while (!/ready|listening/.test(out)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start: ${out}`);
+    await sleep(20);
+  }
+  return child;
+}
+
+async function stopServer(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+  await sleep(200); // let the port go
+}
+
+function procStat(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { cpuTicks: Number(fields[11]) + Number(fields[12]) }; // utime + stime
+}
+
+function procStatus(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key) => Number((status.match(new RegExp(`${key}:\\s+(\\d+)`)) || [0, 0])[1]);
+  return { rssKB: kb('VmRSS'), peakKB: kb('VmHWM') };
+}
+
+/** One HTTP request over a fresh socket; resolves with "status body". */
+function exchange(method, urlPath, body) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(PORT, '127.0.0.1');
+    let data = '';
+    sock.on('connect', () => sock.write(`${method} ${urlPath} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
+    sock.on('data', (c) => { data += c; });
+    sock.on('end', () => {
+      const status = (data.match(/^HTTP\/1\.1 (\d+)/) || [])[1];
+      resolve(`${status} ${data.slice(data.indexOf('\r\n\r\n') + 4)}`);
+    });
+    sock.on('error', reject);
+  });
+}
+
+/** Throws unless the server answers the protocol correctly. */
+async function verify(name) {
+  const checks = [
+    ['POST', '/__runner/task/app.tasks.add', '{"input":{"a":5,"b":3}}', '200 {"ok":true,"result":8}'],
+    ['POST', '/__runner/task/app.tasks.echo', ECHO_INPUT, `200 {"ok":true,"result":${JSON.stringify(JSON.parse(ECHO_INPUT).input)}}`],
+    ['POST', '/__runner/task/app.tasks.sleep', '{"input":{"ms":1}}', '200 {"ok":true,"result":true}'],
+    ['POST', '/__runner/event/app.events.notify', '{"payload":{"message":"hi"}}', '200 {"ok":true}'],
+    ['POST', '/__runner/task/app.tasks.missing', '{}', '404 {"ok":false,"error":{"code":404,"message":"Task not found: app.tasks.missing","codeName":"NOT_FOUND"}}'],
+  ];
+  for (const [method, p, body, want] of checks) {
+    const got = await exchange(method, p, body);
+    if (got !== want) throw new Error(`${name}: wrong answer for ${method} ${p}:\n  want ${want.slice(0, 200)}\n  got  ${got.slice(0, 200)}`);
+  }
+}
+
+function runWrk(scenario) {
+  return new Promise((resolve, reject) => {
+    const wrkArgs = ['-t1', `-c${scenario.conns}`, `-d${DURATION}s`, '--timeout', '5s', '-s', path.join(__dirname, 'lua', 'post.lua'), `http://127.0.0.1:${PORT}${scenario.path}`];
+    const child = spawn('wrk', wrkArgs, { env: { ...process.env, WRK_BODY: scenario.body, WRK_PIPELINE: String(scenario.pipeline || 1) } });
+    let out = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { out += c; });
+    child.on('exit', () => {
+      const m = out.match(/WRKJSON (\{.*\})/);
+      if (!m) reject(new Error(`wrk failed: ${out}`));
+      else resolve(JSON.parse(m[1]));
+    });
+  });
+}
+
+async function measureLoad(name, child, scenario) {
+  await runWrk(scenario).catch(() => {}); // warm-up (JIT, pools): not measured
+  const before = procStat(child.pid);
+  const w = await runWrk(scenario);
+  const after = procStat(child.pid);
+  const errors = w.connect + w.read + w.write + w.status + w.timeout;
+  if (errors > 0) throw new Error(`${name}/${scenario.name}: ${errors} errors (${JSON.stringify(w)})`);
+  const seconds = w.duration_us / 1e6;
+  return {
+    rps: w.requests / seconds,
+    p50: w.p50_us / 1000,
+    p99: w.p99_us / 1000,
+    cpuUs: ((after.cpuTicks - before.cpuTicks) / CLK_TCK) * 1e6 / w.requests,
+  };
+}
+
+/** RSS growth per idle keep-alive connection. */
+async function measureIdle(child) {
+  const request = 'POST /__runner/task/app.tasks.add HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 23\r\n\r\n{"input":{"a":5,"b":3}}';
+  const open = async (n) => {
+    const socks = [];
+    for (let i = 0; i < n; i += 100) {
+      socks.push(...await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve, reject) => {
+        const s = net.connect(PORT, '127.0.0.1');
+        s.on('connect', () => s.write(request));
+        s.once('data', () => resolve(s));
+        s.on('error', reject);
+      }))));
+    }
+    return socks;
+  };
+  (await open(50)).forEach((s) => s.destroy()); // warm the server's pools
+  await sleep(500);
+  const before = procStatus(child.pid).rssKB;
+  const socks = await open(IDLE_CONNS);
+  await sleep(1000);
+  const after = procStatus(child.pid).rssKB;
+  socks.forEach((s) => s.destroy());
+  return { bytesPerConn: ((after - before) * 1024) / IDLE_CONNS };
+}
+
+function machine() {
+  const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [])[1] || os.cpus()[0].model;
+  const version = (cmd, a) => { try { return execFileSync(cmd, a, { encoding: 'utf8' }).split('\n')[0].trim(); } catch (e) { return String(e.stdout || '').split('\n')[0].trim() || 'unknown'; } };
+  return {
+    cpu, cores: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(),
+    node: process.version, go: version('go', ['version']), wrk: version('wrk', ['--version']),
+    fastify: require('fastify/package.json').version,
+  };
+}
+
+function fmt(x, digits = 0) {
+  return x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function table(results, servers, scenarios) {
+  const lines = [];
+  for (const sc of scenarios) {
+    lines.push(`\n### ${sc.name}: ${sc.what}\n`);
+    if (sc.idle) {
+      lines.push('| server | bytes per idle connection (median) | runs |', '|---|---:|---|');
+      for (const s of servers) {
+        const runs = results[s][sc.name].map((r) => r.bytesPerConn);
+        lines.push(`| ${SERVERS[s].label} | ${fmt(median(runs))} | ${runs.map((x) => fmt(x)).join(', ')} |`);
+      }
+      continue;
+    }
+    lines.push('| server | req/s | vs node:http | vs Go ceiling | p50 ms | p99 ms | server CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|');
+    const med = (s, k) => median(results[s][sc.name].map((r) => r[k]));
+    for (const s of servers) {
+      const rps = med(s, 'rps');
+      const vsNode = results['node-http'] ? rps / med('node-http', 'rps') : NaN;
+      const vsGo = results.go ? rps / med('go', 'rps') : NaN;
+      lines.push(`| ${SERVERS[s].label} | ${fmt(rps)} | ${fmt(vsNode, 2)}× | ${fmt(vsGo, 2)}× | ${fmt(med(s, 'p50'), 2)} | ${fmt(med(s, 'p99'), 2)} | ${fmt(med(s, 'cpuUs'), 1)} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  const servers = (args.servers ? String(args.servers).split(',') : Object.keys(SERVERS));
+  const scenarios = args.scenarios ? SCENARIOS.filter((s) => String(args.scenarios).split(',').includes(s.name)) : SCENARIOS;
+  ensureWrk();
+  if (servers.includes('go')) buildGo();
+  const results = Object.fromEntries(servers.map((s) => [s, Object.fromEntries(scenarios.map((sc) => [sc.name, []]))]));
+  const peakRss = Object.fromEntries(servers.map((s) => [s, []]));
+  const started = Date.now();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const name of servers) {
+      const child = await startServer(name);
+      try {
+        await verify(name);
+        for (const sc of scenarios) {
+          const r = sc.idle ? await measureIdle(child) : await measureLoad(name, child, sc);
+          results[name][sc.name].push(r);
+          console.log(`round ${round} ${SERVERS[name].label.padEnd(18)} ${sc.name.padEnd(10)} ${sc.idle ? `${fmt(r.bytesPerConn)} B/conn` : `${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUs, 1)} µs/req`}`);
+        }
+        await verify(name);
+        peakRss[name].push(procStatus(child.pid).peakKB);
+      } finally {
+        await stopServer(child);
+      }
+    }
+  }
+  const m = machine();
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const rssLines = ['| server | peak RSS MB (median over rounds) |', '|---|---:|', ...servers.map((s) => `| ${SERVERS[s].label} | ${fmt(median(peakRss[s]) / 1024, 1)} |`)];
+  const doc = [
+    '# Benchmarks',
+    '',
+    `Produced by \`${command}\` on ${new Date().toISOString().slice(0, 10)} in ${Math.round((Date.now() - started) / 1000)} s. Every number below comes from that run.`,
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Linux ${m.kernel}. Node ${m.node}, ${m.go}, ${m.wrk.replace(/ Copyright.*/, '')}, Fastify ${m.fastify}.`,
+    '',
+    `Method: each server in turn on 127.0.0.1, started fresh each round; ${ROUNDS} rounds interleaved; each load is wrk -t1 for ${DURATION} s after an unmeasured warm-up of the same length;`,
+    'medians over rounds. Server and wrk share the two cores. "Server CPU" is utime+stime of the server process from /proc over the measured run, divided by requests.',
+    'Answers are checked before and after each server is measured; any socket error or non-2xx answer rejects the run.',
+    table(results, servers, scenarios),
+    '',
+    '### peak memory',
+    '',
+    ...rssLines,
+    '',
+  ].join('\n');
+  console.log(`\n${doc}`);
+  const analysis = path.join(__dirname, 'analysis.md');
+  const target = SMOKE ? path.join(__dirname, 'results', 'smoke.md') : path.join(root, 'docs', 'benchmarks.md');
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(target, doc + (fs.existsSync(analysis) && !SMOKE ? `\n${fs.readFileSync(analysis, 'utf8')}` : ''));
+  console.log(`wrote ${path.relative(root, target)}`);
+}
+
+main().catch((err) => { console.error(err.message || err); process.exit(1); });

@@ -1,0 +1,9 @@
+'use strict';
+// This package, with the benchmark handlers.
+const { TunnelServer } = require('../..');
+const { tasks, events } = require('../handlers');
+
+const server = new TunnelServer({ port: Number(process.env.PORT), host: '127.0.0.1' });
+for (const [id, fn] of Object.entries(tasks)) server.registerTask(id, fn);
+for (const [id, fn] of Object.entries(events)) server.registerEvent(id, fn);
+server.listen().then(() => console.log('ready'));
