@@ -26,6 +26,30 @@ export interface TunnelConfig {
   idleTimeoutMs?: number;
   /** Connections served at once; more are refused with 503. Default 262144. */
   maxConnections?: number;
+  /** Time a handler may take to settle, in ms; then 504 TIMEOUT and ctx.signal fires. Default 0: no limit. */
+  taskTimeoutMs?: number;
+  /** Calls waiting for a handler at once; beyond it requests get 503 SERVICE_UNAVAILABLE at once. Default 10000. */
+  maxInFlight?: number;
+  /** Require a token on task, event and discovery requests (401 UNAUTHORIZED otherwise). */
+  auth?: {
+    token: string;
+    /** Header carrying the token. Default "x-runner-token". */
+    header?: string;
+  };
+}
+
+/** The second argument of every handler. */
+export interface CallContext {
+  /** The task or event id. */
+  readonly id: string;
+  readonly kind: 'task' | 'event';
+  /** Request headers, lower-case names. Read before the call times out; {} afterwards. */
+  readonly headers: Record<string, string>;
+  /**
+   * Fires when the client disconnects before its answer, the call times out, or the server
+   * closes; `signal.reason.code` is 'CLIENT_DISCONNECTED', 'TIMEOUT' or 'SERVER_CLOSING'.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** Counters of a running server (all zero when it is not listening). */
@@ -41,10 +65,18 @@ export interface TunnelStats {
   pending: number;
   /** Open client connections. */
   connections: number;
+  /** Calls inside a handler right now (waiting for JavaScript or being answered). */
+  inFlight: number;
+  /** Calls answered 504 because of taskTimeoutMs. */
+  timeouts: number;
+  /** Calls answered 503 because maxInFlight was reached. */
+  rejected: number;
+  /** Calls whose client disconnected while waiting. */
+  disconnects: number;
 }
 
-export type TaskHandler = (input: any) => any | Promise<any>;
-export type EventHandler = (payload: any) => void | Promise<void>;
+export type TaskHandler = (input: any, ctx: CallContext) => any | Promise<any>;
+export type EventHandler = (payload: any, ctx: CallContext) => void | Promise<void>;
 
 export class TunnelServer {
   /** @throws TypeError or RangeError naming the invalid field. */

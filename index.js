@@ -12,11 +12,14 @@ const { Dispatcher, KIND_TASK, KIND_EVENT } = require('./lib/dispatcher');
 /** Config fields that take a positive integer, with the unit shown in messages. */
 const POSITIVE_INTEGER_FIELDS = [
   'maxBodySize', 'maxHeaderSize', 'maxJsonDepth',
-  'readTimeoutMs', 'writeTimeoutMs', 'idleTimeoutMs', 'maxConnections',
+  'readTimeoutMs', 'writeTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'maxInFlight',
 ];
 
 /** Order of the counters filled by the addon's stats(); mirrors cmd/librunner. */
-const STAT_NAMES = ['requests', 'status2xx', 'status4xx', 'status5xx', 'panics', 'pending', 'connections'];
+const STAT_NAMES = [
+  'requests', 'status2xx', 'status4xx', 'status5xx', 'panics', 'pending', 'connections',
+  'inFlight', 'timeouts', 'rejected', 'disconnects',
+];
 
 /**
  * Validates a TunnelConfig and returns the normalised copy sent to Go.
@@ -56,6 +59,26 @@ function normaliseConfig(config) {
       throw new RangeError(`TunnelServer: config.${field} must be between 1 and ${0x7fffffff}, got ${value}`);
     }
     out[field] = value;
+  }
+  if (config.taskTimeoutMs !== undefined) {
+    const t = config.taskTimeoutMs;
+    if (typeof t !== 'number' || !Number.isInteger(t)) {
+      throw new TypeError(`TunnelServer: config.taskTimeoutMs must be an integer, got ${describe(t)}`);
+    }
+    if (t < 0 || t > 0x7fffffff) throw new RangeError(`TunnelServer: config.taskTimeoutMs must be 0 (no limit) or up to ${0x7fffffff}, got ${t}`);
+    out.taskTimeoutMs = t;
+  }
+  if (config.auth !== undefined) {
+    const { auth } = config;
+    if (auth === null || typeof auth !== 'object' || typeof auth.token !== 'string' || auth.token.length === 0) {
+      throw new TypeError('TunnelServer: config.auth must be { token: string, header?: string } with a non-empty token');
+    }
+    const header = auth.header === undefined ? 'x-runner-token' : auth.header;
+    if (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
+      throw new TypeError(`TunnelServer: config.auth.header must be a valid header name, got ${describe(header)}`);
+    }
+    out.authToken = auth.token;
+    out.authHeader = header.toLowerCase();
   }
   return out;
 }
@@ -98,6 +121,8 @@ class TunnelServer {
   /** `${kind}:${id}` -> slot */
   #slots = new Map();
   #handle = 0;
+  /** @type {Dispatcher|null} */
+  #dispatcher = null;
   #port = null;
   #state = 'idle'; // idle | listening | closing
   /** @type {Promise<void>|null} settles when the current close() is done */
@@ -168,6 +193,7 @@ class TunnelServer {
       throw listenError(port, this.#config.host, this.#config.port);
     }
     this.#handle = handle;
+    this.#dispatcher = dispatcher;
     this.#port = port;
     this.#state = 'listening';
   }
@@ -184,6 +210,8 @@ class TunnelServer {
       this.#state = 'closing';
       this.#closing = new Promise((resolve) => { this.#resolveClose = resolve; });
       native.close(this.#handle);
+      // Tell running handlers to wrap up; their answers are still sent.
+      this.#dispatcher.abortAll('SERVER_CLOSING', 'The server is closing');
     }
     return this.#closing;
   }
@@ -191,6 +219,7 @@ class TunnelServer {
   /** Go has closed the server and released its handle (RN_SIGNAL_CLOSED). */
   #closed() {
     this.#handle = 0;
+    this.#dispatcher = null;
     this.#port = null;
     this.#state = 'idle';
     this.#closing = null;

@@ -157,6 +157,16 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+// headers(handle, id, buffer): bytes written, 0 when the call is gone, or -size needed.
+Napi::Value Headers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireLibrary(env)) return env.Undefined();
+  auto buffer = info[2].As<Napi::Uint8Array>();
+  int64_t n = Go()->headers(HandleOf(info[0]), info[1].As<Napi::Number>().Uint32Value(), buffer.Data(),
+                            buffer.ByteLength());
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
 // complete(handle, buffer, length): 0, or -1 for a corrupt batch.
 Napi::Value Complete(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -197,6 +207,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("register", Napi::Function::New(env, Register, "register"));
   exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
   exports.Set("drain", Napi::Function::New(env, Drain, "drain"));
+  exports.Set("headers", Napi::Function::New(env, Headers, "headers"));
   exports.Set("complete", Napi::Function::New(env, Complete, "complete"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("free", Napi::Function::New(env, Free, "free"));

@@ -40,6 +40,7 @@ const GoLibrary* LoadGoLibrary(const std::string& path, std::string* error) {
                Resolve(handle, "rn_register", &library.register_handler, &load_error) &&
                Resolve(handle, "rn_listen", &library.listen, &load_error) &&
                Resolve(handle, "rn_drain", &library.drain, &load_error) &&
+               Resolve(handle, "rn_headers", &library.headers, &load_error) &&
                Resolve(handle, "rn_complete", &library.complete, &load_error) &&
                Resolve(handle, "rn_close", &library.close, &load_error) &&
                Resolve(handle, "rn_detach", &library.detach, &load_error) &&

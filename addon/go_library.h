@@ -18,6 +18,7 @@ struct GoLibrary {
   rn_register_fn register_handler;
   rn_listen_fn listen;
   rn_drain_fn drain;
+  rn_headers_fn headers;
   rn_complete_fn complete;
   rn_close_fn close;
   rn_detach_fn detach;

@@ -9,7 +9,11 @@
  */
 const native = require('./native');
 
+const KIND_TASK = 1;
 const KIND_EVENT = 2;
+const KIND_ABORT = 4;
+/** Why Go stopped waiting for a call (the flags byte of an abort record). */
+const ABORT_REASONS = { 1: ['TIMEOUT', 'The handler did not settle within taskTimeoutMs'], 2: ['CLIENT_DISCONNECTED', 'The client disconnected'] };
 const DRAIN_HEADER = 16;
 const COMPLETE_HEADER = 12;
 const STATUS_RESULT = 0;
@@ -38,6 +42,58 @@ function messageOf(reason, fallback) {
   return message || fallback;
 }
 
+/** An AbortSignal reason: an Error named AbortError with a machine-readable code. */
+function abortReason(code, message) {
+  const err = new Error(message);
+  err.name = 'AbortError';
+  err.code = code;
+  return err;
+}
+
+/**
+ * The second argument of every handler. `headers` and `signal` are built on first use,
+ * so handlers that ignore them pay nothing for them.
+ */
+class CallContext {
+  constructor(dispatcher, callId, kind, id) {
+    this.#dispatcher = dispatcher;
+    this.#callId = callId;
+    /** @type {'task'|'event'} */
+    this.kind = kind === KIND_EVENT ? 'event' : 'task';
+    /** The task or event id. */
+    this.id = id;
+  }
+
+  #dispatcher;
+  #callId;
+  #headers;
+  #controller;
+  settled = false;
+
+  /**
+   * Request headers with lower-case names (repeated ones joined with ", "). Read them
+   * before the call times out: afterwards they are gone and this is {}.
+   * @returns {Record<string, string>}
+   */
+  get headers() {
+    if (this.#headers === undefined) this.#headers = this.#dispatcher.headersOf(this.#callId);
+    return this.#headers;
+  }
+
+  /**
+   * Fires when the client disconnects before its answer, the call times out
+   * (taskTimeoutMs), or the server closes. reason.code says which.
+   * @returns {AbortSignal}
+   */
+  get signal() {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (!this.settled) this.#dispatcher.controllers.set(this.#callId, this.#controller);
+    }
+    return this.#controller.signal;
+  }
+}
+
 class Dispatcher {
   /**
    * @param {number} handle the Go server's handle
@@ -52,6 +108,9 @@ class Dispatcher {
     this.out = Buffer.allocUnsafeSlow(INITIAL_BUFFER);
     this.outLength = 0;
     this.flushQueued = false;
+    /** @type {Map<number, AbortController>} signals handed out for calls still running */
+    this.controllers = new Map();
+    this.headerBuf = Buffer.allocUnsafeSlow(4096);
     this.flush = this.flush.bind(this);
   }
 
@@ -90,10 +149,15 @@ class Dispatcher {
       const id = buf.readUInt32LE(off);
       const slot = buf.readUInt32LE(off + 4);
       const kind = buf[off + 8];
-      const hasInput = (buf[off + 9] & 1) === 1;
+      const flags = buf[off + 9];
       const size = buf.readUInt32LE(off + 12);
       const start = off + DRAIN_HEADER;
       off = start + size;
+      if (kind === KIND_ABORT) {
+        this.abort(id, ...(ABORT_REASONS[flags] || ['ABORTED', 'The call was aborted']));
+        continue;
+      }
+      const hasInput = (flags & 1) === 1;
       let input;
       if (hasInput) {
         try {
@@ -108,18 +172,49 @@ class Dispatcher {
   }
 
   run(id, kind, entry, input) {
+    const ctx = new CallContext(this, id, kind, entry.id);
+    const settle = () => {
+      ctx.settled = true;
+      this.controllers.delete(id);
+    };
     let ret;
     try {
-      ret = entry.fn(input);
+      ret = entry.fn(input, ctx);
       if (ret !== null && (typeof ret === 'object' || typeof ret === 'function') && typeof ret.then === 'function') {
-        ret.then((value) => this.succeed(id, kind, value), (reason) => this.fail(id, kind, reason));
+        ret.then((value) => { settle(); this.succeed(id, kind, value); }, (reason) => { settle(); this.fail(id, kind, reason); });
         return;
       }
     } catch (reason) {
+      settle();
       this.fail(id, kind, reason);
       return;
     }
+    settle();
     this.succeed(id, kind, ret);
+  }
+
+  /** Fires the signal of call id, if its handler asked for one. */
+  abort(id, code, message) {
+    const controller = this.controllers.get(id);
+    if (!controller) return;
+    this.controllers.delete(id);
+    controller.abort(abortReason(code, message));
+  }
+
+  /** Fires every signal still live (the server is closing). */
+  abortAll(code, message) {
+    for (const id of [...this.controllers.keys()]) this.abort(id, code, message);
+  }
+
+  /** Headers of a call still waiting in Go, or {} once it is gone. */
+  headersOf(id) {
+    if (this.handle === 0) return {};
+    let n = native.headers(this.handle, id, this.headerBuf);
+    if (n < 0) {
+      this.headerBuf = Buffer.allocUnsafeSlow(-n);
+      n = native.headers(this.handle, id, this.headerBuf);
+    }
+    return n > 0 ? JSON.parse(this.headerBuf.toString('utf8', 0, n)) : {};
   }
 
   succeed(id, kind, value) {
@@ -172,4 +267,4 @@ class Dispatcher {
   }
 }
 
-module.exports = { Dispatcher, KIND_TASK: 1, KIND_EVENT };
+module.exports = { Dispatcher, KIND_TASK, KIND_EVENT };

@@ -4,6 +4,7 @@ const http = require('http');
 const net = require('net');
 const path = require('path');
 const { spawn } = require('child_process');
+const assert = require('assert');
 const { TunnelServer } = require('..');
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
@@ -105,6 +106,22 @@ function runChild(script, { args = [], env = {}, timeoutMs = 15000, onSpawn, cwd
   });
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Asserts a full error envelope whose HTTP status equals its code. */
+function assertError(res, status, codeName, message) {
+  assert.strictEqual(res.status, status, res.text);
+  assert.strictEqual(res.headers['content-type'], JSON_TYPE);
+  assert.deepStrictEqual(Object.keys(res.body), ['ok', 'error']);
+  assert.strictEqual(res.body.ok, false);
+  assert.deepStrictEqual(Object.keys(res.body.error), ['code', 'message', 'codeName']);
+  assert.strictEqual(res.body.error.code, status);
+  assert.strictEqual(res.body.error.codeName, codeName);
+  assert.strictEqual(typeof res.body.error.message, 'string');
+  if (message instanceof RegExp) assert.match(res.body.error.message, message);
+  else if (message !== undefined) assert.strictEqual(res.body.error.message, message);
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { startServer, closeAll, request, post, rawExchange, runChild, sleep, agent, TunnelServer };
+module.exports = { startServer, closeAll, request, post, rawExchange, runChild, sleep, agent, assertError, TunnelServer };

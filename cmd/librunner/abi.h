@@ -42,6 +42,10 @@ typedef int32_t (*rn_listen_fn)(uint64_t h, rn_signal_fn fn, void *ctx, char *er
    when the next call needs a buffer of at least size bytes. */
 typedef int64_t (*rn_drain_fn)(uint64_t h, uint8_t *buf, size_t cap);
 
+/* Copies the request headers of pending call id into buf as a JSON object. Returns bytes
+   written; 0 when the call is no longer pending; or -size when buf is too small. */
+typedef int64_t (*rn_headers_fn)(uint64_t h, uint32_t id, uint8_t *buf, size_t cap);
+
 /* Applies a batch of answers. Returns 0, or -1 for an unknown handle or a corrupt batch. */
 typedef int32_t (*rn_complete_fn)(uint64_t h, uint8_t *batch, size_t len);
 
@@ -55,7 +59,8 @@ typedef void (*rn_detach_fn)(uint64_t h);
 /* Releases a handle that is not listening (never listened, failed, or closed). */
 typedef void (*rn_free_fn)(uint64_t h);
 
-/* Fills out with up to n counters (see RN_STAT_*); returns how many were written. */
+/* Fills out with up to n counters, in the order of the stat* constants in main.go (and
+   STAT_NAMES in index.js); returns how many were written. */
 typedef int32_t (*rn_stats_fn)(uint64_t h, uint64_t *out, size_t n);
 
 #ifdef __cplusplus

@@ -105,7 +105,12 @@ func rn_create(cfgJSON *C.char, cfgLen C.size_t, errBuf *C.char, errCap C.size_t
 		return 0
 	}
 	in := &instance{reg: new(registry.Registry)}
-	in.bridge = bridge.New(func() { in.signal(C.RN_SIGNAL_REQUESTS) })
+	effective := cfg.WithDefaults()
+	in.bridge = bridge.New(func() { in.signal(C.RN_SIGNAL_REQUESTS) }, bridge.Options{
+		Timeout:       config.Millis(effective.TaskTimeoutMs),
+		MaxPending:    effective.MaxInFlight,
+		WatchInterval: bridge.DefaultWatchInterval,
+	})
 	srv, err := server.New(cfg, in.reg, in.bridge)
 	if err != nil {
 		writeErr(errBuf, errCap, err.Error())
@@ -161,6 +166,23 @@ func rn_drain(h C.uint64_t, buf *C.uint8_t, capacity C.size_t) (n C.int64_t) {
 	return C.int64_t(written)
 }
 
+//export rn_headers
+func rn_headers(h C.uint64_t, id C.uint32_t, buf *C.uint8_t, capacity C.size_t) (n C.int64_t) {
+	defer guard(func() { n = 0 })
+	in := lookup(h)
+	if in == nil || buf == nil {
+		return 0
+	}
+	out, ok := in.bridge.AppendHeaders(nil, uint32(id))
+	if !ok {
+		return 0
+	}
+	if len(out) > int(capacity) {
+		return -C.int64_t(len(out))
+	}
+	return C.int64_t(copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity)), out))
+}
+
 //export rn_complete
 func rn_complete(h C.uint64_t, batch *C.uint8_t, length C.size_t) (rc C.int32_t) {
 	defer guard(func() { rc = -1 })
@@ -184,6 +206,7 @@ func rn_close(h C.uint64_t) {
 	go func() {
 		defer guard(nil)
 		_ = in.srv.Close() // waits for every accepted request: JavaScript keeps answering
+		in.bridge.Close()
 		in.signal(C.RN_SIGNAL_CLOSED)
 	}()
 }
@@ -202,6 +225,7 @@ func rn_detach(h C.uint64_t) {
 	go func() {
 		defer guard(nil)
 		_ = in.srv.Close()
+		in.bridge.Close()
 		handles.Delete(uint64(h))
 	}()
 }
@@ -221,6 +245,10 @@ const (
 	statPanics
 	statPending
 	statConnections
+	statInFlight
+	statTimeouts
+	statRejected
+	statDisconnects
 	statCount
 )
 
@@ -231,7 +259,7 @@ func rn_stats(h C.uint64_t, out *C.uint64_t, n C.size_t) (written C.int32_t) {
 	if in == nil || out == nil {
 		return 0
 	}
-	st := in.srv.Stats()
+	st, bs := in.srv.Stats(), in.bridge.Stats()
 	values := [statCount]uint64{
 		statRequests:    st.Requests.Load(),
 		stat2xx:         st.Status2xx.Load(),
@@ -240,6 +268,10 @@ func rn_stats(h C.uint64_t, out *C.uint64_t, n C.size_t) (written C.int32_t) {
 		statPanics:      st.Panics.Load(),
 		statPending:     uint64(in.bridge.Pending()),
 		statConnections: uint64(in.srv.OpenConnections()),
+		statInFlight:    uint64(max(st.InFlight.Load(), 0)),
+		statTimeouts:    bs.Timeouts.Load(),
+		statRejected:    bs.Rejected.Load(),
+		statDisconnects: bs.Disconnects.Load(),
 	}
 	dst := unsafe.Slice((*uint64)(unsafe.Pointer(out)), int(n))
 	return C.int32_t(copy(dst, values[:]))

@@ -56,6 +56,24 @@ type Config struct {
 	// MaxConnections bounds the connections served at once. Default 262144.
 	// Connections beyond it are answered 503 and closed.
 	MaxConnections int `json:"maxConnections"`
+
+	// TaskTimeoutMs bounds how long a handler may take to settle, in ms. Default 0: no
+	// limit. A call that runs longer is answered 504 TIMEOUT, its ctx.signal fires, and
+	// its late result is dropped. Set it when close() must not wait on a hung handler.
+	TaskTimeoutMs int `json:"taskTimeoutMs"`
+
+	// MaxInFlight bounds the calls waiting for a JavaScript handler. Default 10000.
+	// Beyond it requests are answered 503 SERVICE_UNAVAILABLE at once, so memory stays
+	// bounded when handlers fall behind the request rate.
+	MaxInFlight int `json:"maxInFlight"`
+
+	// AuthToken, when not empty, must be sent in the AuthHeader request header of every
+	// task, event and discovery request; otherwise 401 UNAUTHORIZED. CORS preflight is
+	// never blocked. Compared in constant time.
+	AuthToken string `json:"authToken"`
+
+	// AuthHeader names the header carrying AuthToken. Default "x-runner-token".
+	AuthHeader string `json:"authHeader"`
 }
 
 // Defaults of the fields whose zero value is not a usable setting.
@@ -66,6 +84,8 @@ const (
 	DefaultMaxJSONDepth  = 512
 	DefaultTimeoutMs     = 30000
 	DefaultMaxConns      = 256 * 1024
+	DefaultMaxInFlight   = 10000
+	DefaultAuthHeader    = "x-runner-token"
 )
 
 // WithDefaults returns c with every unset field given its default and BasePath
@@ -85,6 +105,10 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.WriteTimeoutMs, DefaultTimeoutMs)
 	setDefault(&c.IdleTimeoutMs, DefaultTimeoutMs)
 	setDefault(&c.MaxConnections, DefaultMaxConns)
+	setDefault(&c.MaxInFlight, DefaultMaxInFlight)
+	if c.AuthHeader == "" {
+		c.AuthHeader = DefaultAuthHeader
+	}
 	return c
 }
 
@@ -123,11 +147,15 @@ func (c Config) Validate() error {
 		{"writeTimeoutMs", c.WriteTimeoutMs},
 		{"idleTimeoutMs", c.IdleTimeoutMs},
 		{"maxConnections", c.MaxConnections},
+		{"maxInFlight", c.MaxInFlight},
 	}
 	for _, f := range positive {
 		if f.value <= 0 {
 			return fmt.Errorf("%s must be a positive integer, got %d", f.name, f.value)
 		}
+	}
+	if c.TaskTimeoutMs < 0 {
+		return fmt.Errorf("taskTimeoutMs must be 0 (no limit) or a positive integer, got %d", c.TaskTimeoutMs)
 	}
 	for _, o := range c.CorsOrigins {
 		if o == "" {

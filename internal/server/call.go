@@ -1,7 +1,10 @@
 package server
 
 import (
+	"net"
 	"sync"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/bluelibs/runner-native/internal/envelope"
 	"github.com/bluelibs/runner-native/internal/route"
@@ -17,6 +20,10 @@ type Call struct {
 	// Input is the raw JSON of the body's "input" (task) or "payload" (event) member,
 	// or nil when the body has none: the handler then receives undefined.
 	Input []byte
+	// Header is the request's header block and Conn its connection, both valid only
+	// until Invoke returns (for ctx.headers and disconnect detection).
+	Header *fasthttp.RequestHeader
+	Conn   net.Conn
 
 	result    []byte
 	hasResult bool
@@ -54,7 +61,7 @@ func (c *Call) SetErrorString(code envelope.Code, message string) {
 }
 
 func (c *Call) reset() {
-	c.Kind, c.Slot, c.ID, c.Input = route.None, 0, nil, nil
+	c.Kind, c.Slot, c.ID, c.Input, c.Header, c.Conn = route.None, 0, nil, nil, nil, nil
 	c.result, c.hasResult = c.result[:0], false
 	c.errCode, c.errMsg = envelope.Code{}, c.errMsg[:0]
 	c.out = c.out[:0]

@@ -8,6 +8,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
@@ -49,6 +51,9 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 	stats     Stats
+
+	authOn   bool
+	authHash [sha256.Size]byte // of cfg.AuthToken: comparing hashes hides the token's length too
 }
 
 // ListenError is a failure to bind. Code is the Node-style errno name (EADDRINUSE,
@@ -69,6 +74,9 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) (*Server, error
 		return nil, err
 	}
 	s := &Server{cfg: cfg, reg: reg, inv: inv, cors: cors.New(cfg.CorsOrigins), served: make(chan struct{})}
+	if cfg.AuthToken != "" {
+		s.authOn, s.authHash = true, sha256.Sum256([]byte(cfg.AuthToken))
+	}
 	s.http = &fasthttp.Server{
 		Handler:                      s.handle,
 		ErrorHandler:                 s.handleError,
@@ -202,6 +210,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
+	if s.authOn && !s.authorized(ctx) {
+		s.fail(ctx, c, envelope.Unauthorized, "Missing or invalid "+s.cfg.AuthHeader+" header")
+		return
+	}
+
 	if kind == route.Discovery {
 		if string(method) != string(methodGet) && string(method) != string(methodPost) {
 			ctx.Response.Header.Set(fasthttp.HeaderAllow, allowGetPost)
@@ -237,8 +250,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		c.Input = value
 	}
 	c.Kind, c.Slot, c.ID = kind, slot, id
+	c.Header, c.Conn = &ctx.Request.Header, ctx.Conn()
 
+	s.stats.InFlight.Add(1)
 	s.inv.Invoke(c)
+	s.stats.InFlight.Add(-1)
 
 	switch {
 	case !c.errCode.IsZero():
@@ -251,6 +267,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		c.out = envelope.AppendOK(c.out[:0])
 		s.reply(ctx, fasthttp.StatusOK, c.out)
 	}
+}
+
+// authorized compares the request's token with the configured one in constant time.
+func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+	sum := sha256.Sum256(ctx.Request.Header.Peek(s.cfg.AuthHeader))
+	return subtle.ConstantTimeCompare(sum[:], s.authHash[:]) == 1
 }
 
 func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx, c *Call) {
@@ -329,7 +351,8 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 type Stats struct {
 	Requests                        atomic.Uint64 // every request seen, including malformed ones
 	Status2xx, Status4xx, Status5xx atomic.Uint64
-	Panics                          atomic.Uint64 // handler panics turned into 500s
+	Panics                          atomic.Uint64 // panics turned into 500s
+	InFlight                        atomic.Int64  // calls inside a handler right now
 }
 
 func (st *Stats) count(status int) {

@@ -1,0 +1,336 @@
+'use strict';
+const assert = require('assert');
+const net = require('net');
+const path = require('path');
+const { Worker } = require('worker_threads');
+const { startServer, closeAll, post, request, rawExchange, runChild, sleep, assertError } = require('./helpers');
+
+describe('auth', () => {
+  after(closeAll);
+
+  it('401 UNAUTHORIZED without the token on task, event and discovery; preflight is not blocked', async () => {
+    const s = await startServer({ auth: { token: 's3cret' } }, (srv) => {
+      srv.registerTask('t', () => 'ok');
+      srv.registerEvent('e', () => {});
+    });
+    for (const [method, p] of [['POST', '/__runner/task/t'], ['POST', '/__runner/event/e'], ['GET', '/__runner/discovery']]) {
+      assertError(await request(s.port, method, p, {}), 401, 'UNAUTHORIZED', /x-runner-token/);
+      assertError(await request(s.port, method, p, {}, { 'x-runner-token': 's3cre' }), 401, 'UNAUTHORIZED');
+      assertError(await request(s.port, method, p, {}, { 'x-runner-token': 's3cret!' }), 401, 'UNAUTHORIZED');
+      assert.strictEqual((await request(s.port, method, p, {}, { 'x-runner-token': 's3cret' })).status, 200);
+    }
+    const preflight = await request(s.port, 'OPTIONS', '/__runner/task/t', undefined, { origin: 'https://a.example', 'access-control-request-headers': 'x-runner-token' });
+    assert.strictEqual(preflight.status, 204);
+  });
+
+  it('honours a custom header name, case-insensitively', async () => {
+    const s = await startServer({ auth: { token: 'abc', header: 'Authorization-Token' } }, (srv) => srv.registerTask('t', () => 1));
+    assertError(await post(s.port, '/__runner/task/t', {}, { 'x-runner-token': 'abc' }), 401, 'UNAUTHORIZED', /authorization-token/);
+    assert.strictEqual((await post(s.port, '/__runner/task/t', {}, { 'authorization-token': 'abc' })).text, '{"ok":true,"result":1}');
+  });
+
+  it('rejects an invalid auth config with a TypeError', async () => {
+    const { TunnelServer } = require('..');
+    assert.throws(() => new TunnelServer({ port: 0, auth: { token: '' } }), { name: 'TypeError', message: /config\.auth/ });
+    assert.throws(() => new TunnelServer({ port: 0, auth: 'abc' }), { name: 'TypeError', message: /config\.auth/ });
+    assert.throws(() => new TunnelServer({ port: 0, auth: { token: 'a', header: 'bad header' } }), { name: 'TypeError', message: /config\.auth\.header/ });
+  });
+});
+
+describe('handler context', () => {
+  after(closeAll);
+
+  it('passes (input, ctx) with id, kind and lower-case headers; one-argument handlers still work', async () => {
+    const seen = [];
+    const s = await startServer({}, (srv) => {
+      srv.registerTask('with.ctx', (input, ctx) => ({ input, id: ctx.id, kind: ctx.kind, custom: ctx.headers['x-custom'], ct: ctx.headers['content-type'] }));
+      srv.registerEvent('ev.ctx', (payload, ctx) => { seen.push([payload, ctx.id, ctx.kind, ctx.headers['x-custom']]); });
+      srv.registerTask('one.arg', (input) => input + 1);
+    });
+    const res = await post(s.port, '/__runner/task/with.ctx', { input: 7 }, { 'X-Custom': 'Value' });
+    assert.deepStrictEqual(res.body.result, { input: 7, id: 'with.ctx', kind: 'task', custom: 'Value', ct: 'application/json' });
+    await post(s.port, '/__runner/event/ev.ctx', { payload: 'p' }, { 'x-custom': 'e' });
+    assert.deepStrictEqual(seen, [['p', 'ev.ctx', 'event', 'e']]);
+    assert.strictEqual((await post(s.port, '/__runner/task/one.arg', { input: 1 })).text, '{"ok":true,"result":2}');
+  });
+});
+
+describe('timeouts and overload', () => {
+  afterEach(closeAll);
+
+  it('taskTimeoutMs: 504 TIMEOUT, ctx.signal fires with code TIMEOUT, the late result is dropped', async () => {
+    let reason;
+    let finishLate;
+    const s = await startServer({ taskTimeoutMs: 100 }, (srv) => {
+      srv.registerTask('hangs', (input, ctx) => new Promise((resolve) => {
+        ctx.signal.addEventListener('abort', () => { reason = ctx.signal.reason; });
+        finishLate = resolve;
+      }));
+      srv.registerTask('fast', () => 'fast');
+    });
+    const res = await post(s.port, '/__runner/task/hangs', {});
+    assertError(res, 504, 'TIMEOUT', /taskTimeoutMs \(100 ms\)/);
+    await sleep(20);
+    assert.ok(reason, 'the signal fired');
+    assert.strictEqual(reason.code, 'TIMEOUT');
+    assert.strictEqual(reason.name, 'AbortError');
+    finishLate('too late');
+    assert.strictEqual((await post(s.port, '/__runner/task/fast', {})).text, '{"ok":true,"result":"fast"}');
+    const stats = s.getStats();
+    assert.strictEqual(stats.timeouts, 1);
+    assert.strictEqual(stats.pending, 0);
+  });
+
+  it('maxInFlight: requests beyond the bound get 503 SERVICE_UNAVAILABLE at once, the rest succeed', async () => {
+    let release;
+    const gate = new Promise((r) => { release = r; });
+    let entered = 0;
+    const s = await startServer({ maxInFlight: 5 }, (srv) => srv.registerTask('gated', async (input) => { entered++; await gate; return input; }));
+    const first = Array.from({ length: 5 }, (_, i) => post(s.port, '/__runner/task/gated', { input: i }));
+    while (entered < 5) await sleep(5);
+    const extra = await Promise.all(Array.from({ length: 15 }, (_, i) => post(s.port, '/__runner/task/gated', { input: 100 + i })));
+    extra.forEach((res) => assertError(res, 503, 'SERVICE_UNAVAILABLE', /maxInFlight=5/));
+    release();
+    (await Promise.all(first)).forEach((res, i) => assert.strictEqual(res.text, `{"ok":true,"result":${i}}`));
+    assert.strictEqual(s.getStats().rejected, 15);
+  });
+});
+
+describe('disconnects', () => {
+  afterEach(closeAll);
+
+  it('a client that goes away while its handler runs fires ctx.signal (CLIENT_DISCONNECTED) and leaks nothing', async () => {
+    let entered = 0;
+    const reasons = [];
+    const s = await startServer({}, (srv) => srv.registerTask('waits', (input, ctx) => new Promise((resolve) => {
+      entered++;
+      ctx.signal.addEventListener('abort', () => { reasons.push(ctx.signal.reason.code); resolve('ignored'); });
+    })));
+    const sockets = [];
+    for (let i = 0; i < 10; i++) {
+      const sock = net.connect(s.port, '127.0.0.1');
+      sock.on('error', () => {});
+      sock.write('POST /__runner/task/waits HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}');
+      sockets.push(sock);
+    }
+    while (entered < 10) await sleep(5);
+    sockets.forEach((sock) => sock.destroy());
+    const deadline = Date.now() + 3000;
+    while (reasons.length < 10 && Date.now() < deadline) await sleep(20);
+    assert.deepStrictEqual(reasons, Array(10).fill('CLIENT_DISCONNECTED'));
+    const stats = s.getStats();
+    assert.strictEqual(stats.disconnects, 10);
+    assert.strictEqual(stats.pending, 0);
+  });
+
+  it('clients dropping mid-headers and mid-body crash nothing; the server keeps answering', async () => {
+    const s = await startServer({}, (srv) => srv.registerTask('t', () => 'alive'));
+    const partials = [
+      'POST /__runner/task/t HTTP/1.1\r\nHo',
+      'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"input":',
+      'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"inp',
+      'GET /__runner/disc',
+    ];
+    for (let round = 0; round < 25; round++) {
+      await Promise.all(partials.map((bytes) => new Promise((resolve) => {
+        const sock = net.connect(s.port, '127.0.0.1', () => { sock.write(bytes); setTimeout(() => { sock.destroy(); resolve(); }, 2); });
+        sock.on('error', resolve);
+      })));
+    }
+    assert.strictEqual((await post(s.port, '/__runner/task/t', {})).text, '{"ok":true,"result":"alive"}');
+    await sleep(100);
+    assert.strictEqual(s.getStats().pending, 0);
+  });
+});
+
+describe('malformed HTTP', () => {
+  let s;
+  before(async () => { s = await startServer({ maxHeaderSize: 4096 }, (srv) => srv.registerTask('t', () => 'ok')); });
+  after(closeAll);
+
+  const long = 'a'.repeat(5000);
+  const cases = [
+    ['garbage', 'hello\r\n\r\n'],
+    ['binary junk', '\x00\x01\x02\x03\xff\xfe\r\n\r\n'],
+    ['no method', ' /__runner/task/t HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['lower-case method', 'post /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}'],
+    ['unknown method', 'BREW /__runner/task/t HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['no path', 'POST HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['bad version', 'POST /__runner/task/t HTTP/9.9\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}'],
+    ['missing version', 'POST /__runner/task/t\r\nHost: x\r\n\r\n'],
+    ['space in path', 'POST /__runner/task/a b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}'],
+    ['header without colon', 'POST /__runner/task/t HTTP/1.1\r\nHost x\r\nContent-Length: 2\r\n\r\n{}'],
+    ['header name with space', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nBad Name: v\r\nContent-Length: 2\r\n\r\n{}'],
+    ['negative content-length', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n{}'],
+    ['non-numeric content-length', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}'],
+    ['huge content-length', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n{}'],
+    ['two different content-lengths', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x'],
+    ['content-length and chunked (smuggling)', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /__runner/discovery HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['unknown transfer-encoding', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n{}'],
+    ['bad chunk size', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n'],
+    ['chunk longer than declared', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{}\r\n0\r\n\r\n'],
+    ['header too large', `POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nX-Long: ${long}\r\nContent-Length: 2\r\n\r\n{}`],
+    ['request line too large', `POST /__runner/task/${long} HTTP/1.1\r\nHost: x\r\n\r\n`],
+    ['bare LF line endings', 'POST /__runner/task/t HTTP/1.1\nHost: x\nContent-Length: 2\n\n{}'],
+    ['NUL in header value', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\n{}'],
+    ['CR in header value', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\n{}'],
+    ['obsolete line folding', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nX-A: a\r\n  folded\r\nContent-Length: 2\r\n\r\n{}'],
+    ['bad percent-encoding', 'POST /__runner/task/%zz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}'],
+    ['truncated percent-encoding', 'POST /__runner/task/a%2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}'],
+    ['invalid UTF-8 id', 'POST /__runner/task/%c3%28 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}'],
+    ['invalid UTF-8 body', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{"input":"\xff"}'],
+    ['deeply nested JSON', `POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: ${9 + 2000 + 2000 + 1}\r\n\r\n{"input":${'['.repeat(2000)}${']'.repeat(2000)}}`],
+    ['body shorter than content-length, then close', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{"input":1}'],
+    ['JSON with trailing garbage', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n{}{}'],
+    ['JSON array body', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]'],
+    ['JSON with comments', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n{/*c*/"a":1}'],
+    ['JSON with single quotes', "POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n{'input':1}"],
+    ['JSON NaN', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{"input":NaN}'],
+    ['JSON raw control char', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\n{"input":"\x01"}'],
+    ['absolute-form to another host', 'POST http://evil.example/__runner/task/nope HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}'],
+    ['asterisk-form', 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['CONNECT', 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n'],
+    ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
+    ['TLS client hello', '\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03'],
+    ['many headers', `POST /__runner/task/t HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 500 }, (_, i) => `X-${i}: v`).join('\r\n')}\r\nContent-Length: 2\r\n\r\n{}`],
+    ['only CRLFs', '\r\n\r\n\r\n\r\n'],
+  ];
+
+  for (const [name, bytes] of cases) {
+    it(`${name}: a 4xx or a closed connection, never a 5xx`, async () => {
+      const text = await rawExchange(s.port, Buffer.from(bytes, 'latin1'), 200);
+      const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => Number(m[1]));
+      for (const status of statuses) assert.ok(status < 500, `got ${status}: ${text.slice(0, 300)}`);
+      for (const status of statuses.filter((x) => x >= 400)) {
+        const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+        if (status !== 431 || body) assert.match(text, /"ok":false/, 'errors are JSON envelopes');
+      }
+    });
+  }
+
+  it(`${cases.length} cases above; the server still answers afterwards`, async () => {
+    assert.ok(cases.length >= 40);
+    assert.strictEqual((await post(s.port, '/__runner/task/t', {})).text, '{"ok":true,"result":"ok"}');
+    assert.strictEqual(s.getStats().status5xx, 0);
+  });
+
+  it('Content-Length with Transfer-Encoding: chunked framing wins and the connection closes, so nothing is smuggled', async () => {
+    // RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length, and the server
+    // must close the connection after the response. The request hidden after the
+    // chunked body is never served.
+    const text = await rawExchange(s.port, cases.find((c) => c[0].includes('smuggling'))[1]);
+    assert.strictEqual(text.match(/HTTP\/1\.1 /g).length, 1, 'exactly one response');
+    assert.match(text, /\r\nConnection: close\r\n/i);
+    assert.doesNotMatch(text, /allowList/, 'the smuggled discovery request was not served');
+  });
+});
+
+describe('slow clients', () => {
+  after(closeAll);
+
+  it('a slowloris client is cut off after readTimeoutMs and does not delay others', async () => {
+    const s = await startServer({ readTimeoutMs: 300 }, (srv) => srv.registerTask('t', () => 'ok'));
+    const slow = net.connect(s.port, '127.0.0.1');
+    let closedAt = 0;
+    const began = Date.now();
+    slow.on('close', () => { closedAt = Date.now(); });
+    slow.on('error', () => {});
+    const dribble = setInterval(() => { if (!slow.destroyed) slow.write('X'); }, 50);
+    slow.write('POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    for (let i = 0; i < 10; i++) {
+      const t0 = Date.now();
+      assert.strictEqual((await post(s.port, '/__runner/task/t', {})).text, '{"ok":true,"result":"ok"}');
+      assert.ok(Date.now() - t0 < 200, 'normal clients are not held up');
+    }
+    while (!closedAt && Date.now() - began < 3000) await sleep(20);
+    clearInterval(dribble);
+    assert.ok(closedAt, 'the slow client was disconnected');
+    assert.ok(closedAt - began >= 250, `not before readTimeoutMs (${closedAt - began} ms)`);
+  });
+});
+
+describe('worker threads', function () {
+  this.timeout(30000);
+
+  const workerScript = `
+    const { parentPort, workerData } = require('worker_threads');
+    const { TunnelServer } = require(${JSON.stringify(path.resolve(__dirname, '..'))});
+    const s = new TunnelServer({ port: 0, host: '127.0.0.1' });
+    s.registerTask('who', () => workerData.name);
+    s.registerTask('hang', () => new Promise(() => {}));
+    s.listen().then(() => parentPort.postMessage(s.port));
+  `;
+  const startWorker = (name) => new Promise((resolve, reject) => {
+    const worker = new Worker(workerScript, { eval: true, workerData: { name } });
+    worker.once('message', (port) => resolve({ worker, port }));
+    worker.once('error', reject);
+  });
+
+  it('servers in several workers at once answer with their own handlers', async () => {
+    const workers = await Promise.all(['w1', 'w2', 'w3'].map(startWorker));
+    const answers = await Promise.all(workers.map(({ port }) => post(port, '/__runner/task/who', {})));
+    assert.deepStrictEqual(answers.map((r) => r.body.result), ['w1', 'w2', 'w3']);
+    await Promise.all(workers.map(({ worker }) => worker.terminate()));
+  });
+
+  it('worker.terminate() with the server open and requests in flight: pending get 503, the process lives on', async () => {
+    const { worker, port } = await startWorker('doomed');
+    const inFlight = Array.from({ length: 20 }, () => post(port, '/__runner/task/hang', {}).catch((err) => ({ error: err.code })));
+    await sleep(100);
+    await worker.terminate();
+    const answers = await Promise.all(inFlight);
+    for (const a of answers) {
+      if (a.error) continue; // the connection may close before an answer
+      assertError(a, 503, 'SERVICE_UNAVAILABLE', 'Server is shutting down');
+    }
+    await sleep(300);
+    await assert.rejects(post(port, '/__runner/task/who', {}), /ECONNREFUSED|ECONNRESET|socket hang up/);
+    // The main thread and its own servers are unaffected.
+    const mine = await startServer({}, (srv) => srv.registerTask('alive', () => true));
+    assert.strictEqual((await post(mine.port, '/__runner/task/alive', {})).text, '{"ok":true,"result":true}');
+    await closeAll();
+  });
+
+  it('terminating many workers in a row never crashes the process', async () => {
+    for (let i = 0; i < 5; i++) {
+      const { worker, port } = await startWorker(`w${i}`);
+      const calls = Array.from({ length: 5 }, () => post(port, '/__runner/task/who', {}).catch(() => null));
+      await worker.terminate();
+      await Promise.all(calls);
+    }
+  });
+});
+
+describe('host process safety', function () {
+  this.timeout(30000);
+
+  it('writes to closed sockets and a closed stdout never kill the process with SIGPIPE', async () => {
+    let child;
+    const result = await runChild(`
+      const { TunnelServer } = require('.');
+      const net = require('net');
+      process.stdout.on('error', () => {}); // the parent closed our stdout
+      (async () => {
+        const s = new TunnelServer({ port: 0, host: '127.0.0.1' });
+        s.registerTask('slow', () => new Promise((r) => setTimeout(() => r('x'.repeat(100000)), 50)));
+        await s.listen();
+        for (let i = 0; i < 30; i++) {
+          await new Promise((resolve) => {
+            const sock = net.connect(s.port, '127.0.0.1', () => {
+              sock.write('POST /__runner/task/slow HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 2\\r\\n\\r\\n{}');
+              setTimeout(() => { sock.destroy(); resolve(); }, 10); // gone before the answer is written
+            });
+          });
+          process.stdout.write('line ' + i + '\\n');
+        }
+        await new Promise((r) => setTimeout(r, 200));
+        await s.close();
+        process.stderr.write('survived\\n');
+      })();`,
+    { onSpawn: (c) => { child = c; c.stdout.destroy(); } });
+    assert.ok(child);
+    assert.strictEqual(result.signal, null, `killed by ${result.signal}`);
+    assert.strictEqual(result.code, 0, result.stderr);
+    assert.strictEqual(result.stderr, 'survived\n');
+  });
+});
