@@ -68,6 +68,12 @@ function normaliseConfig(config) {
     if (t < 0 || t > 0x7fffffff) throw new RangeError(`TunnelServer: config.taskTimeoutMs must be 0 (no limit) or up to ${0x7fffffff}, got ${t}`);
     out.taskTimeoutMs = t;
   }
+  if (config.reduceMemoryUsage !== undefined) {
+    if (typeof config.reduceMemoryUsage !== 'boolean') {
+      throw new TypeError(`TunnelServer: config.reduceMemoryUsage must be a boolean, got ${describe(config.reduceMemoryUsage)}`);
+    }
+    out.reduceMemoryUsage = config.reduceMemoryUsage;
+  }
   if (config.auth !== undefined) {
     const { auth } = config;
     if (auth === null || typeof auth !== 'object' || typeof auth.token !== 'string' || auth.token.length === 0) {

@@ -86,7 +86,16 @@ class Link {
 
 void CallJs(Napi::Env env, Napi::Function callback, Link* link, int32_t* what) {
   if (env == nullptr) return;  // the function is being torn down: nothing to call
-  callback.Call({Napi::Number::New(env, *what)});
+  // Raw N-API on purpose. While a worker terminates, these calls fail; node-addon-api
+  // would turn the failure into an exception, and throwing into a terminating
+  // environment is a fatal error that aborts the whole process. Here a failed call is
+  // harmless: the environment is going away, and its cleanup hook detaches Go.
+  napi_value undefined;
+  napi_value arg;
+  napi_value ignored;
+  if (napi_get_undefined(env, &undefined) == napi_ok && napi_create_int32(env, *what, &arg) == napi_ok) {
+    napi_call_function(env, undefined, callback, 1, &arg, &ignored);
+  }
   if (*what == RN_SIGNAL_CLOSED) link->Closed();
 }
 

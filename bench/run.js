@@ -41,6 +41,7 @@ const SCENARIOS = [
 const goBinary = path.join(root, 'build', 'bench', 'runner-go');
 const SERVERS = {
   native: { label: 'runner-native', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
+  'native-lowmem': { label: 'runner-native, reduceMemoryUsage', env: { REDUCE_MEMORY: '1' }, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
   'node-http': { label: 'node:http', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-http.js')]] },
   fastify: { label: 'Fastify', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'fastify.js')]] },
   go: { label: 'pure Go (ceiling)', cmd: () => [goBinary, ['-port', String(PORT)]] },
@@ -79,7 +80,7 @@ function buildGo() {
 /** Starts a server and resolves once it printed "ready" and accepts connections. */
 async function startServer(name) {
   const [cmd, argv] = SERVERS[name].cmd();
-  const child = spawn(cmd, argv, { env: { ...process.env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, argv, { env: { ...process.env, ...SERVERS[name].env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c) => { out += c; });
   child.stderr.on('data', (c) => { out += c; });
@@ -99,10 +100,14 @@ async function stopServer(child) {
   await sleep(200); // let the port go
 }
 
+/** utime+stime ticks of a process, and of its main thread alone (the JavaScript thread for Node). */
 function procStat(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { cpuTicks: Number(fields[11]) + Number(fields[12]) }; // utime + stime
+  const ticks = (file) => {
+    const stat = fs.readFileSync(file, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  return { cpuTicks: ticks(`/proc/${pid}/stat`), mainTicks: ticks(`/proc/${pid}/task/${pid}/stat`) };
 }
 
 function procStatus(pid) {
@@ -169,6 +174,7 @@ async function measureLoad(name, child, scenario) {
     p50: w.p50_us / 1000,
     p99: w.p99_us / 1000,
     cpuUs: ((after.cpuTicks - before.cpuTicks) / CLK_TCK) * 1e6 / w.requests,
+    mainUs: ((after.mainTicks - before.mainTicks) / CLK_TCK) * 1e6 / w.requests,
   };
 }
 
@@ -223,13 +229,13 @@ function table(results, servers, scenarios) {
       }
       continue;
     }
-    lines.push('| server | req/s | vs node:http | vs Go ceiling | p50 ms | p99 ms | server CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|');
+    lines.push('| server | req/s | vs node:http | vs Go ceiling | p50 ms | p99 ms | server CPU µs/req | main-thread CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|---:|');
     const med = (s, k) => median(results[s][sc.name].map((r) => r[k]));
     for (const s of servers) {
       const rps = med(s, 'rps');
       const vsNode = results['node-http'] ? rps / med('node-http', 'rps') : NaN;
       const vsGo = results.go ? rps / med('go', 'rps') : NaN;
-      lines.push(`| ${SERVERS[s].label} | ${fmt(rps)} | ${fmt(vsNode, 2)}× | ${fmt(vsGo, 2)}× | ${fmt(med(s, 'p50'), 2)} | ${fmt(med(s, 'p99'), 2)} | ${fmt(med(s, 'cpuUs'), 1)} |`);
+      lines.push(`| ${SERVERS[s].label} | ${fmt(rps)} | ${fmt(vsNode, 2)}× | ${fmt(vsGo, 2)}× | ${fmt(med(s, 'p50'), 2)} | ${sc.pipeline ? '–' : fmt(med(s, 'p99'), 2)} | ${fmt(med(s, 'cpuUs'), 1)} | ${s === 'go' ? '–' : fmt(med(s, 'mainUs'), 1)} |`);
     }
   }
   return lines.join('\n');
@@ -271,7 +277,8 @@ async function main() {
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Linux ${m.kernel}. Node ${m.node}, ${m.go}, ${m.wrk.replace(/ Copyright.*/, '')}, Fastify ${m.fastify}.`,
     '',
     `Method: each server in turn on 127.0.0.1, started fresh each round; ${ROUNDS} rounds interleaved; each load is wrk -t1 for ${DURATION} s after an unmeasured warm-up of the same length;`,
-    'medians over rounds. Server and wrk share the two cores. "Server CPU" is utime+stime of the server process from /proc over the measured run, divided by requests.',
+    'medians over rounds. Server and wrk share the two cores. "Server CPU" is utime+stime of the server process from /proc over the measured run, divided by requests;',
+    '"main-thread CPU" is the same for the process\'s main thread alone: the JavaScript thread of the Node servers (for runner-native, the rest is Go). wrk reports no useful p99 for pipelined requests.',
     'Answers are checked before and after each server is measured; any socket error or non-2xx answer rejects the run.',
     table(results, servers, scenarios),
     '',
@@ -282,9 +289,12 @@ async function main() {
   ].join('\n');
   console.log(`\n${doc}`);
   const analysis = path.join(__dirname, 'analysis.md');
-  const target = SMOKE ? path.join(__dirname, 'results', 'smoke.md') : path.join(root, 'docs', 'benchmarks.md');
+  // Only a full run (every server and scenario) may rewrite docs/benchmarks.md.
+  const partial = args.servers || args.scenarios;
+  const target = SMOKE ? path.join(__dirname, 'results', 'smoke.md')
+    : partial ? path.join(__dirname, 'results', 'partial.md') : path.join(root, 'docs', 'benchmarks.md');
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  fs.writeFileSync(target, doc + (fs.existsSync(analysis) && !SMOKE ? `\n${fs.readFileSync(analysis, 'utf8')}` : ''));
+  fs.writeFileSync(target, doc + (fs.existsSync(analysis) && target.endsWith('benchmarks.md') ? `\n${fs.readFileSync(analysis, 'utf8')}` : ''));
   console.log(`wrote ${path.relative(root, target)}`);
 }
 

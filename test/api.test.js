@@ -32,6 +32,14 @@ describe('TunnelServer API', () => {
       assert.throws(() => new TunnelServer({ port: 0, idleTimeoutMs: -1 }), { name: 'RangeError', message: /config\.idleTimeoutMs/ });
     });
 
+    it('reduceMemoryUsage must be a boolean; with it on, keep-alive connections still serve in order', async () => {
+      assert.throws(() => new TunnelServer({ port: 0, reduceMemoryUsage: 'yes' }), { name: 'TypeError', message: /config\.reduceMemoryUsage/ });
+      const server = await startServer({ reduceMemoryUsage: true }, (s) => s.registerTask('n', (i) => i));
+      for (let i = 0; i < 20; i++) {
+        assert.strictEqual((await post(server.port, '/__runner/task/n', { input: i })).text, `{"ok":true,"result":${i}}`);
+      }
+    });
+
     it('normalises basePath to one leading slash and no trailing slash', async () => {
       const server = await startServer({ basePath: 'api/v1/' }, (s) => s.registerTask('t', () => 1));
       assert.strictEqual((await post(server.port, '/api/v1/task/t', {})).text, '{"ok":true,"result":1}');

@@ -3,7 +3,11 @@
 const { TunnelServer } = require('../..');
 const { tasks, events } = require('../handlers');
 
-const server = new TunnelServer({ port: Number(process.env.PORT), host: '127.0.0.1' });
+const server = new TunnelServer({
+  port: Number(process.env.PORT),
+  host: '127.0.0.1',
+  reduceMemoryUsage: process.env.REDUCE_MEMORY === '1',
+});
 for (const [id, fn] of Object.entries(tasks)) server.registerTask(id, fn);
 for (const [id, fn] of Object.entries(events)) server.registerEvent(id, fn);
 server.listen().then(() => console.log('ready'));

@@ -67,6 +67,12 @@ type Config struct {
 	// bounded when handlers fall behind the request rate.
 	MaxInFlight int `json:"maxInFlight"`
 
+	// ReduceMemoryUsage releases the read and write buffers of idle keep-alive
+	// connections (fasthttp's ReduceMemoryUsage). Default false. It roughly halves the
+	// memory of an idle connection at the cost of some CPU per request (see
+	// docs/benchmarks.md); turn it on for many mostly idle clients.
+	ReduceMemoryUsage bool `json:"reduceMemoryUsage"`
+
 	// AuthToken, when not empty, must be sent in the AuthHeader request header of every
 	// task, event and discovery request; otherwise 401 UNAUTHORIZED. CORS preflight is
 	// never blocked. Compared in constant time.

@@ -90,6 +90,7 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) (*Server, error
 		WriteTimeout:                 config.Millis(cfg.WriteTimeoutMs),
 		IdleTimeout:                  config.Millis(cfg.IdleTimeoutMs),
 		Concurrency:                  cfg.MaxConnections,
+		ReduceMemoryUsage:            cfg.ReduceMemoryUsage,
 		// Inside Node, Go must never write to stdout/stderr: a closed pipe would kill
 		// the whole process with SIGPIPE, and the output is not ours to use anyway.
 		Logger: silentLogger{},

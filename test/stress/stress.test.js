@@ -4,6 +4,8 @@
 const assert = require('assert');
 const http = require('http');
 const net = require('net');
+const path = require('path');
+const { Worker } = require('worker_threads');
 const { startServer, closeAll, sleep, assertError } = require('../helpers');
 
 const rssMB = () => process.memoryUsage().rss / 2 ** 20;
@@ -138,5 +140,29 @@ describe('stress', function () {
     const answers = await Promise.all(inFlight);
     answers.forEach((a, i) => assert.strictEqual(`${a.status} ${a.text}`, `200 {"ok":true,"result":${i}}`));
     report(`close under load: 3000/3000 answered; close() resolved ${Date.now() - t0} ms after being called`);
+  });
+
+  it('40 workers terminated with servers open and requests in flight: the process survives', async () => {
+    // Found a crash once: a signal delivered during termination made node-addon-api
+    // throw into the dying environment, which aborts the process (see CallJs).
+    const script = `
+      const { parentPort } = require('worker_threads');
+      const { TunnelServer } = require(${JSON.stringify(path.resolve(__dirname, '..', '..'))});
+      const s = new TunnelServer({ port: 0, host: '127.0.0.1' });
+      s.registerTask('who', () => 'w');
+      s.registerTask('hang', () => new Promise(() => {}));
+      s.listen().then(() => parentPort.postMessage(s.port));`;
+    const agent = new http.Agent({ keepAlive: false });
+    let answered = 0;
+    for (let i = 0; i < 40; i++) {
+      const worker = new Worker(script, { eval: true });
+      const port = await new Promise((resolve) => worker.once('message', resolve));
+      const calls = Array.from({ length: 10 }, (_, j) => call(agent, port, j % 2 ? '/__runner/task/who' : '/__runner/task/hang', '{}')
+        .then((res) => { answered++; assert.ok([200, 503].includes(res.status), `status ${res.status}`); }, () => {}));
+      await sleep(i % 5);
+      await worker.terminate();
+      await Promise.all(calls);
+    }
+    report(`worker terminations: 40 workers, ${answered} of 400 requests answered (200 or 503), the rest cut off with their connection`);
   });
 });
