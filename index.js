@@ -147,7 +147,7 @@ class TunnelServer {
    * Registers (or replaces) the handler of a task. Takes effect at once, also while
    * listening.
    * @param {string} taskId
-   * @param {(input: any, ...rest: any[]) => any} handler
+   * @param {(input: any, ctx: import('./index').CallContext) => any} handler
    */
   registerTask(taskId, handler) {
     this.#register(KIND_TASK, 'registerTask', 'taskId', taskId, handler);
@@ -156,7 +156,7 @@ class TunnelServer {
   /**
    * Registers (or replaces) the handler of an event.
    * @param {string} eventId
-   * @param {(payload: any, ...rest: any[]) => any} handler
+   * @param {(payload: any, ctx: import('./index').CallContext) => any} handler
    */
   registerEvent(eventId, handler) {
     this.#register(KIND_EVENT, 'registerEvent', 'eventId', eventId, handler);
@@ -186,9 +186,8 @@ class TunnelServer {
    * @returns {Promise<void>} rejects with an Error carrying `code` (e.g. 'EADDRINUSE')
    */
   async listen() {
-    if (this.#state !== 'idle') {
-      throw new Error(`TunnelServer.listen: the server is already ${this.#state}; call close() first`);
-    }
+    if (this.#state === 'listening') throw new Error('TunnelServer.listen: the server is already listening; call close() first');
+    if (this.#state === 'closing') throw new Error('TunnelServer.listen: the server is still closing; await close() first');
     const handle = native.create(JSON.stringify(this.#config));
     if (typeof handle === 'string') throw new Error(`TunnelServer.listen: ${handle}`);
     for (const [slot, { kind, id }] of this.#handlers.entries()) native.register(handle, kind, id, slot);

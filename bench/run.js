@@ -288,13 +288,12 @@ async function main() {
     '',
   ].join('\n');
   console.log(`\n${doc}`);
-  const analysis = path.join(__dirname, 'analysis.md');
   // Only a full run (every server and scenario) may rewrite docs/benchmarks.md.
   const partial = args.servers || args.scenarios;
   const target = SMOKE ? path.join(__dirname, 'results', 'smoke.md')
     : partial ? path.join(__dirname, 'results', 'partial.md') : path.join(root, 'docs', 'benchmarks.md');
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  fs.writeFileSync(target, doc + (fs.existsSync(analysis) && target.endsWith('benchmarks.md') ? `\n${fs.readFileSync(analysis, 'utf8')}` : ''));
+  fs.writeFileSync(target, `${doc}\nWhere the time goes, and what was tried: [performance.md](performance.md).\n`);
   console.log(`wrote ${path.relative(root, target)}`);
 }
 

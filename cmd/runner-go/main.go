@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/bluelibs/runner-native/internal/config"
@@ -23,7 +24,19 @@ func main() {
 	flag.IntVar(&cfg.Port, "port", 7070, "port to listen on (0 picks one)")
 	flag.StringVar(&cfg.Host, "host", "127.0.0.1", "address to bind")
 	flag.StringVar(&cfg.BasePath, "base", config.DefaultBasePath, "base path of the routes")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGINT/SIGTERM")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "runner-go:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	reg := new(registry.Registry)
 	set := gohandlers.New(reg)

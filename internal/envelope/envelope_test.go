@@ -1,7 +1,9 @@
 package envelope
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
 	"github.com/stretchr/testify/assert"
@@ -65,4 +67,22 @@ func BenchmarkAppendError(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		buf = AppendError(buf[:0], NotFound, "Task not found: app.tasks.missing")
 	}
+}
+
+// FuzzAppendString checks that any message, valid UTF-8 or not, becomes a JSON string
+// that decodes back to the message (invalid bytes as U+FFFD).
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote \" \\ \n\t", "\x00\x1f", "é😀", "bad \xff", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := AppendString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("%q -> invalid JSON %s: %v", s, out, err)
+		}
+		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want && utf8.ValidString(s) {
+			t.Fatalf("%q -> %q", s, back)
+		}
+	})
 }

@@ -253,9 +253,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	c.Kind, c.Slot, c.ID = kind, slot, id
 	c.Header, c.Conn = &ctx.Request.Header, ctx.Conn()
 
-	s.stats.InFlight.Add(1)
-	s.inv.Invoke(c)
-	s.stats.InFlight.Add(-1)
+	s.invoke(c)
 
 	switch {
 	case !c.errCode.IsZero():
@@ -268,6 +266,13 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		c.out = envelope.AppendOK(c.out[:0])
 		s.reply(ctx, fasthttp.StatusOK, c.out)
 	}
+}
+
+// invoke runs the handler, keeping the in-flight gauge right even if Invoke panics.
+func (s *Server) invoke(c *Call) {
+	s.stats.InFlight.Add(1)
+	defer s.stats.InFlight.Add(-1)
+	s.inv.Invoke(c)
 }
 
 // authorized compares the request's token with the configured one in constant time.

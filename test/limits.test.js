@@ -1,0 +1,106 @@
+'use strict';
+const assert = require('assert');
+const net = require('net');
+const { startServer, closeAll, post, rawExchange, runChild, sleep } = require('./helpers');
+
+/** Opens a connection; resolves with the socket and a promise of its closing time. */
+function connect(port) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => resolve(sock));
+    sock.closedAt = new Promise((r) => sock.on('close', () => r(Date.now())));
+    sock.on('error', () => {});
+    sock.once('error', reject);
+  });
+}
+
+describe('connection limits', () => {
+  afterEach(closeAll);
+
+  it('idleTimeoutMs closes an idle keep-alive connection', async () => {
+    const s = await startServer({ idleTimeoutMs: 200 }, (srv) => srv.registerTask('t', () => 1));
+    const sock = await connect(s.port);
+    let text = '';
+    sock.on('data', (c) => { text += c; });
+    const t0 = Date.now();
+    sock.write('POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}');
+    const closedAt = await Promise.race([sock.closedAt, sleep(3000).then(() => 0)]);
+    assert.match(text, /^HTTP\/1\.1 200 /, 'the request was answered first');
+    assert.ok(closedAt > 0, 'the idle connection was closed');
+    assert.ok(closedAt - t0 >= 150, `not before idleTimeoutMs (${closedAt - t0} ms)`);
+  });
+
+  it('writeTimeoutMs cuts off a client that does not read its response', async () => {
+    const big = 'x'.repeat(32 * 1024 * 1024);
+    const s = await startServer({ writeTimeoutMs: 200 }, (srv) => srv.registerTask('big', () => big));
+    const sock = await connect(s.port);
+    sock.pause(); // never read: the server's write blocks once the socket buffers are full
+    sock.write('POST /__runner/task/big HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}');
+    await sleep(1500);
+    let received = 0;
+    sock.on('data', (c) => { received += c.length; });
+    sock.resume();
+    await Promise.race([sock.closedAt, sleep(5000)]);
+    assert.ok(received > 0, 'part of the response was sent');
+    assert.ok(received < big.length, `the response was cut off (${received} of ${big.length} bytes)`);
+    assert.strictEqual((await post(s.port, '/__runner/task/missing', {})).status, 404, 'the server still serves others');
+  });
+
+  it('maxConnections: a connection beyond the limit gets 503 and is closed', async () => {
+    let release;
+    const gate = new Promise((r) => { release = r; });
+    const s = await startServer({ maxConnections: 2 }, (srv) => srv.registerTask('gated', () => gate));
+    const busy = [await connect(s.port), await connect(s.port)];
+    busy.forEach((sock) => sock.write('POST /__runner/task/gated HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}'));
+    await sleep(100);
+    const text = await rawExchange(s.port, 'POST /__runner/task/gated HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}');
+    assert.match(text, /^HTTP\/1\.1 503 /);
+    assert.strictEqual(s.getStats().inFlight, 2, 'two calls are inside their handler');
+    release('done');
+    busy.forEach((sock) => sock.destroy());
+  });
+});
+
+describe('ctx.signal on close()', () => {
+  after(closeAll);
+
+  it('fires SERVER_CLOSING for running handlers, whose answers are still sent', async () => {
+    let entered = false;
+    let code;
+    const s = await startServer({}, (srv) => srv.registerTask('wraps.up', (input, ctx) => new Promise((resolve) => {
+      entered = true;
+      ctx.signal.addEventListener('abort', () => { code = ctx.signal.reason.code; resolve('wrapped up'); });
+    })));
+    const answer = post(s.port, '/__runner/task/wraps.up', {});
+    while (!entered) await sleep(5);
+    await s.close();
+    assert.strictEqual(code, 'SERVER_CLOSING');
+    assert.strictEqual((await answer).text, '{"ok":true,"result":"wrapped up"}');
+  });
+});
+
+describe('npm start', function () {
+  this.timeout(20000);
+
+  it('serves the example tasks; the README curl prints {"ok":true,"result":8}; Ctrl-C closes it', async () => {
+    const port = await new Promise((resolve) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); }); });
+    const lines = [];
+    const result = await runChild(`require('./examples/server.js')`, {
+      env: { PORT: String(port) },
+      onSpawn: (child) => child.stdout.once('data', async () => {
+        lines.push((await post(port, '/__runner/task/app.tasks.add', '{"input":{"a":5,"b":3}}')).text);
+        lines.push((await post(port, '/__runner/task/app.tasks.greet', { input: { name: 'Ada' } })).text);
+        lines.push((await post(port, '/__runner/task/app.tasks.complex', { input: { items: [1, 2, 3] } })).text);
+        lines.push((await post(port, '/__runner/event/app.events.notify', { payload: { message: 'hi' } })).text);
+        child.kill('SIGINT');
+      }),
+    });
+    assert.deepStrictEqual(lines, [
+      '{"ok":true,"result":8}',
+      '{"ok":true,"result":"Hello, Ada!"}',
+      '{"ok":true,"result":{"count":3,"sum":6}}',
+      '{"ok":true}',
+    ]);
+    assert.strictEqual(result.code, 0, result.stderr);
+    assert.strictEqual(result.stdout, `runner-native listening on port ${port}\nnotify: hi\nclosed\n`);
+  });
+});
