@@ -158,12 +158,7 @@ func (b *Bridge) Invoke(c *server.Call) {
 	id := b.newID()
 	b.pending[id] = w
 	b.queue = append(b.queue, entry{id, w})
-	wake := !b.scheduled
-	b.scheduled = true
-	b.mu.Unlock()
-	if wake {
-		b.notify()
-	}
+	b.unlockAndWake()
 	b.wait(id, w)
 	w.call = nil
 	waiterPool.Put(w)
@@ -208,13 +203,20 @@ func (b *Bridge) expire(id uint32, w *waiter, reason byte) bool {
 		b.stats.Disconnects.Add(1)
 	}
 	b.aborts = append(b.aborts, abortNote{id, reason})
+	b.unlockAndWake()
+	return true
+}
+
+// unlockAndWake releases mu after something was queued for JavaScript and wakes it,
+// unless a wake-up is already pending (Drain clears that once the queue is empty).
+// notify runs without the lock: it may block briefly in N-API's own queue.
+func (b *Bridge) unlockAndWake() {
 	wake := !b.scheduled
 	b.scheduled = true
 	b.mu.Unlock()
 	if wake {
 		b.notify()
 	}
-	return true
 }
 
 // newID returns an id not in use. Called with mu held.
