@@ -249,6 +249,27 @@ describe('slow clients', () => {
   });
 });
 
+describe('read timeout', () => {
+  after(closeAll);
+
+  for (const [stalled, bytes] of [
+    ['headers', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nX-Slow: '],
+    ['body', 'POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"in'],
+  ]) {
+    it(`a request whose ${stalled} stall gets 408 REQUEST_TIMEOUT after readTimeoutMs, then the connection closes`, async () => {
+      const s = await startServer({ readTimeoutMs: 300 }, (srv) => srv.registerTask('t', () => 'ok'));
+      const t0 = Date.now();
+      const text = await rawExchange(s.port, bytes, 2000);
+      const elapsed = Date.now() - t0;
+      assert.match(text, /^HTTP\/1\.1 408 /);
+      assert.match(text, /\r\nConnection: close\r\n/i);
+      const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+      assert.deepStrictEqual(body, { ok: false, error: { code: 408, message: 'Request not received within readTimeoutMs', codeName: 'REQUEST_TIMEOUT' } });
+      assert.ok(elapsed >= 250, `not before readTimeoutMs (${elapsed} ms)`);
+    });
+  }
+});
+
 describe('worker threads', function () {
   this.timeout(30000);
 
