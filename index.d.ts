@@ -83,11 +83,13 @@ export type EventHandler = (payload: any, ctx: CallContext) => void | Promise<vo
 export class TunnelServer {
   /** @throws TypeError or RangeError naming the invalid field. */
   constructor(config: TunnelConfig);
-  /** Registers or replaces a task handler; takes effect at once, also while listening. */
-  registerTask(taskId: string, handler: (input: any) => Promise<any>): void;
+  /**
+   * Registers or replaces a task handler; takes effect at once, also while listening.
+   * One signature on purpose: overloads would stop TypeScript from inferring `input` in
+   * `(input, ctx) => ...`. Seed-style `async (input) => ...` handlers fit it as they are.
+   */
   registerTask(taskId: string, handler: TaskHandler): void;
   /** Registers or replaces an event handler. */
-  registerEvent(eventId: string, handler: (payload: any) => Promise<void>): void;
   registerEvent(eventId: string, handler: EventHandler): void;
   /** Resolves once the port accepts connections; rejects with an Error carrying `code` (e.g. "EADDRINUSE"). */
   listen(): Promise<void>;
