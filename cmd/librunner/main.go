@@ -233,7 +233,9 @@ func rn_detach(h C.uint64_t) {
 //export rn_free
 func rn_free(h C.uint64_t) {
 	defer guard(nil)
-	handles.Delete(uint64(h))
+	if v, ok := handles.LoadAndDelete(uint64(h)); ok {
+		v.(*instance).bridge.Close() // its watcher goroutine runs from rn_create on
+	}
 }
 
 // Indexes of the counters written by rn_stats.
