@@ -50,6 +50,9 @@ function abortReason(code, message) {
   return err;
 }
 
+/** Ends a context's life: module-private, so handlers never see it on ctx. */
+const SETTLE = Symbol('settle');
+
 /**
  * The second argument of every handler. `headers` and `signal` are built on first use,
  * so handlers that ignore them pay nothing for them.
@@ -68,7 +71,7 @@ class CallContext {
   #callId;
   #headers;
   #controller;
-  settled = false;
+  #settled = false;
 
   /**
    * Request headers with lower-case names (repeated ones joined with ", "). Read them
@@ -88,9 +91,15 @@ class CallContext {
   get signal() {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
-      if (!this.settled) this.#dispatcher.controllers.set(this.#callId, this.#controller);
+      if (!this.#settled) this.#dispatcher.controllers.set(this.#callId, this.#controller);
     }
     return this.#controller.signal;
+  }
+
+  /** The handler settled: its signal, if it asked for one, will never fire. */
+  [SETTLE]() {
+    this.#settled = true;
+    if (this.#controller !== undefined) this.#dispatcher.controllers.delete(this.#callId);
   }
 }
 
@@ -173,23 +182,19 @@ class Dispatcher {
 
   run(id, kind, entry, input) {
     const ctx = new CallContext(this, id, kind, entry.id);
-    const settle = () => {
-      ctx.settled = true;
-      this.controllers.delete(id);
-    };
     let ret;
     try {
       ret = entry.fn(input, ctx);
       if (ret !== null && (typeof ret === 'object' || typeof ret === 'function') && typeof ret.then === 'function') {
-        ret.then((value) => { settle(); this.succeed(id, kind, value); }, (reason) => { settle(); this.fail(id, kind, reason); });
+        ret.then((value) => { ctx[SETTLE](); this.succeed(id, kind, value); }, (reason) => { ctx[SETTLE](); this.fail(id, kind, reason); });
         return;
       }
     } catch (reason) {
-      settle();
+      ctx[SETTLE]();
       this.fail(id, kind, reason);
       return;
     }
-    settle();
+    ctx[SETTLE]();
     this.succeed(id, kind, ret);
   }
 
