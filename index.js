@@ -9,11 +9,18 @@
 const native = require('./lib/native');
 const { Dispatcher, KIND_TASK, KIND_EVENT } = require('./lib/dispatcher');
 
-/** Config fields that take a positive integer, with the unit shown in messages. */
-const POSITIVE_INTEGER_FIELDS = [
-  'maxBodySize', 'maxHeaderSize', 'maxJsonDepth',
-  'readTimeoutMs', 'writeTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'maxInFlight',
-];
+/** Optional integer config fields and their smallest value (taskTimeoutMs: 0 means no limit). */
+const INTEGER_FIELDS = {
+  maxBodySize: 1,
+  maxHeaderSize: 1,
+  maxJsonDepth: 1,
+  readTimeoutMs: 1,
+  writeTimeoutMs: 1,
+  idleTimeoutMs: 1,
+  maxConnections: 1,
+  maxInFlight: 1,
+  taskTimeoutMs: 0,
+};
 
 /** Order of the counters filled by the addon's stats(); mirrors cmd/librunner. */
 const STAT_NAMES = [
@@ -49,24 +56,16 @@ function normaliseConfig(config) {
     throw new TypeError('TunnelServer: config.corsOrigins must be an array of non-empty strings, such as ["*"]');
   }
   const out = { port, host, basePath: normaliseBasePath(basePath), corsOrigins: [...corsOrigins] };
-  for (const field of POSITIVE_INTEGER_FIELDS) {
+  for (const [field, min] of Object.entries(INTEGER_FIELDS)) {
     const value = config[field];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value)) {
       throw new TypeError(`TunnelServer: config.${field} must be an integer, got ${describe(value)}`);
     }
-    if (value <= 0 || value > 0x7fffffff) {
-      throw new RangeError(`TunnelServer: config.${field} must be between 1 and ${0x7fffffff}, got ${value}`);
+    if (value < min || value > 0x7fffffff) {
+      throw new RangeError(`TunnelServer: config.${field} must be between ${min} and ${0x7fffffff}, got ${value}`);
     }
     out[field] = value;
-  }
-  if (config.taskTimeoutMs !== undefined) {
-    const t = config.taskTimeoutMs;
-    if (typeof t !== 'number' || !Number.isInteger(t)) {
-      throw new TypeError(`TunnelServer: config.taskTimeoutMs must be an integer, got ${describe(t)}`);
-    }
-    if (t < 0 || t > 0x7fffffff) throw new RangeError(`TunnelServer: config.taskTimeoutMs must be 0 (no limit) or up to ${0x7fffffff}, got ${t}`);
-    out.taskTimeoutMs = t;
   }
   if (config.reduceMemoryUsage !== undefined) {
     if (typeof config.reduceMemoryUsage !== 'boolean') {

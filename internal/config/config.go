@@ -142,26 +142,25 @@ func (c Config) Validate() error {
 	if strings.ContainsAny(c.BasePath, "?#% ") {
 		return fmt.Errorf("basePath must not contain '?', '#', '%%' or spaces, got %q", c.BasePath)
 	}
-	positive := []struct {
-		name  string
-		value int
+	// Integer fields and their smallest value (taskTimeoutMs: 0 means no limit).
+	integers := []struct {
+		name       string
+		value, min int
 	}{
-		{"maxBodySize", c.MaxBodySize},
-		{"maxHeaderSize", c.MaxHeaderSize},
-		{"maxJsonDepth", c.MaxJSONDepth},
-		{"readTimeoutMs", c.ReadTimeoutMs},
-		{"writeTimeoutMs", c.WriteTimeoutMs},
-		{"idleTimeoutMs", c.IdleTimeoutMs},
-		{"maxConnections", c.MaxConnections},
-		{"maxInFlight", c.MaxInFlight},
+		{"maxBodySize", c.MaxBodySize, 1},
+		{"maxHeaderSize", c.MaxHeaderSize, 1},
+		{"maxJsonDepth", c.MaxJSONDepth, 1},
+		{"readTimeoutMs", c.ReadTimeoutMs, 1},
+		{"writeTimeoutMs", c.WriteTimeoutMs, 1},
+		{"idleTimeoutMs", c.IdleTimeoutMs, 1},
+		{"maxConnections", c.MaxConnections, 1},
+		{"maxInFlight", c.MaxInFlight, 1},
+		{"taskTimeoutMs", c.TaskTimeoutMs, 0},
 	}
-	for _, f := range positive {
-		if f.value <= 0 {
-			return fmt.Errorf("%s must be a positive integer, got %d", f.name, f.value)
+	for _, f := range integers {
+		if f.value < f.min {
+			return fmt.Errorf("%s must be an integer of at least %d, got %d", f.name, f.min, f.value)
 		}
-	}
-	if c.TaskTimeoutMs < 0 {
-		return fmt.Errorf("taskTimeoutMs must be 0 (no limit) or a positive integer, got %d", c.TaskTimeoutMs)
 	}
 	for _, o := range c.CorsOrigins {
 		if o == "" {
