@@ -4,127 +4,66 @@
  * inside this Node process and calls the task and event handlers registered here.
  *
  * The class below keeps the API of the original package; see index.d.ts for the types
- * and README.md for the protocol.
+ * and README.md for the protocol. Configuration is checked by Go (lib/config.js), the
+ * bridge's byte format comes from Go (lib/wire.js).
  */
 const native = require('./lib/native');
-const { Dispatcher, KIND_TASK, KIND_EVENT } = require('./lib/dispatcher');
-
-/** Optional integer config fields and their smallest value (taskTimeoutMs: 0 means no limit). */
-const INTEGER_FIELDS = {
-  maxBodySize: 1,
-  maxHeaderSize: 1,
-  maxJsonDepth: 1,
-  readTimeoutMs: 1,
-  writeTimeoutMs: 1,
-  idleTimeoutMs: 1,
-  maxConnections: 1,
-  maxInFlight: 1,
-  taskTimeoutMs: 0,
-};
-
-/** Order of the counters filled by the addon's stats(); mirrors cmd/librunner. */
-const STAT_NAMES = [
-  'requests', 'status2xx', 'status4xx', 'status5xx', 'panics', 'pending', 'connections',
-  'inFlight', 'timeouts', 'rejected', 'disconnects',
-];
-
-/**
- * Validates a TunnelConfig and returns the normalised copy sent to Go.
- * @param {import('./index').TunnelConfig} config
- */
-function normaliseConfig(config) {
-  if (config === null || typeof config !== 'object') {
-    throw new TypeError('TunnelServer: config must be an object such as { port: 7070 }');
-  }
-  const { port, host = '', basePath = '/__runner', corsOrigins = ['*'] } = config;
-  if (typeof port !== 'number' || !Number.isInteger(port)) {
-    throw new TypeError(`TunnelServer: config.port must be an integer, got ${describe(port)}`);
-  }
-  if (port < 0 || port > 65535) {
-    throw new RangeError(`TunnelServer: config.port must be between 0 and 65535, got ${port}`);
-  }
-  if (typeof host !== 'string') {
-    throw new TypeError(`TunnelServer: config.host must be a string, got ${describe(host)}`);
-  }
-  if (typeof basePath !== 'string') {
-    throw new TypeError(`TunnelServer: config.basePath must be a string, got ${describe(basePath)}`);
-  }
-  if (/[?#%\s]/.test(basePath)) {
-    throw new RangeError(`TunnelServer: config.basePath must not contain '?', '#', '%' or spaces, got ${JSON.stringify(basePath)}`);
-  }
-  if (!Array.isArray(corsOrigins) || !corsOrigins.every((o) => typeof o === 'string' && o.length > 0)) {
-    throw new TypeError('TunnelServer: config.corsOrigins must be an array of non-empty strings, such as ["*"]');
-  }
-  const out = { port, host, basePath: normaliseBasePath(basePath), corsOrigins: [...corsOrigins] };
-  for (const [field, min] of Object.entries(INTEGER_FIELDS)) {
-    const value = config[field];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value)) {
-      throw new TypeError(`TunnelServer: config.${field} must be an integer, got ${describe(value)}`);
-    }
-    if (value < min || value > 0x7fffffff) {
-      throw new RangeError(`TunnelServer: config.${field} must be between ${min} and ${0x7fffffff}, got ${value}`);
-    }
-    out[field] = value;
-  }
-  if (config.reduceMemoryUsage !== undefined) {
-    if (typeof config.reduceMemoryUsage !== 'boolean') {
-      throw new TypeError(`TunnelServer: config.reduceMemoryUsage must be a boolean, got ${describe(config.reduceMemoryUsage)}`);
-    }
-    out.reduceMemoryUsage = config.reduceMemoryUsage;
-  }
-  if (config.auth !== undefined) {
-    const { auth } = config;
-    if (auth === null || typeof auth !== 'object' || typeof auth.token !== 'string' || auth.token.length === 0) {
-      throw new TypeError('TunnelServer: config.auth must be { token: string, header?: string } with a non-empty token');
-    }
-    const header = auth.header === undefined ? 'x-runner-token' : auth.header;
-    if (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
-      throw new TypeError(`TunnelServer: config.auth.header must be a valid header name, got ${describe(header)}`);
-    }
-    out.authToken = auth.token;
-    out.authHeader = header.toLowerCase();
-  }
-  return out;
-}
-
-/**
- * One leading slash, no trailing slash. The root stays "/" (Go reads "" as "unset" and
- * serves the root for "/").
- */
-function normaliseBasePath(p) {
-  return `/${p.replace(/^\/+|\/+$/g, '')}`;
-}
+const W = require('./lib/wire');
+const { checkConfig, errorFromGo } = require('./lib/config');
+const { Dispatcher } = require('./lib/dispatcher');
+const { HandlerError, nodeError, listenError } = require('./lib/errors');
+const { kDeclareMissing } = require('./lib/symbols');
 
 function describe(value) {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
-  return String(value);
+  if (typeof value === 'function') return value.name ? `[function ${value.name}]` : '[function]';
+  try {
+    return String(value);
+  } catch (_) {
+    return Object.prototype.toString.call(value);
+  }
 }
 
-/**
- * Turns the addon's "CODE: text" into an Error shaped like Node's own listen errors.
- * @returns {Error & {code: string, syscall: string, address: string, port: number}}
- */
-function listenError(message, host, port) {
-  const colon = message.indexOf(':');
-  const code = colon > 0 ? message.slice(0, colon) : 'ELISTEN';
-  const address = host || '0.0.0.0';
-  const err = new Error(`listen ${code}: ${message.slice(colon + 1).trim()} (${address}:${port})`);
-  err.code = code;
-  err.syscall = 'listen';
-  err.address = address;
-  err.port = port;
-  return err;
+/** How a JavaScript-decided CORS origin (RegExp or function, as runner takes) is chosen. */
+function originChooser(spec) {
+  if (spec instanceof RegExp) return (origin) => (origin && spec.test(origin) ? origin : null);
+  if (typeof spec === 'function') return (origin) => spec(origin) || null;
+  return undefined;
 }
+
+/** Encodes registrations for rn_register (format: internal/wire). */
+function encodeRegistrations(regs) {
+  let size = 0;
+  for (const r of regs) size += W.REG_HEADER + Buffer.byteLength(r.id);
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  for (const r of regs) {
+    const n = buf.write(r.id, off + W.REG_HEADER, 'utf8');
+    buf[off] = r.kind;
+    buf[off + 1] = (r.listed ? W.REG_LISTED : 0) | (r.missing ? W.REG_MISSING : 0);
+    buf.writeUInt16LE(n, off + 2);
+    buf.writeInt32LE(r.slot, off + 4);
+    off += W.REG_HEADER + n;
+  }
+  return buf;
+}
+
+const MAX_ID_BYTES = 0xffff;
 
 class TunnelServer {
-  /** @type {ReturnType<typeof normaliseConfig>} */
-  #config;
+  /** the config encoded for Go */
+  #encoded;
+  #host;
+  #configPort;
+  /** JavaScript-side hooks taken from the config */
+  #hooks;
   /** handler entries by slot; a slot is reused when an id is registered again */
   #handlers = [];
   /** `${kind}:${id}` -> slot */
   #slots = new Map();
+  /** registrations made while listening, sent to Go in one batch per microtask turn */
+  #queued = [];
   #handle = 0;
   /** @type {Dispatcher|null} */
   #dispatcher = null;
@@ -139,7 +78,15 @@ class TunnelServer {
    * @throws {TypeError|RangeError} when a field is invalid; the message names the field
    */
   constructor(config) {
-    this.#config = normaliseConfig(config);
+    this.#encoded = checkConfig(config);
+    this.#host = config.host;
+    this.#configPort = config.port;
+    this.#hooks = {
+      serializer: config.serializer,
+      authValidator: config.authValidator,
+      onAuthFailure: config.onAuthFailure,
+      corsOrigin: originChooser(config.cors && config.cors.origin),
+    };
   }
 
   /**
@@ -147,54 +94,97 @@ class TunnelServer {
    * listening.
    * @param {string} taskId
    * @param {(input: any, ctx: import('./index').CallContext) => any} handler
+   * @param {{listed?: boolean}} [options] listed: show the id in discovery (default true)
    */
-  registerTask(taskId, handler) {
-    this.#register(KIND_TASK, 'registerTask', 'taskId', taskId, handler);
+  registerTask(taskId, handler, options) {
+    this.#register(W.KIND_TASK, 'registerTask', 'taskId', taskId, handler, options);
   }
 
   /**
    * Registers (or replaces) the handler of an event.
    * @param {string} eventId
    * @param {(payload: any, ctx: import('./index').CallContext) => any} handler
+   * @param {{listed?: boolean}} [options] listed: show the id in discovery (default true)
    */
-  registerEvent(eventId, handler) {
-    this.#register(KIND_EVENT, 'registerEvent', 'eventId', eventId, handler);
+  registerEvent(eventId, handler, options) {
+    this.#register(W.KIND_EVENT, 'registerEvent', 'eventId', eventId, handler, options);
   }
 
-  #register(kind, method, name, id, fn) {
-    if (typeof id !== 'string' || id.length === 0) {
-      throw new TypeError(`TunnelServer.${method}: ${name} must be a non-empty string, got ${describe(id)}`);
+  #register(kind, method, name, id, fn, options = {}) {
+    if (typeof id !== 'string' || id.length === 0 || Buffer.byteLength(id) > MAX_ID_BYTES) {
+      throw new TypeError(`TunnelServer.${method}: ${name} must be a non-empty string of at most ${MAX_ID_BYTES} bytes, got ${describe(id)}`);
     }
     if (typeof fn !== 'function') {
       throw new TypeError(`TunnelServer.${method}: the handler for ${JSON.stringify(id)} must be a function, got ${describe(fn)}`);
     }
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`TunnelServer.${method}: options must be an object such as { listed: false }, got ${describe(options)}`);
+    }
+    this.#put(kind, id, fn, options.listed !== false, false);
+  }
+
+  /**
+   * Declares an id that is known but has no handler: answered 404 (runner's allow-listed
+   * ids missing from its store). For the runner adapter.
+   */
+  [kDeclareMissing](kind, id, listed) {
+    this.#put(kind, id, null, listed, true);
+  }
+
+  #put(kind, id, fn, listed, missing) {
     const key = `${kind}:${id}`;
     let slot = this.#slots.get(key);
     if (slot === undefined) {
       slot = this.#handlers.length;
       this.#slots.set(key, slot);
-      this.#handlers.push({ kind, id, fn });
+      this.#handlers.push({ kind, id, fn, listed, missing });
     } else {
-      this.#handlers[slot].fn = fn;
+      Object.assign(this.#handlers[slot], { fn, listed, missing });
     }
-    if (this.#handle !== 0) native.register(this.#handle, kind, id, slot);
+    if (this.#handle !== 0) {
+      if (this.#queued.length === 0) queueMicrotask(() => this.#sendQueued());
+      this.#queued.push({ kind, id, slot, listed, missing });
+    }
+  }
+
+  #sendQueued() {
+    const regs = this.#queued;
+    this.#queued = [];
+    if (this.#handle !== 0 && regs.length > 0) {
+      const batch = encodeRegistrations(regs);
+      native.register(this.#handle, batch, batch.length);
+    }
   }
 
   /**
    * Binds the port and starts serving. Resolves once connections are accepted.
-   * @returns {Promise<void>} rejects with an Error carrying `code` (e.g. 'EADDRINUSE')
+   * @returns {Promise<void>} rejects with an Error carrying `code` (e.g. 'EADDRINUSE'),
+   *   `errno`, `syscall`, `address` and `port`, as Node's servers do
    */
   async listen() {
-    if (this.#state === 'listening') throw new Error('TunnelServer.listen: the server is already listening; call close() first');
-    if (this.#state === 'closing') throw new Error('TunnelServer.listen: the server is still closing; await close() first');
-    const handle = native.create(JSON.stringify(this.#config));
-    if (typeof handle === 'string') throw new Error(`TunnelServer.listen: ${handle}`);
-    for (const [slot, { kind, id }] of this.#handlers.entries()) native.register(handle, kind, id, slot);
-    const dispatcher = new Dispatcher(handle, this.#handlers, () => this.#closed());
+    if (this.#state === 'listening') {
+      throw nodeError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'TunnelServer.listen: the server is already listening; call close() first');
+    }
+    if (this.#state === 'closing') {
+      throw nodeError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'TunnelServer.listen: the server is still closing; await close() first');
+    }
+    const handle = native.create(this.#encoded);
+    if (typeof handle === 'string') throw errorFromGo(handle, 'TunnelServer.listen: ');
+    if (this.#handlers.length > 0) {
+      const batch = encodeRegistrations(this.#handlers.map((h, slot) => ({ ...h, slot })));
+      native.register(handle, batch, batch.length);
+    }
+    const dispatcher = new Dispatcher(handle, this.#handlers, { ...this.#hooks, onClosed: () => this.#closed() });
     const port = native.listen(handle, (what) => dispatcher.onSignal(what));
     if (typeof port === 'string') {
       native.free(handle);
-      throw listenError(port, this.#config.host, this.#config.port);
+      let info;
+      try {
+        info = JSON.parse(port);
+      } catch (_) {
+        info = { code: 'EINTERNAL', errno: 0, syscall: 'listen', message: port };
+      }
+      throw listenError(info, this.#host, this.#configPort);
     }
     this.#handle = handle;
     this.#dispatcher = dispatcher;
@@ -203,30 +193,63 @@ class TunnelServer {
   }
 
   /**
-   * Stops accepting connections, answers every request already accepted, closes idle
-   * keep-alive connections and releases every native resource, so the process can exit.
+   * Stops accepting connections, closes idle ones, lets every accepted request finish
+   * and get its answer, then releases every native resource so the process can exit.
+   * Handlers still running when close() starts see their ctx.signal fire
+   * (SERVER_CLOSING). Past `timeoutMs` (default: config.closeTimeoutMs, 10 s), calls
+   * still running are answered 503, connections are closed and the promise resolves.
    * Safe to call more than once; resolves when done.
+   * @param {{timeoutMs?: number}} [options]
    * @returns {Promise<void>}
    */
-  close() {
+  close(options) {
+    let timeoutMs = -1; // Go's configured closeTimeoutMs
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') {
+        return Promise.reject(new TypeError(`TunnelServer.close: options must be an object such as { timeoutMs: 5000 }, got ${describe(options)}`));
+      }
+      const t = options.timeoutMs;
+      if (t !== undefined) {
+        if (typeof t !== 'number' || Number.isNaN(t)) {
+          return Promise.reject(new TypeError(`TunnelServer.close: options.timeoutMs must be a number of milliseconds, got ${describe(t)}`));
+        }
+        if (t < 0) return Promise.reject(new RangeError(`TunnelServer.close: options.timeoutMs must not be negative, got ${t}`));
+        timeoutMs = Math.min(Math.floor(t), Number.MAX_SAFE_INTEGER);
+      }
+    }
     if (this.#state === 'idle') return Promise.resolve();
     if (this.#state === 'listening') {
       this.#state = 'closing';
       this.#closing = new Promise((resolve) => { this.#resolveClose = resolve; });
-      native.close(this.#handle);
+      this.#sendQueued();
+      native.close(this.#handle, timeoutMs);
       // Tell running handlers to wrap up; their answers are still sent.
-      this.#dispatcher.abortAll('SERVER_CLOSING', 'The server is closing');
+      this.#dispatcher.abortAll();
     }
     return this.#closing;
   }
 
-  /** Go has closed the server and released its handle (RN_SIGNAL_CLOSED). */
+  /** Closes every connection not in the middle of a request, as Node's server does. */
+  closeIdleConnections() {
+    if (this.#handle !== 0) native.closeConnections(this.#handle, true);
+  }
+
+  /**
+   * Closes every connection at once, requests in progress included, as Node's server
+   * does. Their handlers still run; their answers are dropped.
+   */
+  closeAllConnections() {
+    if (this.#handle !== 0) native.closeConnections(this.#handle, false);
+  }
+
+  /** Go has closed the server and released its handle (SIGNAL_CLOSED). */
   #closed() {
     this.#handle = 0;
     this.#dispatcher = null;
     this.#port = null;
     this.#state = 'idle';
     this.#closing = null;
+    this.#queued = [];
     const resolve = this.#resolveClose;
     this.#resolveClose = null;
     if (resolve) resolve();
@@ -234,16 +257,16 @@ class TunnelServer {
 
   /** @returns {Promise<string[]>} task ids in registration order */
   async getTaskIds() {
-    return this.#ids(KIND_TASK);
+    return this.#ids(W.KIND_TASK);
   }
 
   /** @returns {Promise<string[]>} event ids in registration order */
   async getEventIds() {
-    return this.#ids(KIND_EVENT);
+    return this.#ids(W.KIND_EVENT);
   }
 
   #ids(kind) {
-    return this.#handlers.filter((h) => h.kind === kind).map((h) => h.id);
+    return this.#handlers.filter((h) => h.kind === kind && !h.missing).map((h) => h.id);
   }
 
   /** The bound port while listening (the real one when configured with port 0), else null. */
@@ -256,12 +279,17 @@ class TunnelServer {
    * @returns {import('./index').TunnelStats}
    */
   getStats() {
-    const values = new BigUint64Array(STAT_NAMES.length);
+    const values = new BigUint64Array(W.STATS.length);
     if (this.#handle !== 0) native.stats(this.#handle, values);
     const stats = {};
-    STAT_NAMES.forEach((name, i) => { stats[name] = Number(values[i]); });
+    W.STATS.forEach((name, i) => { stats[name] = Number(values[i]); });
     return stats;
+  }
+
+  /** Test-only access to the dispatcher, for fault injection (test/hardening.test.js). */
+  get [Symbol.for('runner-native.dispatcher')]() {
+    return this.#dispatcher;
   }
 }
 
-module.exports = { TunnelServer };
+module.exports = { TunnelServer, HandlerError };

@@ -1,15 +1,15 @@
-// The Node side of runner-native: a thin shim between index.js and the Go library.
+// The Node side of runner-native: a thin shim between JavaScript and the Go library.
 //
-// It owns exactly two things per listening server, both in a Link: the threadsafe
-// function through which Go wakes the JavaScript thread, and the environment cleanup
-// hook that stops Go from using that function when the environment goes away. Every
-// other decision (protocol, batching, errors) lives in Go or in index.js.
+// It owns exactly one thing per listening server, a Link: the threadsafe function
+// through which Go wakes the JavaScript thread. Every other decision (protocol,
+// batching, errors) lives in Go or in JavaScript; this file only moves bytes.
 //
 // Every function here runs on the JavaScript thread and returns quickly: the Go calls
 // behind them never wait on anything that JavaScript could be holding.
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 #include "go_library.h"
 
@@ -17,7 +17,7 @@ namespace runner_native {
 namespace {
 
 // The values a signal carries. Static so that a signal allocates nothing.
-int32_t kSignalRequests = RN_SIGNAL_REQUESTS;
+int32_t kSignalWake = RN_SIGNAL_WAKE;
 int32_t kSignalClosed = RN_SIGNAL_CLOSED;
 
 class Link;
@@ -26,18 +26,21 @@ using SignalFunction = Napi::TypedThreadSafeFunction<Link, int32_t, CallJs>;
 
 // Link connects one listening Go server to the JavaScript environment that owns it.
 //
-// Lifetime: created by Listen; owned by its threadsafe function, whose finalizer deletes
-// it. The function is released either after RN_SIGNAL_CLOSED (Go promised never to
-// signal again) or by Node at environment teardown, after OnTeardown has detached Go.
+// Lifetime, enforced here rather than by convention:
+// - It is owned by its threadsafe function, whose finalizer deletes it. Node runs that
+//   finalizer on release and at environment teardown alike.
+// - While handle_ is not 0, Go may call OnSignal with this Link. Every path that ends
+//   that (Closed after RN_SIGNAL_CLOSED, Abandon after a failed listen, the teardown
+//   hook, and the finalizer itself) first makes sure Go is done: rn_free, never armed,
+//   or rn_detach, which returns only once no Go thread is inside OnSignal or can enter
+//   it. So the finalizer never deletes a Link that Go can still reach, whatever order
+//   Node runs its teardown in.
 class Link {
  public:
   Link(napi_env env, uint64_t handle) : env_(env), handle_(handle) {}
   Link(const Link&) = delete;
   Link& operator=(const Link&) = delete;
 
-  // Creates the threadsafe function and the teardown hook. The hook is added after the
-  // function on purpose: cleanup hooks run in reverse order, so ours detaches Go before
-  // Node tears the function down.
   void Attach(Napi::Env env, Napi::Function on_signal) {
     signals_ = SignalFunction::New(env, on_signal, "runner-native", 0 /* unbounded queue */,
                                    1 /* one owner: this link */, this, Finalize,
@@ -45,8 +48,9 @@ class Link {
     napi_add_env_cleanup_hook(env_, OnTeardown, this);
   }
 
-  // Undoes Attach when listen failed: Go never started signalling.
+  // listen failed: Go never armed its notifier, so it holds no pointer to us.
   void Abandon() {
+    handle_ = 0;
     napi_remove_env_cleanup_hook(env_, OnTeardown, this);
     signals_.Release();  // the finalizer deletes this
   }
@@ -54,33 +58,38 @@ class Link {
   // Go thread: wake JavaScript. Never blocks.
   static void OnSignal(void* ctx, int32_t what) {
     auto* link = static_cast<Link*>(ctx);
-    link->signals_.NonBlockingCall(what == RN_SIGNAL_CLOSED ? &kSignalClosed : &kSignalRequests);
+    link->signals_.NonBlockingCall(what == RN_SIGNAL_CLOSED ? &kSignalClosed : &kSignalWake);
   }
 
-  // JavaScript thread, after RN_SIGNAL_CLOSED: Go is done with this server.
+  // JavaScript thread, after RN_SIGNAL_CLOSED: Go will never signal this link again.
   void Closed() {
-    if (finished_) return;
-    finished_ = true;
-    napi_remove_env_cleanup_hook(env_, OnTeardown, this);
+    if (handle_ == 0) return;
     Go()->free(handle_);
+    handle_ = 0;
+    napi_remove_env_cleanup_hook(env_, OnTeardown, this);
     signals_.Release();  // the finalizer deletes this, later, on this thread
   }
 
  private:
-  // Environment teardown (process exit, worker.terminate()) while still listening.
-  static void OnTeardown(void* arg) {
-    auto* link = static_cast<Link*>(arg);
-    link->finished_ = true;
-    // Returns once no Go thread is inside OnSignal or can enter it again; pending HTTP
-    // requests are answered 503 and the Go server closes in the background.
-    Go()->detach(link->handle_);
+  // Environment teardown (process exit, worker.terminate()) while still listening:
+  // detach as early as possible, so pending requests get their 503 at once.
+  static void OnTeardown(void* arg) { static_cast<Link*>(arg)->Detach(); }
+
+  static void Finalize(Napi::Env, void*, Link* link) {
+    link->Detach();
+    delete link;
   }
 
-  static void Finalize(Napi::Env, void*, Link* link) { delete link; }
+  void Detach() {
+    if (handle_ == 0) return;
+    // Returns once no Go thread is inside OnSignal or can enter it again; pending HTTP
+    // requests are answered 503 and the Go server closes in the background.
+    Go()->detach(handle_);
+    handle_ = 0;
+  }
 
   napi_env env_;
   uint64_t handle_;
-  bool finished_ = false;
   SignalFunction signals_;
 };
 
@@ -89,7 +98,7 @@ void CallJs(Napi::Env env, Napi::Function callback, Link* link, int32_t* what) {
   // Raw N-API on purpose. While a worker terminates, these calls fail; node-addon-api
   // would turn the failure into an exception, and throwing into a terminating
   // environment is a fatal error that aborts the whole process. Here a failed call is
-  // harmless: the environment is going away, and its cleanup hook detaches Go.
+  // harmless: the environment is going away, and the link detaches Go.
   napi_value undefined;
   napi_value arg;
   napi_value ignored;
@@ -109,7 +118,18 @@ bool RequireLibrary(Napi::Env env) {
   return false;
 }
 
-constexpr size_t kErrorCapacity = 512;
+// Bytes of a Uint8Array argument.
+struct Bytes {
+  uint8_t* data;
+  size_t size;
+};
+
+Bytes BytesOf(const Napi::Value& value) {
+  auto array = value.As<Napi::Uint8Array>();
+  return {array.Data(), array.ByteLength()};
+}
+
+constexpr size_t kErrorCapacity = 1024;
 
 // load(path): undefined, or an error message.
 Napi::Value Load(const Napi::CallbackInfo& info) {
@@ -120,7 +140,31 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// create(configJson): a handle, or an error message.
+// constants(): the wire constants as JSON text.
+Napi::Value Constants(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireLibrary(env)) return env.Undefined();
+  std::vector<uint8_t> buf(4096);
+  int64_t n = Go()->constants(buf.data(), buf.size());
+  if (n < 0) {
+    buf.resize(static_cast<size_t>(-n));
+    n = Go()->constants(buf.data(), buf.size());
+  }
+  return Napi::String::New(env, reinterpret_cast<const char*>(buf.data()), n > 0 ? static_cast<size_t>(n) : 0);
+}
+
+// checkConfig(json): undefined when valid, else the error as JSON text.
+Napi::Value CheckConfig(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireLibrary(env)) return env.Undefined();
+  std::string config = info[0].As<Napi::String>().Utf8Value();
+  char out[kErrorCapacity] = {0};
+  int64_t n = Go()->check_config(config.data(), config.size(), out, sizeof out);
+  if (n == 0) return env.Undefined();
+  return Napi::String::New(env, out);
+}
+
+// create(json): a handle, or the error as JSON text.
 Napi::Value Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireLibrary(env)) return env.Undefined();
@@ -131,17 +175,17 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(handle));
 }
 
-// register(handle, kind, id, slot): 0, or -1.
+// register(handle, batch, length): 0, or -1.
 Napi::Value Register(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireLibrary(env)) return env.Undefined();
-  std::string id = info[2].As<Napi::String>().Utf8Value();
-  int32_t rc = Go()->register_handler(HandleOf(info[0]), info[1].As<Napi::Number>().Int32Value(),
-                                      id.data(), id.size(), info[3].As<Napi::Number>().Int32Value());
-  return Napi::Number::New(env, rc);
+  Bytes batch = BytesOf(info[1]);
+  size_t length = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+  if (length > batch.size) length = batch.size;
+  return Napi::Number::New(env, Go()->register_batch(HandleOf(info[0]), batch.data, length));
 }
 
-// listen(handle, onSignal): the bound port, or an error message "CODE: text".
+// listen(handle, onSignal): the bound port, or the error as JSON text.
 Napi::Value Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireLibrary(env)) return env.Undefined();
@@ -157,12 +201,17 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, port);
 }
 
-// drain(handle, buffer): bytes written, 0 when nothing is queued, or -size needed.
-Napi::Value Drain(const Napi::CallbackInfo& info) {
+// exchange(handle, mode, answers, answersLength, buffer): bytes of records written into
+// buffer, -size when it needs to be bigger, or -1 for a corrupt answer batch.
+Napi::Value Exchange(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireLibrary(env)) return env.Undefined();
-  auto buffer = info[1].As<Napi::Uint8Array>();
-  int64_t n = Go()->drain(HandleOf(info[0]), buffer.Data(), buffer.ByteLength());
+  Bytes answers = BytesOf(info[2]);
+  size_t length = static_cast<size_t>(info[3].As<Napi::Number>().Int64Value());
+  if (length > answers.size) length = answers.size;
+  Bytes buffer = BytesOf(info[4]);
+  int64_t n = Go()->exchange(HandleOf(info[0]), info[1].As<Napi::Number>().Int32Value(), answers.data, length,
+                             buffer.data, buffer.size);
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
@@ -170,27 +219,24 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
 Napi::Value Headers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireLibrary(env)) return env.Undefined();
-  auto buffer = info[2].As<Napi::Uint8Array>();
-  int64_t n = Go()->headers(HandleOf(info[0]), info[1].As<Napi::Number>().Uint32Value(), buffer.Data(),
-                            buffer.ByteLength());
+  Bytes buffer = BytesOf(info[2]);
+  int64_t n = Go()->headers(HandleOf(info[0]), info[1].As<Napi::Number>().Uint32Value(), buffer.data, buffer.size);
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// complete(handle, buffer, length): 0, or -1 for a corrupt batch.
-Napi::Value Complete(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  auto buffer = info[1].As<Napi::Uint8Array>();
-  size_t length = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
-  if (length > buffer.ByteLength()) length = buffer.ByteLength();
-  return Napi::Number::New(env, Go()->complete(HandleOf(info[0]), buffer.Data(), length));
-}
-
-// close(handle): starts a graceful close; onSignal(RN_SIGNAL_CLOSED) follows.
+// close(handle, timeoutMs): starts a graceful close; onSignal(SIGNAL_CLOSED) follows.
 Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireLibrary(env)) return env.Undefined();
-  Go()->close(HandleOf(info[0]));
+  Go()->close(HandleOf(info[0]), info[1].As<Napi::Number>().Int64Value());
+  return env.Undefined();
+}
+
+// closeConnections(handle, idleOnly): closes idle (true) or all (false) connections.
+Napi::Value CloseConnections(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireLibrary(env)) return env.Undefined();
+  Go()->close_connections(HandleOf(info[0]), info[1].As<Napi::Boolean>().Value() ? 1 : 0);
   return env.Undefined();
 }
 
@@ -212,17 +258,17 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("load", Napi::Function::New(env, Load, "load"));
+  exports.Set("constants", Napi::Function::New(env, Constants, "constants"));
+  exports.Set("checkConfig", Napi::Function::New(env, CheckConfig, "checkConfig"));
   exports.Set("create", Napi::Function::New(env, Create, "create"));
   exports.Set("register", Napi::Function::New(env, Register, "register"));
   exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
-  exports.Set("drain", Napi::Function::New(env, Drain, "drain"));
+  exports.Set("exchange", Napi::Function::New(env, Exchange, "exchange"));
   exports.Set("headers", Napi::Function::New(env, Headers, "headers"));
-  exports.Set("complete", Napi::Function::New(env, Complete, "complete"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("closeConnections", Napi::Function::New(env, CloseConnections, "closeConnections"));
   exports.Set("free", Napi::Function::New(env, Free, "free"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
-  exports.Set("SIGNAL_REQUESTS", Napi::Number::New(env, RN_SIGNAL_REQUESTS));
-  exports.Set("SIGNAL_CLOSED", Napi::Number::New(env, RN_SIGNAL_CLOSED));
   return exports;
 }
 

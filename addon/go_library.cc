@@ -36,13 +36,15 @@ const GoLibrary* LoadGoLibrary(const std::string& path, std::string* error) {
     if (handle == nullptr) {
       const char* why = dlerror();
       load_error = std::string("cannot load ") + path + ": " + (why ? why : "unknown error");
-    } else if (Resolve(handle, "rn_create", &library.create, &load_error) &&
-               Resolve(handle, "rn_register", &library.register_handler, &load_error) &&
+    } else if (Resolve(handle, "rn_constants", &library.constants, &load_error) &&
+               Resolve(handle, "rn_check_config", &library.check_config, &load_error) &&
+               Resolve(handle, "rn_create", &library.create, &load_error) &&
+               Resolve(handle, "rn_register", &library.register_batch, &load_error) &&
                Resolve(handle, "rn_listen", &library.listen, &load_error) &&
-               Resolve(handle, "rn_drain", &library.drain, &load_error) &&
+               Resolve(handle, "rn_exchange", &library.exchange, &load_error) &&
                Resolve(handle, "rn_headers", &library.headers, &load_error) &&
-               Resolve(handle, "rn_complete", &library.complete, &load_error) &&
                Resolve(handle, "rn_close", &library.close, &load_error) &&
+               Resolve(handle, "rn_close_connections", &library.close_connections, &load_error) &&
                Resolve(handle, "rn_detach", &library.detach, &load_error) &&
                Resolve(handle, "rn_free", &library.free, &load_error) &&
                Resolve(handle, "rn_stats", &library.stats, &load_error)) {

@@ -14,13 +14,15 @@
 namespace runner_native {
 
 struct GoLibrary {
+  rn_constants_fn constants;
+  rn_check_config_fn check_config;
   rn_create_fn create;
-  rn_register_fn register_handler;
+  rn_register_fn register_batch;
   rn_listen_fn listen;
-  rn_drain_fn drain;
+  rn_exchange_fn exchange;
   rn_headers_fn headers;
-  rn_complete_fn complete;
   rn_close_fn close;
+  rn_close_connections_fn close_connections;
   rn_detach_fn detach;
   rn_free_fn free;
   rn_stats_fn stats;

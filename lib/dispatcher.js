@@ -1,35 +1,31 @@
 'use strict';
 /**
- * The JavaScript end of the bridge (see internal/bridge/bridge.go for the wire format).
+ * The JavaScript end of the bridge (byte format: internal/wire, constants: lib/wire.js).
  *
- * When Go signals that calls are queued, the dispatcher drains them in batches into one
- * reusable buffer, parses each input once with JSON.parse, and starts every handler
- * without waiting for the previous one. Answers are encoded into a second buffer and
- * handed back to Go in one call per microtask turn, however many settled in it.
+ * When Go wakes this thread, the dispatcher calls exchange(): Go takes the answers
+ * encoded so far and hands back every queued record in one crossing. Each record is
+ * handled on its own (a throw while handling one answers that call 500 and the others
+ * go on): calls start their handler without waiting for the previous one, checks run
+ * the auth validator or the CORS origin policy, aborts fire signals. Answers are
+ * encoded into a second buffer and handed back by the next exchange, made at the end of
+ * the current microtask turn, which also takes the records queued meanwhile.
  */
 const native = require('./native');
-
-const KIND_TASK = 1;
-const KIND_EVENT = 2;
-const KIND_ABORT = 4;
-/** Why Go stopped waiting for a call (the flags byte of an abort record). */
-const ABORT_REASONS = { 1: ['TIMEOUT', 'The handler did not settle within taskTimeoutMs'], 2: ['CLIENT_DISCONNECTED', 'The client disconnected'] };
-const DRAIN_HEADER = 16;
-const COMPLETE_HEADER = 12;
-const STATUS_RESULT = 0;
-const STATUS_NO_RESULT = 1;
-const STATUS_ERROR = 2;
+const W = require('./wire');
+const { HandlerError } = require('./errors');
 
 const INITIAL_BUFFER = 64 * 1024;
 /** A buffer grown for one huge request or answer is dropped back to this size after use. */
 const RETAINED_BUFFER = 1024 * 1024;
+/** Exchanges made in a row before the thread yields to the rest of the event loop. */
+const MAX_ROUNDS = 16;
+const SLOT_MASK = 0xffffff;
 
 /**
  * Message of a thrown or rejected value: an Error's message, a string as is, anything
  * else stringified. Never throws.
  * @param {unknown} reason
  * @param {string} fallback used when the message would be empty
- * @returns {string}
  */
 function messageOf(reason, fallback) {
   let message;
@@ -43,39 +39,52 @@ function messageOf(reason, fallback) {
 }
 
 /** An AbortSignal reason: an Error named AbortError with a machine-readable code. */
-function abortReason(code, message) {
-  const err = new Error(message);
+function abortReason(aux) {
+  const known = W.ABORT_REASONS[aux] || { code: 'ABORTED', message: 'The call was aborted' };
+  const err = new Error(known.message);
   err.name = 'AbortError';
-  err.code = code;
+  err.code = known.code;
   return err;
 }
 
-/** Ends a context's life: module-private, so handlers never see it on ctx. */
+/** Module-private operations on a context: handlers never see them on ctx. */
 const SETTLE = Symbol('settle');
+const ABORT = Symbol('abort');
 
 /**
  * The second argument of every handler. `headers` and `signal` are built on first use,
  * so handlers that ignore them pay nothing for them.
  */
 class CallContext {
-  constructor(dispatcher, callId, kind, id) {
+  constructor(dispatcher, callId, kind, id, extras, returnPayload) {
     this.#dispatcher = dispatcher;
     this.#callId = callId;
     /** @type {'task'|'event'} */
-    this.kind = kind === KIND_EVENT ? 'event' : 'task';
+    this.kind = kind === W.KIND_EVENT ? 'event' : 'task';
     /** The task or event id. */
     this.id = id;
+    /** x-runner-request-id of the request (runner protocol), else undefined. */
+    this.requestId = extras.requestId;
+    /** The request target as received, e.g. '/__runner/task/app.add?x=1' (runner protocol). */
+    this.url = extras.url;
+    /** Always 'POST': tasks and events are only called by POST. */
+    this.method = 'POST';
+    /** The raw x-runner-context header (runner protocol), else undefined. */
+    this.contextHeader = extras.context;
+    /** Events: whether the client asked for the event's result (returnPayload). */
+    this.returnPayload = returnPayload;
   }
 
   #dispatcher;
   #callId;
   #headers;
   #controller;
+  #reason;
   #settled = false;
 
   /**
    * Request headers with lower-case names (repeated ones joined with ", "). Read them
-   * before the call times out: afterwards they are gone and this is {}.
+   * while the call runs: once it has been answered or aborted they are gone and this is {}.
    * @returns {Record<string, string>}
    */
   get headers() {
@@ -85,130 +94,257 @@ class CallContext {
 
   /**
    * Fires when the client disconnects before its answer, the call times out
-   * (taskTimeoutMs), or the server closes. reason.code says which.
+   * (taskTimeoutMs), or the server closes; reason.code says which. A signal first read
+   * after that is born aborted, with the same reason.
    * @returns {AbortSignal}
    */
   get signal() {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
-      if (!this.#settled) this.#dispatcher.controllers.set(this.#callId, this.#controller);
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
   }
 
-  /** The handler settled: its signal, if it asked for one, will never fire. */
+  /** Aborts the call (the first reason wins); nothing happens once it has settled. */
+  [ABORT](reason) {
+    if (this.#settled || this.#reason !== undefined) return;
+    this.#reason = reason;
+    if (this.#controller !== undefined) this.#controller.abort(reason);
+  }
+
+  /** The handler settled: its signal will never fire from now on. */
   [SETTLE]() {
     this.#settled = true;
-    if (this.#controller !== undefined) this.#dispatcher.controllers.delete(this.#callId);
   }
 }
+
+/**
+ * Reads the extras of a record into an object ({requestId, context, returnPayload,
+ * origin, method, url, path, code}); absent ones stay undefined.
+ */
+function readExtras(buf, start, end) {
+  const out = {};
+  let off = start;
+  while (off + W.EXTRA_HEADER <= end) {
+    const tag = buf.readUInt32LE(off);
+    const len = buf.readUInt32LE(off + 4);
+    const from = off + W.EXTRA_HEADER;
+    const text = buf.toString('utf8', from, from + len);
+    off = from + len;
+    switch (tag) {
+      case W.EXTRA_REQUEST_ID: out.requestId = text; break;
+      case W.EXTRA_CONTEXT: out.context = text; break;
+      case W.EXTRA_RETURN_PAYLOAD: out.returnPayload = text; break;
+      case W.EXTRA_ORIGIN: out.origin = text; break;
+      case W.EXTRA_METHOD: out.method = text; break;
+      case W.EXTRA_URL: out.url = text; break;
+      case W.EXTRA_PATH: out.path = text; break;
+      case W.EXTRA_CODE: out.code = text; break;
+      default: break;
+    }
+  }
+  return out;
+}
+
+const NO_EXTRAS = Object.freeze({});
 
 class Dispatcher {
   /**
    * @param {number} handle the Go server's handle
    * @param {Array<{kind: number, id: string, fn: Function}>} handlers by slot (shared, live)
-   * @param {() => void} onClosed called once Go has finished closing
+   * @param {object} options
+   * @param {{parse: (text: string) => any, stringify: (value: any) => string}} [options.serializer]
+   * @param {(request: object) => unknown} [options.authValidator]
+   * @param {(origin: string|undefined) => unknown} [options.corsOrigin] a RegExp's test or a function
+   * @param {(info: object) => void} [options.onAuthFailure]
+   * @param {() => void} options.onClosed called once Go has finished closing
    */
-  constructor(handle, handlers, onClosed) {
+  constructor(handle, handlers, options) {
     this.handle = handle;
     this.handlers = handlers;
-    this.onClosed = onClosed;
+    this.options = options;
+    const serializer = options.serializer;
+    this.parse = serializer ? (text) => serializer.parse(text) : JSON.parse;
+    this.stringify = serializer ? (value) => serializer.stringify(value) : JSON.stringify;
     this.in = Buffer.allocUnsafeSlow(INITIAL_BUFFER);
     this.out = Buffer.allocUnsafeSlow(INITIAL_BUFFER);
     this.outLength = 0;
     this.flushQueued = false;
-    /** @type {Map<number, AbortController>} signals handed out for calls still running */
-    this.controllers = new Map();
+    this.exchanging = false;
+    this.closing = false;
+    /** @type {Array<CallContext|undefined>} running calls by slot (call id & SLOT_MASK) */
+    this.calls = [];
     this.headerBuf = Buffer.allocUnsafeSlow(4096);
     this.flush = this.flush.bind(this);
+    /** Test-only fault injection (see test/hardening.test.js); never set in production. */
+    this.faults = null;
   }
 
   /** Called by the addon on the JavaScript thread. Must never throw. */
   onSignal(what) {
     try {
-      if (what === native.SIGNAL_REQUESTS) this.drain();
-      else if (what === native.SIGNAL_CLOSED) {
-        this.flush();
+      if (what === W.SIGNAL_WAKE) {
+        if (this.faults && this.faults.dropWake && this.faults.dropWake()) return;
+        this.exchange(W.EXCHANGE_WAKE);
+      } else if (what === W.SIGNAL_CLOSED) {
+        this.exchange(W.EXCHANGE_FLUSH); // the last answers out, the last aborts in
         this.handle = 0;
-        this.onClosed();
+        this.options.onClosed();
       }
     } catch (err) {
       process.emitWarning(`runner-native: internal dispatcher error: ${err && err.stack}`);
     }
   }
 
-  drain() {
-    for (;;) {
-      const n = native.drain(this.handle, this.in);
-      if (n === 0) break;
-      if (n < 0) {
-        this.in = Buffer.allocUnsafeSlow(Math.max(-n, this.in.length * 2));
-        continue;
+  /**
+   * Hands the encoded answers to Go and handles the records it gives back, as long as
+   * there are some (up to MAX_ROUNDS; Go wakes this thread again for the rest).
+   */
+  exchange(mode) {
+    if (this.handle === 0 || this.exchanging) return;
+    this.exchanging = true;
+    try {
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        const n = native.exchange(this.handle, mode, this.out, this.outLength, this.in);
+        this.outLength = 0;
+        mode = W.EXCHANGE_FLUSH;
+        if (n === -1) throw new Error('Go refused a corrupt answer batch');
+        if (n < 0) {
+          this.in = Buffer.allocUnsafeSlow(Math.max(-n, this.in.length * 2));
+          continue;
+        }
+        if (n > 0) this.dispatch(n);
+        if (n === 0 && this.outLength === 0) break;
       }
-      this.dispatch(n);
+    } finally {
+      this.exchanging = false;
+      if (this.in.length > RETAINED_BUFFER) this.in = Buffer.allocUnsafeSlow(INITIAL_BUFFER);
+      if (this.out.length > RETAINED_BUFFER && this.outLength === 0) this.out = Buffer.allocUnsafeSlow(INITIAL_BUFFER);
     }
-    if (this.in.length > RETAINED_BUFFER) this.in = Buffer.allocUnsafeSlow(INITIAL_BUFFER);
-    this.flush(); // answers of synchronous handlers leave now, not a microtask later
+    // Answers pushed while exchanging but not yet handed over leave with the next flush.
+    if (this.outLength > 0) this.scheduleFlush();
   }
 
   dispatch(length) {
     const buf = this.in;
     let off = 0;
-    while (off < length) {
+    while (off + W.CALL_HEADER <= length) {
       const id = buf.readUInt32LE(off);
-      const slot = buf.readUInt32LE(off + 4);
-      const kind = buf[off + 8];
-      const flags = buf[off + 9];
-      const size = buf.readUInt32LE(off + 12);
-      const start = off + DRAIN_HEADER;
-      off = start + size;
-      if (kind === KIND_ABORT) {
-        this.abort(id, ...(ABORT_REASONS[flags] || ['ABORTED', 'The call was aborted']));
-        continue;
-      }
-      const hasInput = (flags & 1) === 1;
-      let input;
-      if (hasInput) {
-        try {
-          input = JSON.parse(buf.toString('utf8', start, off));
-        } catch (err) {
-          this.push(id, STATUS_ERROR, `Invalid JSON input: ${messageOf(err, 'parse error')}`);
-          continue;
+      const kind = buf[off + 4];
+      const flags = buf[off + 5];
+      const aux = buf.readUInt16LE(off + 6);
+      const slot = buf.readUInt32LE(off + 8);
+      const inputLen = buf.readUInt32LE(off + 12);
+      const extraLen = buf.readUInt32LE(off + 16);
+      const start = off + W.CALL_HEADER;
+      const inputEnd = start + inputLen;
+      off = inputEnd + extraLen;
+      try {
+        if (kind === W.KIND_ABORT) {
+          this.abort(id, aux);
+        } else if (kind === W.KIND_TASK || kind === W.KIND_EVENT) {
+          const extras = extraLen === 0 ? NO_EXTRAS : readExtras(buf, inputEnd, off);
+          this.call(id, kind, slot, (flags & W.FLAG_HAS_INPUT) !== 0 ? buf.toString('utf8', start, inputEnd) : undefined, extras);
+        } else if (kind === W.KIND_CHECK) {
+          this.check(id, aux, readExtras(buf, inputEnd, off));
+        } else if (kind === W.KIND_NOTICE) {
+          this.notice(aux, slot, readExtras(buf, inputEnd, off));
         }
+      } catch (err) {
+        // Whatever went wrong belongs to this record alone: answer it, keep going.
+        if (kind !== W.KIND_ABORT && kind !== W.KIND_NOTICE) this.pushError(id, 500, undefined, messageOf(err, 'Internal error'));
       }
-      this.run(id, kind, this.handlers[slot], input);
     }
   }
 
-  run(id, kind, entry, input) {
-    const ctx = new CallContext(this, id, kind, entry.id);
+  /** Starts the handler of one call. */
+  call(id, kind, slot, text, extras) {
+    if (this.faults && this.faults.call) this.faults.call(id);
+    const entry = this.handlers[slot];
+    let input;
+    if (text !== undefined) {
+      try {
+        input = this.parse(text);
+      } catch (err) {
+        this.pushText(id, W.ANSWER_BAD_INPUT, messageOf(err, 'parse error'));
+        return;
+      }
+    }
+    let returnPayload = false;
+    if (extras.returnPayload !== undefined) {
+      try {
+        returnPayload = Boolean(this.parse(extras.returnPayload));
+      } catch (err) {
+        this.pushText(id, W.ANSWER_BAD_INPUT, messageOf(err, 'parse error'));
+        return;
+      }
+    }
+    const ctx = new CallContext(this, id, kind, entry.id, extras, returnPayload);
+    this.calls[id & SLOT_MASK] = ctx;
+    if (this.closing) ctx[ABORT](abortReason(W.ABORT_CLOSING));
     let ret;
     try {
       ret = entry.fn(input, ctx);
-      if (ret !== null && (typeof ret === 'object' || typeof ret === 'function') && typeof ret.then === 'function') {
-        ret.then((value) => { ctx[SETTLE](); this.succeed(id, kind, value); }, (reason) => { ctx[SETTLE](); this.fail(id, kind, reason); });
-        return;
-      }
     } catch (reason) {
-      ctx[SETTLE]();
+      this.settle(id, ctx);
       this.fail(id, kind, reason);
       return;
     }
+    if (ret !== null && (typeof ret === 'object' || typeof ret === 'function') && typeof ret.then === 'function') {
+      ret.then(
+        (value) => { this.settle(id, ctx); this.succeed(id, kind, ctx, value); },
+        (reason) => { this.settle(id, ctx); this.fail(id, kind, reason); },
+      );
+      return;
+    }
+    this.settle(id, ctx);
+    this.succeed(id, kind, ctx, ret);
+  }
+
+  settle(id, ctx) {
     ctx[SETTLE]();
-    this.succeed(id, kind, ret);
+    const slot = id & SLOT_MASK;
+    if (this.calls[slot] === ctx) this.calls[slot] = undefined;
   }
 
-  /** Fires the signal of call id, if its handler asked for one. */
-  abort(id, code, message) {
-    const controller = this.controllers.get(id);
-    if (!controller) return;
-    this.controllers.delete(id);
-    controller.abort(abortReason(code, message));
+  /** Fires the signal of call id, if it still runs here. */
+  abort(id, aux) {
+    const ctx = this.calls[id & SLOT_MASK];
+    if (ctx !== undefined) ctx[ABORT](abortReason(aux));
   }
 
-  /** Fires every signal still live (the server is closing). */
-  abortAll(code, message) {
-    for (const id of [...this.controllers.keys()]) this.abort(id, code, message);
+  /** close() started: every running call, and every one that starts from now on, is aborted. */
+  abortAll() {
+    this.closing = true;
+    for (const ctx of this.calls) if (ctx !== undefined) ctx[ABORT](abortReason(W.ABORT_CLOSING));
+  }
+
+  /** Answers a question Go cannot decide alone. */
+  check(id, what, extras) {
+    let decision;
+    if (what === W.CHECK_AUTH) {
+      const validator = this.options.authValidator;
+      const headers = this.headersOf(id);
+      decision = validator ? validator({ headers, method: extras.method, url: extras.url, path: extras.path }) : false;
+    } else if (what === W.CHECK_ORIGIN) {
+      const choose = this.options.corsOrigin;
+      decision = choose ? choose(extras.origin) : null;
+    }
+    const answer = (value) => {
+      if (what === W.CHECK_AUTH) this.pushVerdict(id, value === true || (value && value.ok === true) ? 1 : 0, '');
+      else this.pushVerdict(id, value ? 1 : 0, value ? String(value) : '');
+    };
+    if (decision && typeof decision.then === 'function') decision.then(answer, () => answer(false));
+    else answer(decision);
+  }
+
+  notice(what, status, extras) {
+    if (what === W.NOTICE_AUTH_FAILURE && this.options.onAuthFailure) {
+      try {
+        this.options.onAuthFailure({ requestId: extras.requestId, method: extras.method, path: extras.path, status, code: extras.code });
+      } catch (_) { /* a logger's failure is not the server's */ }
+    }
   }
 
   /** Headers of a call still waiting in Go, or {} once it is gone. */
@@ -222,54 +358,119 @@ class Dispatcher {
     return n > 0 ? JSON.parse(this.headerBuf.toString('utf8', 0, n)) : {};
   }
 
-  succeed(id, kind, value) {
-    if (kind === KIND_EVENT) {
-      this.push(id, STATUS_NO_RESULT, '');
+  succeed(id, kind, ctx, value) {
+    if (kind === W.KIND_EVENT && !ctx.returnPayload) {
+      this.pushText(id, W.ANSWER_NO_RESULT, '');
       return;
     }
-    let json;
+    let text;
     try {
-      json = JSON.stringify(value);
+      text = this.stringify(value);
     } catch (err) {
-      this.push(id, STATUS_ERROR, `Task result could not be serialized to JSON: ${messageOf(err, 'unknown error')}`);
+      const what = kind === W.KIND_EVENT ? 'Event result' : 'Task result';
+      this.pushText(id, W.ANSWER_UNENCODABLE, `${what} could not be serialized to JSON: ${messageOf(err, 'unknown error')}`);
       return;
     }
-    if (json === undefined) this.push(id, STATUS_NO_RESULT, '');
-    else this.push(id, STATUS_RESULT, json);
+    if (text === undefined) this.pushText(id, W.ANSWER_NO_RESULT, '');
+    else this.pushText(id, W.ANSWER_RESULT, text);
   }
 
   fail(id, kind, reason) {
-    this.push(id, STATUS_ERROR, messageOf(reason, kind === KIND_EVENT ? 'Event handler failed' : 'Task execution failed'));
+    if (reason instanceof HandlerError) {
+      this.pushError(id, reason.status, reason.code, reason.message, reason);
+      return;
+    }
+    this.pushError(id, 500, undefined, messageOf(reason, kind === W.KIND_EVENT ? 'Event handler failed' : 'Task execution failed'));
   }
 
-  /** Encodes one answer; schedules a flush at the end of this microtask turn. */
-  push(id, status, text) {
-    const worst = COMPLETE_HEADER + text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
-    if (this.outLength + worst > this.out.length) {
-      this.flush();
-      if (worst > this.out.length) this.out = Buffer.allocUnsafeSlow(worst);
+  /** Encodes an error answer: code?, message, id?, data? (see internal/wire). */
+  pushError(id, status, code, message, err) {
+    let flags = 0;
+    let httpCode = 0;
+    const parts = [];
+    if (code !== undefined) { flags |= W.FLAG_HAS_CODE; parts.push(String(code)); }
+    parts.push(message);
+    if (err && typeof err.id === 'string') { flags |= W.FLAG_HAS_ID; parts.push(err.id); }
+    if (err && Object.prototype.hasOwnProperty.call(err, 'data')) {
+      let data;
+      try {
+        data = this.stringify(err.data);
+      } catch (_) { data = undefined; }
+      if (data !== undefined) {
+        flags |= W.FLAG_HAS_DATA;
+        if (err.data === undefined) flags |= W.FLAG_DATA_UNDEFINED;
+        parts.push(data);
+      }
     }
+    if (err && Number.isInteger(err.httpCode)) { flags |= W.FLAG_HAS_HTTP_CODE; httpCode = err.httpCode; }
+    let worst = W.ANSWER_HEADER;
+    for (const p of parts) worst += 4 + p.length * 3;
+    const at = this.reserve(worst);
     const out = this.out;
-    const at = this.outLength;
+    let pos = at + W.ANSWER_HEADER;
+    for (const p of parts) {
+      const n = out.write(p, pos + 4, 'utf8');
+      out.writeUInt32LE(n, pos);
+      pos += 4 + n;
+    }
+    this.header(at, id, W.ANSWER_ERROR, flags, status, pos - at - W.ANSWER_HEADER, httpCode);
+    this.outLength = pos;
+    this.scheduleFlush();
+  }
+
+  pushVerdict(id, allow, value) {
+    this.pushText(id, W.ANSWER_VERDICT, value, allow ? W.FLAG_ALLOW : 0);
+  }
+
+  /** Encodes an answer whose payload is one text. */
+  pushText(id, kind, text, flags = 0) {
+    const at = this.reserve(W.ANSWER_HEADER + text.length * 3); // UTF-8 bytes per UTF-16 unit, at most
+    const n = text.length === 0 ? 0 : this.out.write(text, at + W.ANSWER_HEADER, 'utf8');
+    this.header(at, id, kind, flags, 0, n, 0);
+    this.outLength = at + W.ANSWER_HEADER + n;
+    this.scheduleFlush();
+  }
+
+  header(at, id, kind, flags, status, length, httpCode) {
+    const out = this.out;
     out.writeUInt32LE(id, at);
-    out.writeUInt32LE(status, at + 4); // status byte + 3 zero bytes
-    const written = text.length === 0 ? 0 : out.write(text, at + COMPLETE_HEADER, 'utf8');
-    out.writeUInt32LE(written, at + 8);
-    this.outLength = at + COMPLETE_HEADER + written;
-    if (!this.flushQueued) {
+    out[at + 4] = kind;
+    out[at + 5] = flags;
+    out.writeUInt16LE(status, at + 6);
+    out.writeUInt32LE(length, at + 8);
+    out.writeUInt32LE(httpCode, at + 12);
+  }
+
+  /** Makes room for size bytes at the end of the answer buffer; returns where they start. */
+  reserve(size) {
+    if (this.outLength + size > this.out.length) {
+      if (this.outLength > 0 && !this.exchanging) this.flush();
+      if (this.outLength + size > this.out.length) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(this.outLength + size, this.out.length * 2));
+        this.out.copy(grown, 0, 0, this.outLength);
+        this.out = grown;
+      }
+    }
+    return this.outLength;
+  }
+
+  scheduleFlush() {
+    if (!this.flushQueued && !this.exchanging) {
       this.flushQueued = true;
       queueMicrotask(this.flush);
     }
   }
 
-  /** Hands every encoded answer to Go in one call. */
+  /** Hands every encoded answer to Go, and takes what Go has queued meanwhile. */
   flush() {
     this.flushQueued = false;
     if (this.outLength === 0) return;
-    if (this.handle !== 0) native.complete(this.handle, this.out, this.outLength);
-    this.outLength = 0;
-    if (this.out.length > RETAINED_BUFFER) this.out = Buffer.allocUnsafeSlow(INITIAL_BUFFER);
+    try {
+      this.exchange(W.EXCHANGE_FLUSH);
+    } catch (err) {
+      process.emitWarning(`runner-native: internal dispatcher error: ${err && err.stack}`);
+    }
   }
 }
 
-module.exports = { Dispatcher, KIND_TASK, KIND_EVENT };
+module.exports = { Dispatcher, CallContext, messageOf };

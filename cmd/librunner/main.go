@@ -1,12 +1,13 @@
 // Command librunner is the Go half of the Node addon, built with -buildmode=c-shared.
-// This file is the whole cgo surface: every exported function is listed in abi.h, and
-// nothing else in the project imports "C".
+// This package is the whole cgo surface: every exported function is listed in abi.h,
+// and nothing else in the project imports "C".
 //
 // Rules that keep the host process alive (see docs/architecture.md):
 //   - no export panics across the C boundary: each one recovers;
 //   - Go never writes to stdout/stderr and ignores SIGPIPE;
 //   - every piece of state is per server, reached through a handle;
-//   - after RN_SIGNAL_CLOSED, or once rn_detach returns, a server never signals again.
+//   - a server signals only between a successful listen and RN_SIGNAL_CLOSED or
+//     rn_detach, enforced by its notifier (notifier.go).
 package main
 
 /*
@@ -17,22 +18,33 @@ static inline void rn_call_signal(rn_signal_fn fn, void *ctx, int32_t what) { fn
 import "C"
 
 import (
+	"encoding/binary"
 	"io"
 	"log"
 	"os/signal"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	json "github.com/goccy/go-json"
 
 	"github.com/bluelibs/runner-native/internal/bridge"
 	"github.com/bluelibs/runner-native/internal/config"
-	"github.com/bluelibs/runner-native/internal/envelope"
+	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/registry"
 	"github.com/bluelibs/runner-native/internal/route"
 	"github.com/bluelibs/runner-native/internal/server"
+	"github.com/bluelibs/runner-native/internal/wire"
+)
+
+// abi.h and internal/wire must agree on the signals: a mismatch does not compile.
+const (
+	_ = -uint(C.RN_SIGNAL_WAKE - wire.SignalWake)
+	_ = uint(C.RN_SIGNAL_WAKE - wire.SignalWake)
+	_ = -uint(C.RN_SIGNAL_CLOSED - wire.SignalClosed)
+	_ = uint(C.RN_SIGNAL_CLOSED - wire.SignalClosed)
 )
 
 func init() {
@@ -45,31 +57,34 @@ func init() {
 
 func main() {} // required by -buildmode=c-shared; never runs
 
-// instance is one server and the route back to its JavaScript environment.
+// instance is one TunnelServer's server: the HTTP server, its registry and the bridge
+// port through which its JavaScript thread is reached.
 type instance struct {
-	reg    *registry.Registry
-	srv    *server.Server
-	bridge *bridge.Bridge
-
-	sigMu    sync.RWMutex // held for reading around every signal, for writing by detach
-	sigFn    C.rn_signal_fn
-	sigCtx   unsafe.Pointer // C memory owned by the addon
-	detached bool
-}
-
-func (in *instance) signal(what C.int32_t) {
-	in.sigMu.RLock()
-	defer in.sigMu.RUnlock()
-	if in.detached || in.sigFn == nil {
-		return
-	}
-	C.rn_call_signal(in.sigFn, in.sigCtx, what)
+	cfg       config.Config
+	srv       *server.Server
+	reg       *registry.Registry
+	pool      *bridge.Pool
+	port      *bridge.Port
+	portIndex int32
+	sig       notifier
+	closing   atomic.Bool
 }
 
 var (
 	handles    sync.Map // uint64 -> *instance
 	lastHandle atomic.Uint64
 )
+
+func newInstance(cfg config.Config) *instance {
+	in := &instance{cfg: cfg, reg: new(registry.Registry), pool: bridge.NewPool()}
+	in.port, in.portIndex = in.pool.Add(func() { in.sig.signal(wire.SignalWake) }, bridge.Options{
+		Timeout:       config.Millis(cfg.TaskTimeoutMs),
+		MaxPending:    cfg.MaxInFlight,
+		WatchInterval: bridge.DefaultWatchInterval,
+	})
+	in.srv = server.New(cfg, in.reg, in.pool)
+	return in
+}
 
 func lookup(h C.uint64_t) *instance {
 	if v, ok := handles.Load(uint64(h)); ok {
@@ -78,15 +93,32 @@ func lookup(h C.uint64_t) *instance {
 	return nil
 }
 
-// writeErr copies msg into a C buffer of capacity n, NUL-terminated and truncated.
-func writeErr(buf *C.char, n C.size_t, msg string) {
+// writeOut copies msg into a C buffer of capacity n, NUL-terminated and truncated, and
+// returns the bytes copied.
+func writeOut(buf *C.char, n C.size_t, msg []byte) int {
 	if buf == nil || n == 0 {
-		return
+		return 0
 	}
 	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n))
 	k := copy(dst[:len(dst)-1], msg)
 	dst[k] = 0
+	return k
 }
+
+func errorJSON(err error) []byte {
+	if fe, ok := err.(*config.FieldError); ok {
+		out, _ := json.Marshal(fe)
+		return out
+	}
+	if le, ok := err.(*server.ListenError); ok {
+		out, _ := json.Marshal(le)
+		return out
+	}
+	out, _ := json.Marshal(map[string]string{"kind": "Error", "code": "EINTERNAL", "message": err.Error()})
+	return out
+}
+
+var internalError = []byte(`{"kind":"Error","code":"EINTERNAL","message":"internal error in the Go library"}`)
 
 // guard turns a panic in an export into a failure result instead of a crash of Node.
 func guard(onPanic func()) {
@@ -95,72 +127,112 @@ func guard(onPanic func()) {
 	}
 }
 
+func bytesOf(p *C.uint8_t, n C.size_t) []byte {
+	if p == nil || n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+}
+
+//export rn_constants
+func rn_constants(buf *C.uint8_t, capacity C.size_t) (n C.int64_t) {
+	defer guard(func() { n = 0 })
+	out := wire.Constants()
+	if len(out) > int(capacity) {
+		return -C.int64_t(len(out))
+	}
+	return C.int64_t(copy(bytesOf(buf, capacity), out))
+}
+
+//export rn_check_config
+func rn_check_config(cfgJSON *C.char, cfgLen C.size_t, out *C.char, outCap C.size_t) (n C.int64_t) {
+	defer guard(func() { n = C.int64_t(writeOut(out, outCap, internalError)) })
+	if _, err := config.Decode(unsafe.Slice((*byte)(unsafe.Pointer(cfgJSON)), int(cfgLen))); err != nil {
+		return C.int64_t(writeOut(out, outCap, errorJSON(err)))
+	}
+	return 0
+}
+
 //export rn_create
 func rn_create(cfgJSON *C.char, cfgLen C.size_t, errBuf *C.char, errCap C.size_t) (h C.uint64_t) {
-	defer guard(func() { h = 0; writeErr(errBuf, errCap, "internal error creating the server") })
-	var cfg config.Config
-	raw := unsafe.Slice((*byte)(unsafe.Pointer(cfgJSON)), int(cfgLen))
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		writeErr(errBuf, errCap, "invalid configuration: "+err.Error())
-		return 0
-	}
-	in := &instance{reg: new(registry.Registry)}
-	effective := cfg.WithDefaults()
-	in.bridge = bridge.New(func() { in.signal(C.RN_SIGNAL_REQUESTS) }, bridge.Options{
-		Timeout:       config.Millis(effective.TaskTimeoutMs),
-		MaxPending:    effective.MaxInFlight,
-		WatchInterval: bridge.DefaultWatchInterval,
-	})
-	srv, err := server.New(cfg, in.reg, in.bridge)
+	defer guard(func() { h = 0; writeOut(errBuf, errCap, internalError) })
+	cfg, err := config.Decode(unsafe.Slice((*byte)(unsafe.Pointer(cfgJSON)), int(cfgLen)))
 	if err != nil {
-		writeErr(errBuf, errCap, err.Error())
+		writeOut(errBuf, errCap, errorJSON(err))
 		return 0
 	}
-	in.srv = srv
+	in := newInstance(cfg)
 	id := lastHandle.Add(1)
 	handles.Store(id, in)
 	return C.uint64_t(id)
 }
 
 //export rn_register
-func rn_register(h C.uint64_t, kind C.int32_t, id *C.char, idLen C.size_t, slot C.int32_t) (rc C.int32_t) {
+func rn_register(h C.uint64_t, batch *C.uint8_t, length C.size_t) (rc C.int32_t) {
 	defer guard(func() { rc = -1 })
 	in := lookup(h)
-	k := route.Kind(kind)
-	if in == nil || (k != route.Task && k != route.Event) {
+	if in == nil {
 		return -1
 	}
-	in.reg.Set(k, C.GoStringN(id, C.int(idLen)), int32(slot))
+	regs, ok := decodeRegistrations(bytesOf(batch, length))
+	if !ok {
+		return -1
+	}
+	in.reg.Apply(in.portIndex, regs)
 	return 0
+}
+
+// decodeRegistrations parses a registration batch (see internal/wire).
+func decodeRegistrations(b []byte) ([]registry.Registration, bool) {
+	var regs []registry.Registration
+	for len(b) > 0 {
+		if len(b) < wire.RegHeader {
+			return nil, false
+		}
+		kind, flags := b[0], b[1]
+		n := int(binary.LittleEndian.Uint16(b[2:]))
+		slot := int32(binary.LittleEndian.Uint32(b[4:]))
+		if len(b) < wire.RegHeader+n || (kind != wire.KindTask && kind != wire.KindEvent) {
+			return nil, false
+		}
+		regs = append(regs, registry.Registration{
+			Kind: route.Kind(kind), ID: string(b[wire.RegHeader : wire.RegHeader+n]), Slot: slot,
+			Listed: flags&wire.RegListed != 0, Missing: flags&wire.RegMissing != 0,
+		})
+		b = b[wire.RegHeader+n:]
+	}
+	return regs, true
 }
 
 //export rn_listen
 func rn_listen(h C.uint64_t, fn C.rn_signal_fn, ctx unsafe.Pointer, errBuf *C.char, errCap C.size_t) (rc C.int32_t) {
-	defer guard(func() { rc = -1; writeErr(errBuf, errCap, "EINTERNAL: internal error in listen") })
+	defer guard(func() { rc = -1; writeOut(errBuf, errCap, internalError) })
 	in := lookup(h)
 	if in == nil {
-		writeErr(errBuf, errCap, "EINVAL: unknown server handle")
+		writeOut(errBuf, errCap, []byte(`{"code":"EINVAL","errno":-22,"syscall":"listen","message":"unknown server handle"}`))
 		return -1
 	}
-	in.sigMu.Lock()
-	in.sigFn, in.sigCtx = fn, ctx
-	in.sigMu.Unlock()
-	if err := in.srv.Listen(); err != nil {
-		writeErr(errBuf, errCap, err.Error())
+	if err := in.srv.Bind(); err != nil {
+		writeOut(errBuf, errCap, errorJSON(err)) // fn and ctx were never stored
 		return -1
 	}
+	in.sig.arm(func(what int32) { C.rn_call_signal(fn, ctx, C.int32_t(what)) })
+	in.srv.Serve()
 	return C.int32_t(in.srv.Port())
 }
 
-//export rn_drain
-func rn_drain(h C.uint64_t, buf *C.uint8_t, capacity C.size_t) (n C.int64_t) {
-	defer guard(func() { n = 0 })
+//export rn_exchange
+func rn_exchange(h C.uint64_t, mode C.int32_t, answers *C.uint8_t, answersLen C.size_t, buf *C.uint8_t, capacity C.size_t) (n C.int64_t) {
+	defer guard(func() { n = -1 })
 	in := lookup(h)
-	if in == nil || buf == nil {
+	if in == nil {
 		return 0
 	}
-	written, need := in.bridge.Drain(unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity)))
-	if need > 0 {
+	written, need, err := in.port.Exchange(bytesOf(answers, answersLen), bytesOf(buf, capacity), int(mode))
+	switch {
+	case err != nil:
+		return -1
+	case need > 0:
 		return -C.int64_t(need)
 	}
 	return C.int64_t(written)
@@ -173,42 +245,45 @@ func rn_headers(h C.uint64_t, id C.uint32_t, buf *C.uint8_t, capacity C.size_t) 
 	if in == nil || buf == nil {
 		return 0
 	}
-	out, ok := in.bridge.AppendHeaders(nil, uint32(id))
+	out, ok := in.port.Headers(nil, uint32(id))
 	if !ok {
 		return 0
 	}
 	if len(out) > int(capacity) {
 		return -C.int64_t(len(out))
 	}
-	return C.int64_t(copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity)), out))
-}
-
-//export rn_complete
-func rn_complete(h C.uint64_t, batch *C.uint8_t, length C.size_t) (rc C.int32_t) {
-	defer guard(func() { rc = -1 })
-	in := lookup(h)
-	if in == nil || batch == nil {
-		return -1
-	}
-	if err := in.bridge.Complete(unsafe.Slice((*byte)(unsafe.Pointer(batch)), int(length))); err != nil {
-		return -1
-	}
-	return 0
+	return C.int64_t(copy(bytesOf(buf, capacity), out))
 }
 
 //export rn_close
-func rn_close(h C.uint64_t) {
+func rn_close(h C.uint64_t, timeoutMs C.int64_t) {
 	defer guard(nil)
 	in := lookup(h)
-	if in == nil {
+	if in == nil || !in.closing.CompareAndSwap(false, true) {
 		return
+	}
+	timeout := config.Millis(in.cfg.CloseTimeoutMs) // timeoutMs < 0: the configured one
+	if timeoutMs >= 0 {
+		timeout = time.Duration(timeoutMs) * time.Millisecond
 	}
 	go func() {
 		defer guard(nil)
-		_ = in.srv.Close() // waits for every accepted request: JavaScript keeps answering
-		in.bridge.Close()
-		in.signal(C.RN_SIGNAL_CLOSED)
+		_ = in.srv.Close(timeout, in.pool.Deadline) // JavaScript keeps answering meanwhile
+		in.port.Close()
+		in.sig.close(wire.SignalClosed) // the last signal; handles.Delete follows in rn_free
 	}()
+}
+
+//export rn_close_connections
+func rn_close_connections(h C.uint64_t, idleOnly C.int32_t) {
+	defer guard(nil)
+	if in := lookup(h); in != nil {
+		if idleOnly != 0 {
+			in.srv.CloseIdleConnections()
+		} else {
+			in.srv.CloseAllConnections()
+		}
+	}
 }
 
 //export rn_detach
@@ -218,14 +293,16 @@ func rn_detach(h C.uint64_t) {
 	if in == nil {
 		return
 	}
-	in.sigMu.Lock() // waits for a signal in progress; none can start after this
-	in.detached = true
-	in.sigMu.Unlock()
-	in.bridge.Abort(envelope.Unavailable, "Server is shutting down")
+	in.sig.detach() // waits for a signal in progress; none can start after this
+	in.port.Shutdown(protocol.ShuttingDown)
+	if !in.closing.CompareAndSwap(false, true) {
+		handles.Delete(uint64(h)) // rn_close's goroutine finishes on its own
+		return
+	}
 	go func() {
 		defer guard(nil)
-		_ = in.srv.Close()
-		in.bridge.Close()
+		_ = in.srv.Close(config.Millis(in.cfg.CloseTimeoutMs), in.pool.Deadline)
+		in.port.Close()
 		handles.Delete(uint64(h))
 	}()
 }
@@ -234,25 +311,11 @@ func rn_detach(h C.uint64_t) {
 func rn_free(h C.uint64_t) {
 	defer guard(nil)
 	if v, ok := handles.LoadAndDelete(uint64(h)); ok {
-		v.(*instance).bridge.Close() // its watcher goroutine runs from rn_create on
+		in := v.(*instance)
+		in.sig.detach()
+		in.port.Close() // its watchdog runs from rn_create on
 	}
 }
-
-// Indexes of the counters written by rn_stats.
-const (
-	statRequests = iota
-	stat2xx
-	stat4xx
-	stat5xx
-	statPanics
-	statPending
-	statConnections
-	statInFlight
-	statTimeouts
-	statRejected
-	statDisconnects
-	statCount
-)
 
 //export rn_stats
 func rn_stats(h C.uint64_t, out *C.uint64_t, n C.size_t) (written C.int32_t) {
@@ -261,20 +324,35 @@ func rn_stats(h C.uint64_t, out *C.uint64_t, n C.size_t) (written C.int32_t) {
 	if in == nil || out == nil {
 		return 0
 	}
-	st, bs := in.srv.Stats(), in.bridge.Stats()
-	values := [statCount]uint64{
-		statRequests:    st.Requests.Load(),
-		stat2xx:         st.Status2xx.Load(),
-		stat4xx:         st.Status4xx.Load(),
-		stat5xx:         st.Status5xx.Load(),
-		statPanics:      st.Panics.Load(),
-		statPending:     uint64(in.bridge.Pending()),
-		statConnections: uint64(in.srv.OpenConnections()),
-		statInFlight:    uint64(max(st.InFlight.Load(), 0)),
-		statTimeouts:    bs.Timeouts.Load(),
-		statRejected:    bs.Rejected.Load(),
-		statDisconnects: bs.Disconnects.Load(),
-	}
+	values := in.stats()
 	dst := unsafe.Slice((*uint64)(unsafe.Pointer(out)), int(n))
-	return C.int32_t(copy(dst, values[:]))
+	return C.int32_t(copy(dst, values))
+}
+
+// statReaders read each counter of wire.Stats (a test checks that none is missing).
+var statReaders = map[string]func(in *instance) uint64{
+	"requests":         func(in *instance) uint64 { return in.srv.Stats().Requests.Load() },
+	"status2xx":        func(in *instance) uint64 { return in.srv.Stats().Status2xx.Load() },
+	"status4xx":        func(in *instance) uint64 { return in.srv.Stats().Status4xx.Load() },
+	"status5xx":        func(in *instance) uint64 { return in.srv.Stats().Status5xx.Load() },
+	"panics":           func(in *instance) uint64 { return in.srv.Stats().Panics.Load() },
+	"pending":          func(in *instance) uint64 { return uint64(in.port.Pending()) },
+	"connections":      func(in *instance) uint64 { return uint64(in.srv.OpenConnections()) },
+	"inFlight":         func(in *instance) uint64 { return uint64(max(in.srv.Stats().InFlight.Load(), 0)) },
+	"timeouts":         func(in *instance) uint64 { return in.pool.Stats().Timeouts.Load() },
+	"rejected":         func(in *instance) uint64 { return in.pool.Stats().Rejected.Load() },
+	"disconnects":      func(in *instance) uint64 { return in.pool.Stats().Disconnects.Load() },
+	"closedByDeadline": func(in *instance) uint64 { return in.pool.Stats().ClosedByDeadline.Load() },
+	"rejectedHTTP":     func(in *instance) uint64 { return in.srv.Stats().RejectedHTTP.Load() },
+}
+
+// stats returns the counters in the order of wire.Stats.
+func (in *instance) stats() []uint64 {
+	out := make([]uint64, len(wire.Stats))
+	for i, name := range wire.Stats {
+		if read := statReaders[name]; read != nil {
+			out[i] = read(in)
+		}
+	}
+	return out
 }

@@ -20,12 +20,13 @@ import (
 )
 
 func main() {
-	cfg := config.Config{}
+	cfg := config.Defaults(config.Seed)
 	flag.IntVar(&cfg.Port, "port", 7070, "port to listen on (0 picks one)")
 	flag.StringVar(&cfg.Host, "host", "127.0.0.1", "address to bind")
-	flag.StringVar(&cfg.BasePath, "base", config.DefaultBasePath, "base path of the routes")
+	base := flag.String("base", config.DefaultBasePath, "base path of the routes")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGINT/SIGTERM")
 	flag.Parse()
+	cfg.BasePath = config.NormaliseBasePath(*base)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -41,11 +42,7 @@ func main() {
 	reg := new(registry.Registry)
 	set := gohandlers.New(reg)
 	gohandlers.RegisterExamples(set)
-	srv, err := server.New(cfg, reg, set)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "runner-go:", err)
-		os.Exit(2)
-	}
+	srv := server.New(cfg, reg, set)
 	if err := srv.Listen(); err != nil {
 		fmt.Fprintln(os.Stderr, "runner-go:", err)
 		os.Exit(1)
@@ -55,5 +52,5 @@ func main() {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	<-stop
-	_ = srv.Close()
+	_ = srv.Close(config.Millis(cfg.CloseTimeoutMs), nil)
 }

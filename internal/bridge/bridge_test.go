@@ -6,45 +6,66 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"encoding/json"
-
+	json "github.com/goccy/go-json"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluelibs/runner-native/internal/bridge"
 	"github.com/bluelibs/runner-native/internal/config"
-	"github.com/bluelibs/runner-native/internal/envelope"
+	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/registry"
 	"github.com/bluelibs/runner-native/internal/route"
 	"github.com/bluelibs/runner-native/internal/server"
+	"github.com/bluelibs/runner-native/internal/wire"
 )
 
-// fakeJS plays the JavaScript thread: on each wake-up it drains every queued call and
-// answers it with answer(slot, input), as index.js does.
+// record is one Go → JavaScript record as the fake JavaScript thread sees it.
+type record struct {
+	id       uint32
+	kind     byte
+	aux      uint16
+	slot     uint32
+	input    string
+	hasInput bool
+	extras   map[uint32]string
+}
+
+// reply is an answer the fake JavaScript thread hands back.
+type reply struct {
+	kind    byte
+	flags   byte
+	status  uint16
+	payload []byte
+}
+
+var noReply = reply{} // the handler has not settled yet
+
+// fakeJS plays the JavaScript thread: on each wake-up it exchanges, answering every
+// call with answer(rec), and sends answers given later with send.
 type fakeJS struct {
-	b       *bridge.Bridge
-	aborts  chan [2]uint32 // (id, reason) of every abort record drained
-	current uint32         // id of the call being answered
-	wake    chan struct{}
-	wakeups atomic.Int64
-	buf     []byte
-	answer  func(slot uint32, input []byte) (status byte, data []byte)
+	port      *bridge.Port
+	pool      *bridge.Pool
+	index     int32
+	wake      chan struct{}
+	wakeups   atomic.Int64
+	drop      atomic.Int32 // wake-ups still to ignore, as a JavaScript thread that lost one
+	aborts    chan record
+	answer    func(rec record) reply
+	mu        sync.Mutex
+	out       []byte
+	buf       []byte
+	exchanges atomic.Int64
 }
 
-func newFakeJS(bufSize int, answer func(uint32, []byte) (byte, []byte)) *fakeJS {
-	return newFakeJSWith(bufSize, bridge.Options{}, answer)
-}
-
-func newFakeJSWith(bufSize int, opts bridge.Options, answer func(uint32, []byte) (byte, []byte)) *fakeJS {
-	f := &fakeJS{wake: make(chan struct{}, 1), buf: make([]byte, bufSize), answer: answer, aborts: make(chan [2]uint32, 64)}
-	f.b = bridge.New(func() {
+func newFakeJS(bufSize int, opts bridge.Options, answer func(record) reply) *fakeJS {
+	f := &fakeJS{wake: make(chan struct{}, 1), buf: make([]byte, bufSize), answer: answer, aborts: make(chan record, 64), pool: bridge.NewPool()}
+	f.port, f.index = f.pool.Add(func() {
 		f.wakeups.Add(1)
 		select {
 		case f.wake <- struct{}{}:
@@ -57,106 +78,164 @@ func newFakeJSWith(bufSize int, opts bridge.Options, answer func(uint32, []byte)
 
 func (f *fakeJS) loop() {
 	for range f.wake {
-		var out []byte
+		if f.drop.Load() > 0 {
+			f.drop.Add(-1)
+			continue
+		}
+		mode := wire.ExchangeWake
 		for {
-			n, need := f.b.Drain(f.buf)
+			f.mu.Lock()
+			answers := f.out
+			f.out = nil
+			f.mu.Unlock()
+			n, need, err := f.port.Exchange(answers, f.buf, mode)
+			f.exchanges.Add(1)
+			mode = wire.ExchangeFlush
+			if err != nil {
+				panic(err)
+			}
 			if need > 0 {
 				f.buf = make([]byte, need)
 				continue
 			}
-			if n == 0 {
+			for _, rec := range parse(f.buf[:n]) {
+				if rec.kind == wire.KindAbort {
+					f.aborts <- rec
+					continue
+				}
+				if r := f.answer(rec); r.kind != 0 {
+					f.send(rec.id, r)
+				}
+			}
+			f.mu.Lock()
+			more := len(f.out) > 0
+			f.mu.Unlock()
+			if n == 0 && !more {
 				break
 			}
-			for rec := f.buf[:n]; len(rec) > 0; {
-				id := binary.LittleEndian.Uint32(rec[0:])
-				slot := binary.LittleEndian.Uint32(rec[4:])
-				size := binary.LittleEndian.Uint32(rec[12:])
-				if rec[8] == bridge.KindAbort {
-					f.aborts <- [2]uint32{id, uint32(rec[9])}
-					rec = rec[bridge.DrainHeader:]
-					continue
-				}
-				var input []byte
-				if rec[9]&1 == 1 {
-					input = rec[bridge.DrainHeader : bridge.DrainHeader+size]
-				}
-				f.current = id
-				status, data := f.answer(slot, input)
-				rec = rec[bridge.DrainHeader+size:]
-				if status == noAnswer {
-					continue
-				}
-				out = binary.LittleEndian.AppendUint32(out, id)
-				out = append(out, status, 0, 0, 0)
-				out = binary.LittleEndian.AppendUint32(out, uint32(len(data)))
-				out = append(out, data...)
-			}
-		}
-		if err := f.b.Complete(out); err != nil {
-			panic(err)
 		}
 	}
 }
 
-// noAnswer, returned by an answer function, leaves the call running, as an async
-// handler that has not settled yet would.
-const noAnswer = 255
+// send queues an answer for call id; it leaves with the next exchange.
+func (f *fakeJS) send(id uint32, r reply) {
+	rec := make([]byte, wire.AnswerHeader)
+	binary.LittleEndian.PutUint32(rec[0:], id)
+	rec[4], rec[5] = r.kind, r.flags
+	binary.LittleEndian.PutUint16(rec[6:], r.status)
+	binary.LittleEndian.PutUint32(rec[8:], uint32(len(r.payload)))
+	f.mu.Lock()
+	f.out = append(append(f.out, rec...), r.payload...)
+	f.mu.Unlock()
+}
 
-// nextAbort waits (boundedly) for the next abort record JavaScript would drain.
-func nextAbort(t *testing.T, f *fakeJS) [2]uint32 {
-	t.Helper()
+// flushNow hands queued answers to Go at once, as a microtask flush does.
+func (f *fakeJS) flushNow() {
 	select {
-	case a := <-f.aborts:
-		return a
-	case <-time.After(3 * time.Second):
-		t.Fatal("no abort record was drained")
-		return [2]uint32{}
+	case f.wake <- struct{}{}:
+	default:
 	}
 }
 
-func serve(t *testing.T, f *fakeJS) string {
-	return serveWith(t, f, config.Config{})
+func parse(b []byte) []record {
+	var out []record
+	for len(b) >= wire.CallHeader {
+		r := record{
+			id: binary.LittleEndian.Uint32(b[0:]), kind: b[4], hasInput: b[5]&wire.FlagHasInput != 0,
+			aux: binary.LittleEndian.Uint16(b[6:]), slot: binary.LittleEndian.Uint32(b[8:]),
+			extras: map[uint32]string{},
+		}
+		in := int(binary.LittleEndian.Uint32(b[12:]))
+		ex := int(binary.LittleEndian.Uint32(b[16:]))
+		r.input = string(b[wire.CallHeader : wire.CallHeader+in])
+		x := b[wire.CallHeader+in : wire.CallHeader+in+ex]
+		for len(x) >= wire.ExtraHeader {
+			tag, n := binary.LittleEndian.Uint32(x), int(binary.LittleEndian.Uint32(x[4:]))
+			r.extras[tag] = string(x[wire.ExtraHeader : wire.ExtraHeader+n])
+			x = x[wire.ExtraHeader+n:]
+		}
+		out = append(out, r)
+		b = b[wire.CallHeader+in+ex:]
+	}
+	return out
 }
 
-func serveWith(t *testing.T, f *fakeJS, cfg config.Config) string {
+func result(s string) reply { return reply{kind: wire.AnswerResult, payload: []byte(s)} }
+
+func errorField(s string) []byte {
+	return append(binary.LittleEndian.AppendUint32(nil, uint32(len(s))), s...)
+}
+
+// echoJS: slot 0 echoes its input, slot 1 fails, slot 2 (an event) answers nothing.
+func echoJS(rec record) reply {
+	switch rec.slot {
+	case 0:
+		if !rec.hasInput {
+			return reply{kind: wire.AnswerNoResult}
+		}
+		return result(rec.input)
+	case 1:
+		return reply{kind: wire.AnswerError, payload: errorField("Operation failed: nope")}
+	}
+	return reply{kind: wire.AnswerNoResult}
+}
+
+func serve(t *testing.T, f *fakeJS) (*server.Server, string) {
+	return serveWith(t, f, config.Defaults(config.Seed))
+}
+
+func serveWith(t *testing.T, f *fakeJS, cfg config.Config) (*server.Server, string) {
 	t.Helper()
 	reg := new(registry.Registry)
-	reg.Set(route.Task, "echo", 0)
-	reg.Set(route.Task, "fail", 1)
-	reg.Set(route.Event, "notify", 2)
+	reg.Apply(f.index, []registry.Registration{
+		{Kind: route.Task, ID: "echo", Slot: 0, Listed: true},
+		{Kind: route.Task, ID: "fail", Slot: 1, Listed: true},
+		{Kind: route.Event, ID: "notify", Slot: 2, Listed: true},
+	})
 	cfg.Host = "127.0.0.1"
-	srv, err := server.New(cfg, reg, f.b)
-	require.NoError(t, err)
+	srv := server.New(cfg, reg, f.pool)
 	require.NoError(t, srv.Listen())
-	t.Cleanup(func() { _ = srv.Close() })
-	return fmt.Sprintf("http://127.0.0.1:%d/__runner", srv.Port())
+	t.Cleanup(func() { _ = srv.Close(time.Second, f.pool.Deadline); f.port.Close() })
+	return srv, fmt.Sprintf("http://127.0.0.1:%d/__runner", srv.Port())
 }
 
-func echoJS(slot uint32, input []byte) (byte, []byte) {
-	switch slot {
-	case 0:
-		if input == nil {
-			return bridge.StatusNoResult, nil
+type response struct {
+	status int
+	body   string
+	err    error
+}
+
+// postAsync posts from another goroutine; the test goroutine asserts on what it gets.
+func postAsync(url, body string) <-chan response {
+	ch := make(chan response, 1)
+	go func() {
+		res, err := http.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			ch <- response{err: err}
+			return
 		}
-		return bridge.StatusResult, input
-	case 1:
-		return bridge.StatusError, []byte("Operation failed: nope")
-	}
-	return bridge.StatusNoResult, nil
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		ch <- response{res.StatusCode, string(b), err}
+	}()
+	return ch
 }
 
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
-	res, err := http.Post(url, "application/json", strings.NewReader(body))
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return res.StatusCode, string(b)
+	r := <-postAsync(url, body)
+	require.NoError(t, r.err)
+	return r.status, r.body
+}
+
+// eventually polls cond (state, not time) and fails the test if it never holds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	require.Eventually(t, cond, 30*time.Second, time.Millisecond, what)
 }
 
 func TestRoundTrip(t *testing.T) {
-	base := serve(t, newFakeJS(64<<10, echoJS))
+	_, base := serve(t, newFakeJS(64<<10, bridge.Options{}, echoJS))
 	status, body := post(t, base+"/task/echo", `{"input":{"a":[1,2,"😀"]}}`)
 	assert.Equal(t, 200, status)
 	assert.Equal(t, `{"ok":true,"result":{"a":[1,2,"😀"]}}`, body)
@@ -170,157 +249,195 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestManyConcurrentCallsBatchAndMatch(t *testing.T) {
-	f := newFakeJS(64<<10, echoJS)
-	base := serve(t, f)
+	f := newFakeJS(64<<10, bridge.Options{}, echoJS)
+	_, base := serve(t, f)
 	const n = 500
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			_, body := post(t, base+"/task/echo", fmt.Sprintf(`{"input":%d}`, i))
-			assert.Equal(t, fmt.Sprintf(`{"ok":true,"result":%d}`, i), body)
-		}(i)
+	results := make([]<-chan response, n)
+	for i := range results {
+		results[i] = postAsync(base+"/task/echo", fmt.Sprintf(`{"input":%d}`, i))
 	}
-	wg.Wait()
+	for i, ch := range results {
+		r := <-ch
+		require.NoError(t, r.err)
+		assert.Equal(t, fmt.Sprintf(`{"ok":true,"result":%d}`, i), r.body)
+	}
 	assert.Less(t, f.wakeups.Load(), int64(n), "wake-ups are shared by batched calls")
 }
 
-func TestInputLargerThanTheDrainBufferGrowsIt(t *testing.T) {
-	base := serve(t, newFakeJS(64, echoJS))
+func TestInputLargerThanTheBufferGrowsIt(t *testing.T) {
+	_, base := serve(t, newFakeJS(64, bridge.Options{}, echoJS))
 	big := `"` + strings.Repeat("x", 100_000) + `"`
 	_, body := post(t, base+"/task/echo", `{"input":`+big+`}`)
 	assert.Equal(t, `{"ok":true,"result":`+big+`}`, body)
 }
 
-func TestAbortAnswersPendingAndLaterCalls(t *testing.T) {
-	release := make(chan struct{})
-	f := newFakeJS(1024, func(slot uint32, input []byte) (byte, []byte) {
-		<-release // JavaScript never answers until the test lets it
-		return bridge.StatusResult, []byte("1")
-	})
-	base := serve(t, f)
-	done := make(chan string)
-	go func() { _, body := post(t, base+"/task/echo", `{"input":1}`); done <- body }()
-	for f.b.Pending() == 0 {
-		runtime.Gosched()
+// A JavaScript thread that loses wake-ups (an exception before it exchanged) does not
+// stall the server: the watchdog wakes it again.
+func TestLostWakeUpsAreSentAgain(t *testing.T) {
+	f := newFakeJS(1024, bridge.Options{WatchInterval: 10 * time.Millisecond}, echoJS)
+	f.drop.Store(3)
+	_, base := serve(t, f)
+	_, body := post(t, base+"/task/echo", `{"input":"late but answered"}`)
+	assert.Equal(t, `{"ok":true,"result":"late but answered"}`, body)
+	assert.Zero(t, f.drop.Load(), "three wake-ups were lost, the fourth was answered")
+	_, body = post(t, base+"/task/echo", `{"input":2}`)
+	assert.Equal(t, `{"ok":true,"result":2}`, body)
+}
+
+// Calls queued while a wake-up is on its way do not send more wake-ups.
+func TestOneWakeUpWhileOneIsInFlight(t *testing.T) {
+	var woken atomic.Int64
+	p := bridge.NewPort(func() { woken.Add(1) }, bridge.Options{}, nil)
+	defer p.Close()
+	calls := make([]*server.Call, 3)
+	done := make(chan struct{}, 3)
+	for i := range calls {
+		calls[i] = &server.Call{Op: server.OpTask, HasInput: true, Input: []byte("1")}
+		go func(c *server.Call) { p.Invoke(c); done <- struct{}{} }(calls[i])
 	}
-	f.b.Abort(envelope.Unavailable, "Server is shutting down")
+	eventually(t, "three calls queued", func() bool { return p.Pending() == 3 })
+	assert.EqualValues(t, 1, woken.Load())
+	buf := make([]byte, 4096)
+	n, _, err := p.Exchange(nil, buf, wire.ExchangeWake)
+	require.NoError(t, err)
+	recs := parse(buf[:n])
+	require.Len(t, recs, 3)
+	assert.EqualValues(t, 1, woken.Load(), "the queue was emptied: no wake-up is owed")
+	var answers []byte
+	for _, r := range recs {
+		answers = append(answers, make([]byte, wire.AnswerHeader)...)
+		a := answers[len(answers)-wire.AnswerHeader:]
+		binary.LittleEndian.PutUint32(a, r.id)
+		a[4] = wire.AnswerNoResult
+	}
+	n, _, err = p.Exchange(answers, buf, wire.ExchangeFlush)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	for range calls {
+		<-done
+	}
+	for _, c := range calls {
+		assert.Equal(t, server.NoResult, c.Outcome)
+	}
+}
+
+func TestShutdownAnswersPendingAndLaterCalls(t *testing.T) {
+	f := newFakeJS(1024, bridge.Options{}, func(record) reply { return noReply })
+	_, base := serve(t, f)
+	first := postAsync(base+"/task/echo", `{"input":1}`)
+	eventually(t, "the call waits for JavaScript", func() bool { return f.port.Pending() == 1 })
+	f.port.Shutdown(protocol.ShuttingDown)
 	want := `{"ok":false,"error":{"code":503,"message":"Server is shutting down","codeName":"SERVICE_UNAVAILABLE"}}`
-	assert.Equal(t, want, <-done)
+	r := <-first
+	require.NoError(t, r.err)
+	assert.Equal(t, want, r.body)
 	status, body := post(t, base+"/task/echo", `{"input":2}`)
 	assert.Equal(t, 503, status)
 	assert.Equal(t, want, body)
-	close(release) // the late answer is dropped without harm
 }
 
-func TestCompleteRejectsCorruptBatches(t *testing.T) {
-	b := bridge.New(func() {}, bridge.Options{})
-	assert.ErrorIs(t, b.Complete([]byte{1, 2, 3}), bridge.ErrCorrupt)
-	rec := binary.LittleEndian.AppendUint32(nil, 7)
-	rec = append(rec, 0, 0, 0, 0)
-	rec = binary.LittleEndian.AppendUint32(rec, 1000) // longer than the batch
-	assert.ErrorIs(t, b.Complete(rec), bridge.ErrCorrupt)
-	rec = binary.LittleEndian.AppendUint32(nil, 7) // unknown id: ignored
-	rec = append(rec, 0, 0, 0, 0, 1, 0, 0, 0, '1')
-	assert.NoError(t, b.Complete(rec))
+func TestCorruptAnswersAreRefused(t *testing.T) {
+	p := bridge.NewPort(func() {}, bridge.Options{}, nil)
+	defer p.Close()
+	_, _, err := p.Exchange([]byte{1, 2, 3}, nil, wire.ExchangeFlush)
+	assert.ErrorIs(t, err, wire.ErrCorrupt)
+	unknown := make([]byte, wire.AnswerHeader)
+	binary.LittleEndian.PutUint32(unknown, 12345)
+	unknown[4] = wire.AnswerNoResult
+	_, _, err = p.Exchange(unknown, nil, wire.ExchangeFlush)
+	assert.NoError(t, err, "an answer for an unknown call is ignored")
 }
 
 func TestTimeoutAnswers504AndDropsTheLateAnswer(t *testing.T) {
-	var slowID uint32
-	f := newFakeJSWith(1024, bridge.Options{Timeout: 50 * time.Millisecond}, nil)
-	f.answer = func(slot uint32, input []byte) (byte, []byte) {
-		if string(input) == "1" {
-			slowID = f.current
-			return noAnswer, nil // the first call is still running
+	slow := make(chan uint32, 1)
+	f := newFakeJS(1024, bridge.Options{Timeout: 50 * time.Millisecond}, func(rec record) reply {
+		if rec.input == "1" {
+			slow <- rec.id
+			return noReply // the first call is still running
 		}
-		return bridge.StatusResult, input
-	}
-	base := serve(t, f)
+		return result(rec.input)
+	})
+	_, base := serve(t, f)
 	status, body := post(t, base+"/task/echo", `{"input":1}`)
 	assert.Equal(t, 504, status)
 	assert.Equal(t, `{"ok":false,"error":{"code":504,"message":"Handler did not settle within taskTimeoutMs (50 ms)","codeName":"TIMEOUT"}}`, body)
-	abort := nextAbort(t, f)
-	assert.Equal(t, slowID, abort[0])
-	assert.EqualValues(t, bridge.AbortTimeout, abort[1], "JavaScript is told, so ctx.signal fires")
-	assert.EqualValues(t, 1, f.b.Stats().Timeouts.Load())
-	late := binary.LittleEndian.AppendUint32(nil, slowID) // the late answer is dropped
-	late = append(late, bridge.StatusResult, 0, 0, 0, 1, 0, 0, 0, '1')
-	require.NoError(t, f.b.Complete(late))
+	id := <-slow
+	abort := <-f.aborts
+	assert.Equal(t, id, abort.id)
+	assert.EqualValues(t, wire.AbortTimeout, abort.aux, "JavaScript is told, so ctx.signal fires")
+	assert.EqualValues(t, 1, f.pool.Stats().Timeouts.Load())
+	f.send(id, result("1")) // the late answer is dropped
+	f.flushNow()
 	_, body = post(t, base+"/task/echo", `{"input":2}`)
 	assert.Equal(t, `{"ok":true,"result":2}`, body)
-	assert.Zero(t, f.b.Pending())
+	assert.Zero(t, f.port.Pending())
 }
 
 func TestMaxPendingAnswers503AtOnce(t *testing.T) {
-	var mu sync.Mutex
-	var held []uint32
-	f := newFakeJSWith(1024, bridge.Options{MaxPending: 2}, nil)
-	f.answer = func(slot uint32, input []byte) (byte, []byte) {
-		mu.Lock()
-		held = append(held, f.current)
-		mu.Unlock()
-		return noAnswer, nil
-	}
-	base := serve(t, f)
-	results := make(chan string, 2)
-	for i := 0; i < 2; i++ {
-		go func() { _, body := post(t, base+"/task/echo", `{"input":1}`); results <- body }()
-	}
-	for deadline := time.Now().Add(3 * time.Second); f.b.Pending() < 2 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	held := make(chan uint32, 2)
+	f := newFakeJS(1024, bridge.Options{MaxPending: 2}, func(rec record) reply { held <- rec.id; return noReply })
+	_, base := serve(t, f)
+	first := []<-chan response{postAsync(base+"/task/echo", `{"input":1}`), postAsync(base+"/task/echo", `{"input":1}`)}
+	eventually(t, "two calls wait", func() bool { return f.port.Pending() == 2 })
 	status, body := post(t, base+"/task/echo", `{"input":3}`)
 	assert.Equal(t, 503, status)
 	assert.Contains(t, body, `"codeName":"SERVICE_UNAVAILABLE"`)
 	assert.Contains(t, body, "maxInFlight=2")
-	assert.EqualValues(t, 1, f.b.Stats().Rejected.Load())
-	mu.Lock()
-	for _, id := range held { // now let the two running calls settle
-		rec := binary.LittleEndian.AppendUint32(nil, id)
-		require.NoError(t, f.b.Complete(append(rec, bridge.StatusResult, 0, 0, 0, 1, 0, 0, 0, '1')))
+	assert.EqualValues(t, 1, f.pool.Stats().Rejected.Load())
+	f.send(<-held, result("1"))
+	f.send(<-held, result("1"))
+	f.flushNow()
+	for _, ch := range first {
+		r := <-ch
+		require.NoError(t, r.err)
+		assert.Equal(t, `{"ok":true,"result":1}`, r.body)
 	}
-	mu.Unlock()
-	assert.Equal(t, `{"ok":true,"result":1}`, <-results)
-	assert.Equal(t, `{"ok":true,"result":1}`, <-results)
 }
 
 func TestClientDisconnectStopsWaiting(t *testing.T) {
-	f := newFakeJSWith(1024, bridge.Options{WatchInterval: 10 * time.Millisecond}, func(uint32, []byte) (byte, []byte) {
-		return noAnswer, nil // the handler never settles
-	})
-	base := serve(t, f)
+	f := newFakeJS(1024, bridge.Options{WatchInterval: 10 * time.Millisecond}, func(record) reply { return noReply })
+	_, base := serve(t, f)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(base, "/__runner"), "http://"))
 	require.NoError(t, err)
 	_, err = conn.Write([]byte("POST /__runner/task/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n{\"input\":1}"))
 	require.NoError(t, err)
-	for f.b.Pending() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "the call waits", func() bool { return f.port.Pending() == 1 })
 	require.NoError(t, conn.Close())
-	assert.EqualValues(t, bridge.AbortDisconnect, nextAbort(t, f)[1])
-	assert.Zero(t, f.b.Pending())
-	assert.EqualValues(t, 1, f.b.Stats().Disconnects.Load())
+	assert.EqualValues(t, wire.AbortDisconnect, (<-f.aborts).aux)
+	assert.Zero(t, f.port.Pending())
+	assert.EqualValues(t, 1, f.pool.Stats().Disconnects.Load())
 }
 
-func lastID(f *fakeJS) uint32 { return f.current }
+// close() past its deadline: the running call is answered 503 and JavaScript gets an
+// abort record for it, so its signal fires.
+func TestCloseDeadlineAnswers503AndAborts(t *testing.T) {
+	f := newFakeJS(1024, bridge.Options{}, func(record) reply { return noReply })
+	srv, base := serve(t, f)
+	waiting := postAsync(base+"/task/echo", `{"input":1}`)
+	eventually(t, "the call waits", func() bool { return f.port.Pending() == 1 })
+	require.NoError(t, srv.Close(20*time.Millisecond, f.pool.Deadline))
+	r := <-waiting
+	require.NoError(t, r.err)
+	assert.Equal(t, 503, r.status)
+	assert.Equal(t, `{"ok":false,"error":{"code":503,"message":"Server closed before the handler settled (closeTimeoutMs)","codeName":"SERVICE_UNAVAILABLE"}}`, r.body)
+	assert.EqualValues(t, wire.AbortClosing, (<-f.aborts).aux)
+	assert.EqualValues(t, 1, f.pool.Stats().ClosedByDeadline.Load())
+	assert.Zero(t, srv.OpenConnections())
+}
 
-func TestAppendHeadersWhilePending(t *testing.T) {
+func TestHeadersWhilePending(t *testing.T) {
 	got := make(chan string, 1)
 	var f *fakeJS
-	f = newFakeJS(1024, func(uint32, []byte) (byte, []byte) {
-		return bridge.StatusNoResult, nil
-	})
-	// Replace the answer with one that reads the headers of the call being answered.
-	f.answer = func(uint32, []byte) (byte, []byte) {
-		out, ok := f.b.AppendHeaders(nil, lastID(f))
+	f = newFakeJS(1024, bridge.Options{}, func(rec record) reply {
+		out, ok := f.port.Headers(nil, rec.id)
 		if ok {
 			got <- string(out)
 		}
-		return bridge.StatusNoResult, nil
-	}
-	base := serve(t, f)
-	req, _ := http.NewRequest("POST", base+"/task/echo", strings.NewReader(`{}`))
+		return reply{kind: wire.AnswerNoResult}
+	})
+	_, base := serve(t, f)
+	req, err := http.NewRequest("POST", base+"/task/echo", strings.NewReader(`{}`))
+	require.NoError(t, err)
 	req.Header.Set("X-Custom", "one")
 	req.Header.Add("X-Custom", "two")
 	req.Header.Set("X-Quote", `a "b" \ c`)
@@ -332,6 +449,6 @@ func TestAppendHeadersWhilePending(t *testing.T) {
 	assert.Equal(t, "one, two", headers["x-custom"])
 	assert.Equal(t, `a "b" \ c`, headers["x-quote"])
 	assert.Equal(t, "2", headers["content-length"])
-	_, ok := f.b.AppendHeaders(nil, 99999)
+	_, ok := f.port.Headers(nil, 99999)
 	assert.False(t, ok, "no headers for a call that is not pending")
 }

@@ -6,50 +6,65 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bluelibs/runner-native/internal/envelope"
+	"github.com/bluelibs/runner-native/internal/protocol"
+	"github.com/bluelibs/runner-native/internal/wire"
 )
 
-// Disconnect detection.
+// The watcher: one goroutine per port, ticking every WatchInterval.
 //
-// fasthttp tells a handler nothing when its client goes away (valyala/fasthttp#468),
-// and the connection cannot be read while the handler runs without stealing pipelined
-// requests. So every WatchInterval the watcher peeks (MSG_PEEK, non-blocking) at the
-// socket of each call still waiting for JavaScript: end-of-file or a reset means the
-// client is gone, and the call stops waiting and fires its ctx.signal.
+// Watchdog. If records are queued and JavaScript made no exchange during a whole tick,
+// the wake-up is sent again. Normally a wake-up leads to an exchange within
+// microseconds; this only matters when something dropped one (a JavaScript exception
+// before the exchange, a bug), and turns what would be a stall into a delay of one tick.
+// A thread busy in a long synchronous handler gets at most one extra wake-up per tick,
+// which costs it one empty exchange.
 //
-// Cost: one recv syscall per waiting call per interval, on one goroutine; nothing on
-// the request path. A call is noticed within one interval. A client that half-closes
-// its side after sending (shutdown(SHUT_WR)) while still reading is taken as gone;
-// HTTP clients do not do this in practice.
+// Disconnects. fasthttp tells a handler nothing when its client goes away
+// (valyala/fasthttp#468), and the connection cannot be read while the handler runs
+// without stealing pipelined requests. So the watcher peeks (MSG_PEEK, non-blocking) at
+// the socket of each call still waiting: end-of-file or a reset means the client is
+// gone, the call stops waiting and its ctx.signal fires. Cost: one recv per waiting call
+// per tick, on this goroutine; nothing on the request path. A client that half-closes
+// its side after sending (shutdown(SHUT_WR)) while still reading is taken as gone; HTTP
+// clients do not do this in practice.
 
 type watched struct {
-	id   uint32
 	w    *waiter
+	id   uint32
 	conn net.Conn
 }
 
-func (b *Bridge) watch() {
+func (p *Port) watch() {
 	defer func() { _ = recover() }() // never let a panic here reach the host process
-	t := time.NewTicker(b.opts.WatchInterval)
+	t := time.NewTicker(p.opts.WatchInterval)
 	defer t.Stop()
 	var snap []watched
+	var seen uint64
 	for {
 		select {
-		case <-b.stopWatch:
+		case <-p.stopWatch:
 			return
 		case <-t.C:
 		}
 		snap = snap[:0]
-		b.mu.Lock()
-		for id, w := range b.pending {
-			if w.call.Conn != nil {
-				snap = append(snap, watched{id, w, w.call.Conn})
+		p.mu.Lock()
+		stalled := p.state != portGone && p.hasWork() && p.exchanges == seen
+		seen = p.exchanges
+		if stalled {
+			p.inflight = true
+		}
+		for _, w := range p.slots {
+			if w != nil && w.call.Conn != nil {
+				snap = append(snap, watched{w, w.id, w.call.Conn})
 			}
 		}
-		b.mu.Unlock()
+		p.mu.Unlock()
+		if stalled {
+			p.wake()
+		}
 		for _, s := range snap {
-			if peerGone(s.conn) && b.expire(s.id, s.w, AbortDisconnect) {
-				s.w.call.SetErrorString(envelope.BadRequest, "Client disconnected")
+			if peerGone(s.conn) && p.expire(s.w, s.id, wire.AbortDisconnect) {
+				s.w.call.Fail(protocol.ClientGone, "")
 				s.w.done <- struct{}{} // the handler goroutine returns; nobody reads the answer
 			}
 		}

@@ -1,128 +1,203 @@
-// Package config holds the server's settings, their defaults and their validation.
+// Package config holds the settings of one server: their meaning, defaults, ranges and
+// validation, in one place.
 //
-// The JavaScript wrapper validates user input first (to throw TypeError/RangeError with
-// the field's name); Validate repeats the checks so that the Go server is safe on its own.
+// JavaScript never validates a TunnelConfig itself: it encodes the object it was given
+// (see lib/config.js: values JSON cannot carry, such as functions and RegExps, become
+// {"$js": kind, "text": String(value)} markers) and Decode checks every field against
+// the table in fields.go, returning either the effective Config or a *FieldError whose
+// Kind tells JavaScript to throw a TypeError or a RangeError with its message.
 package config
 
 import (
-	"fmt"
 	"strings"
 	"time"
 )
 
-// Config is the whole configuration of one server. JSON names match TunnelConfig in
-// index.d.ts; durations cross the boundary as milliseconds.
-type Config struct {
-	// Port to listen on. 0 picks a free port (read it back from the server).
-	Port int `json:"port"`
+// Protocol is the wire format a server speaks.
+type Protocol string
 
-	// Host is the address to bind. Default "" binds every interface, as Node's
-	// server.listen(port) does; use "127.0.0.1" to accept local clients only.
-	Host string `json:"host"`
-
-	// BasePath prefixes every route. Default "/__runner". Normalise keeps one leading
-	// slash and no trailing one; "/" serves the routes at the root.
-	BasePath string `json:"basePath"`
-
-	// CorsOrigins lists the origins allowed to read responses. Default ["*"] (any).
-	// An explicit list echoes a listed Origin back and adds "Vary: Origin".
-	CorsOrigins []string `json:"corsOrigins"`
-
-	// MaxBodySize is the largest request body accepted, in bytes. Default 10 MiB.
-	// Larger bodies get 413 PAYLOAD_TOO_LARGE. Raise it for big inputs; every
-	// accepted body is held in memory while its handler runs.
-	MaxBodySize int `json:"maxBodySize"`
-
-	// MaxHeaderSize bounds the request line plus headers, in bytes. Default 8 KiB.
-	// It is also the size of each connection's read buffer, so it sets the memory
-	// floor of a busy connection. Larger headers get 431 HEADERS_TOO_LARGE.
-	MaxHeaderSize int `json:"maxHeaderSize"`
-
-	// MaxJSONDepth bounds how deeply a request body may nest arrays and objects.
-	// Default 512. Deeper bodies get 400 INVALID_JSON before JavaScript sees them.
-	MaxJSONDepth int `json:"maxJsonDepth"`
-
-	// ReadTimeoutMs bounds the time to read one request, headers and body, in ms.
-	// Default 30000. It protects against clients that send slowly (slowloris).
-	ReadTimeoutMs int `json:"readTimeoutMs"`
-
-	// WriteTimeoutMs bounds the time to write one response, in ms. Default 30000.
-	WriteTimeoutMs int `json:"writeTimeoutMs"`
-
-	// IdleTimeoutMs is how long a keep-alive connection may wait for its next request,
-	// in ms. Default 30000. close() closes idle connections at once, whatever this is.
-	IdleTimeoutMs int `json:"idleTimeoutMs"`
-
-	// MaxConnections bounds the connections served at once. Default 262144.
-	// Connections beyond it are answered 503 and closed.
-	MaxConnections int `json:"maxConnections"`
-
-	// TaskTimeoutMs bounds how long a handler may take to settle, in ms. Default 0: no
-	// limit. A call that runs longer is answered 504 TIMEOUT, its ctx.signal fires, and
-	// its late result is dropped. Set it when close() must not wait on a hung handler.
-	TaskTimeoutMs int `json:"taskTimeoutMs"`
-
-	// MaxInFlight bounds the calls waiting for a JavaScript handler. Default 10000.
-	// Beyond it requests are answered 503 SERVICE_UNAVAILABLE at once, so memory stays
-	// bounded when handlers fall behind the request rate.
-	MaxInFlight int `json:"maxInFlight"`
-
-	// ReduceMemoryUsage releases the read and write buffers of idle keep-alive
-	// connections (fasthttp's ReduceMemoryUsage). Default false. It roughly halves the
-	// memory of an idle connection at the cost of some CPU per request (see
-	// docs/benchmarks.md); turn it on for many mostly idle clients.
-	ReduceMemoryUsage bool `json:"reduceMemoryUsage"`
-
-	// AuthToken, when not empty, must be sent in the AuthHeader request header of every
-	// task, event and discovery request; otherwise 401 UNAUTHORIZED. CORS preflight is
-	// never blocked. Compared in constant time.
-	AuthToken string `json:"authToken"`
-
-	// AuthHeader names the header carrying AuthToken. Default "x-runner-token".
-	AuthHeader string `json:"authHeader"`
-}
-
-// Defaults of the fields whose zero value is not a usable setting.
+// The protocols.
 const (
-	DefaultBasePath      = "/__runner"
-	DefaultMaxBodySize   = 10 << 20
-	DefaultMaxHeaderSize = 8 << 10
-	DefaultMaxJSONDepth  = 512
-	DefaultTimeoutMs     = 30000
-	DefaultMaxConns      = 256 * 1024
-	DefaultMaxInFlight   = 10000
-	DefaultAuthHeader    = "x-runner-token"
+	// Seed is the original runner-native protocol: numeric error codes with a codeName.
+	Seed Protocol = "seed"
+	// Runner is @bluelibs/runner's own exposure protocol (5.5.0, unchanged in 6.x):
+	// string error codes, typed errors, security headers, request ids, fail-closed auth.
+	Runner Protocol = "runner"
 )
 
-// WithDefaults returns c with every unset field given its default and BasePath
-// normalised. A nil CorsOrigins becomes ["*"]; an empty, non-nil list stays empty.
-func (c Config) WithDefaults() Config {
-	if c.BasePath == "" {
-		c.BasePath = DefaultBasePath
-	}
-	c.BasePath = NormaliseBasePath(c.BasePath)
-	if c.CorsOrigins == nil {
-		c.CorsOrigins = []string{"*"}
-	}
-	setDefault(&c.MaxBodySize, DefaultMaxBodySize)
-	setDefault(&c.MaxHeaderSize, DefaultMaxHeaderSize)
-	setDefault(&c.MaxJSONDepth, DefaultMaxJSONDepth)
-	setDefault(&c.ReadTimeoutMs, DefaultTimeoutMs)
-	setDefault(&c.WriteTimeoutMs, DefaultTimeoutMs)
-	setDefault(&c.IdleTimeoutMs, DefaultTimeoutMs)
-	setDefault(&c.MaxConnections, DefaultMaxConns)
-	setDefault(&c.MaxInFlight, DefaultMaxInFlight)
-	if c.AuthHeader == "" {
-		c.AuthHeader = DefaultAuthHeader
-	}
-	return c
+// Exposure says what happens to a task or event id nobody registered.
+type Exposure string
+
+// The exposure modes.
+const (
+	// Open: an unregistered id is 404 NOT_FOUND. The seed protocol's only mode.
+	Open Exposure = "open"
+	// List: only registered ids are exposed; any other id is 403 FORBIDDEN
+	// ("Task <id> not exposed"), as runner's allow-list does. Runner's default.
+	List Exposure = "list"
+	// Closed: every task and event is 403 FORBIDDEN ("Exposure not enabled"), as runner
+	// answers when no server-mode tunnel exists.
+	Closed Exposure = "closed"
+)
+
+// Config is the whole configuration of one server. Field names in comments are the
+// TunnelConfig names of index.d.ts; durations cross the boundary as milliseconds.
+type Config struct {
+	// Protocol is the wire format ("protocol"). Default Seed.
+	Protocol Protocol
+
+	// Port to listen on ("port", required). 0 picks a free port.
+	Port int
+
+	// Host is the address to bind ("host"). Default "" binds every interface, as Node's
+	// server.listen(port) does; use "127.0.0.1" to accept local clients only.
+	Host string
+
+	// BasePath prefixes every route ("basePath"). Default "/__runner". Stored
+	// normalised: one leading slash, no trailing one, "" for the root.
+	BasePath string
+
+	// CORS decides the Access-Control-* headers ("corsOrigins" or "cors").
+	CORS CORS
+
+	// MaxBodySize is the largest request body accepted, in bytes ("maxBodySize").
+	// Default 10 MiB (seed) or 2 MiB (runner, as its JSON limit). Larger bodies get 413.
+	// Raise it for big inputs: every accepted body is held in memory while its handler runs.
+	MaxBodySize int
+
+	// MaxHeaderSize bounds the request line plus headers, in bytes ("maxHeaderSize").
+	// Default 8 KiB (seed) or 16 KiB (runner, Node's default, room for x-runner-context).
+	// It is also each busy connection's read buffer. Larger heads get 431.
+	MaxHeaderSize int
+
+	// MaxJSONDepth bounds how deeply a body may nest arrays and objects ("maxJsonDepth").
+	// Default 512 (seed) or 1000 (runner, its serializer's maxDepth). Deeper bodies get
+	// 400 INVALID_JSON before JavaScript sees them.
+	MaxJSONDepth int
+
+	// ReadTimeoutMs bounds the time to read one request, headers and body
+	// ("readTimeoutMs"). Default 30000. It protects against slow clients (slowloris).
+	ReadTimeoutMs int
+
+	// WriteTimeoutMs bounds the time to write one response ("writeTimeoutMs"). Default 30000.
+	WriteTimeoutMs int
+
+	// IdleTimeoutMs is how long a keep-alive connection may wait for its next request
+	// ("idleTimeoutMs"). Default 30000. close() closes idle connections at once.
+	IdleTimeoutMs int
+
+	// MaxConnections bounds the connections served at once ("maxConnections").
+	// Default 262144. Connections beyond it are answered 503 and closed.
+	MaxConnections int
+
+	// TaskTimeoutMs bounds how long a handler may take to settle ("taskTimeoutMs").
+	// Default 0: no limit. A later call is answered 504 TIMEOUT, its ctx.signal fires
+	// and its late result is dropped.
+	TaskTimeoutMs int
+
+	// MaxInFlight bounds the calls waiting for a JavaScript handler ("maxInFlight").
+	// Default 10000, at most MaxInFlightLimit. Beyond it requests get 503 at once, so
+	// memory stays bounded when handlers fall behind.
+	MaxInFlight int
+
+	// CloseTimeoutMs bounds close() ("closeTimeoutMs"; close({timeoutMs}) overrides it
+	// per call). Default 10000. Past it, calls still running are answered 503, their
+	// ctx.signal fires, connections are closed and close() resolves. Keep it below your
+	// orchestrator's kill grace period (Kubernetes: 30 s).
+	CloseTimeoutMs int
+
+	// ReduceMemoryUsage releases idle keep-alive connections' buffers
+	// ("reduceMemoryUsage"). Default false: about half the memory of an idle
+	// connection, some more CPU per request.
+	ReduceMemoryUsage bool
+
+	// Auth decides who may call ("auth", "authValidator").
+	Auth Auth
+
+	// DisableDiscovery answers the discovery route 404 ("disableDiscovery"). Default false.
+	DisableDiscovery bool
+
+	// Exposure decides what an unregistered id gets ("exposure"). Default Open (seed)
+	// or List (runner).
+	Exposure Exposure
+
+	// AuthFailureNotices tells JavaScript about each auth failure ("onAuthFailure" is a
+	// function), for logging. Default false.
+	AuthFailureNotices bool
+
+	// Serializer is true when JavaScript decodes and encodes values with a custom
+	// serializer ("serializer"); Go does not use it, it only checks its shape.
+	Serializer bool
 }
 
-func setDefault(field *int, def int) {
-	if *field == 0 {
-		*field = def
-	}
+// Auth is the authentication policy.
+type Auth struct {
+	// Tokens are accepted in the Header request header, compared in constant time
+	// ("auth.token", a string or a list). Empty: no token is accepted.
+	Tokens []string
+	// Header names the token header, lower-case ("auth.header"). Default "x-runner-token".
+	Header string
+	// AllowAnonymous lets every request in when there are neither tokens nor a
+	// validator ("auth.allowAnonymous"). Runner protocol only: there, without it,
+	// such a server answers 500 AUTH_NOT_CONFIGURED (runner fails closed).
+	AllowAnonymous bool
+	// Validator is true when JavaScript has an authValidator function: a request whose
+	// token does not match is then asked of JavaScript before it is refused.
+	Validator bool
 }
+
+// Required reports whether requests must prove who they are: a token or a validator is
+// configured. When false, the seed protocol lets everything in, and the runner protocol
+// does too with AllowAnonymous, else refuses everything with AUTH_NOT_CONFIGURED.
+func (a Auth) Required() bool { return len(a.Tokens) > 0 || a.Validator }
+
+// OriginMode is how Access-Control-Allow-Origin is chosen.
+type OriginMode uint8
+
+// The origin modes.
+const (
+	OriginAny     OriginMode = iota // "*"
+	OriginFixed                     // one configured value, whatever the request's Origin
+	OriginList                      // the request's Origin when listed
+	OriginDynamic                   // JavaScript decides (a RegExp or a function)
+	OriginNone                      // never sent (runner: credentials without an origin)
+)
+
+// CORS is the cross-origin policy. Both protocols share the actual-response rules; the
+// preflight defaults differ and are captured in Methods, DefaultAllowHeaders and MaxAge.
+type CORS struct {
+	Mode OriginMode
+	// Origins holds the fixed origin (OriginFixed) or the allowed list (OriginList).
+	Origins []string
+	// Cacheable says JavaScript's answer depends on the Origin alone (a RegExp), so Go
+	// may remember it per origin. A function is asked on every request.
+	Cacheable bool
+	// Vary adds "Vary: Origin" when the answer depends on the request's Origin.
+	Vary bool
+	// Methods answer preflight (Access-Control-Allow-Methods). nil: the methods of the
+	// route (seed: "POST, OPTIONS", discovery "GET, POST, OPTIONS").
+	Methods []string
+	// AllowedHeaders answer preflight; nil echoes Access-Control-Request-Headers, or
+	// sends DefaultAllowHeaders when the request names none.
+	AllowedHeaders      []string
+	DefaultAllowHeaders string
+	// ExposedHeaders go in Access-Control-Expose-Headers on actual responses.
+	ExposedHeaders []string
+	// Credentials sends Access-Control-Allow-Credentials: true.
+	Credentials bool
+	// MaxAge is Access-Control-Max-Age, as configured (runner prints any number as
+	// String(n)); "" sends none.
+	MaxAge string
+}
+
+// MaxInFlightLimit is the largest maxInFlight: call ids keep their slot in 24 bits.
+const MaxInFlightLimit = 1 << 24
+
+// Defaults shared with Go callers (tests, cmd/runner-go).
+const (
+	DefaultBasePath   = "/__runner"
+	DefaultAuthHeader = "x-runner-token"
+)
 
 // NormaliseBasePath gives p exactly one leading slash and no trailing slash; the root
 // ("/" or "") becomes "".
@@ -132,42 +207,6 @@ func NormaliseBasePath(p string) string {
 		return ""
 	}
 	return "/" + p
-}
-
-// Validate reports the first invalid field, naming it.
-func (c Config) Validate() error {
-	if c.Port < 0 || c.Port > 65535 {
-		return fmt.Errorf("port must be an integer from 0 to 65535, got %d", c.Port)
-	}
-	if strings.ContainsAny(c.BasePath, "?#% ") {
-		return fmt.Errorf("basePath must not contain '?', '#', '%%' or spaces, got %q", c.BasePath)
-	}
-	// Integer fields and their smallest value (taskTimeoutMs: 0 means no limit).
-	integers := []struct {
-		name       string
-		value, min int
-	}{
-		{"maxBodySize", c.MaxBodySize, 1},
-		{"maxHeaderSize", c.MaxHeaderSize, 1},
-		{"maxJsonDepth", c.MaxJSONDepth, 1},
-		{"readTimeoutMs", c.ReadTimeoutMs, 1},
-		{"writeTimeoutMs", c.WriteTimeoutMs, 1},
-		{"idleTimeoutMs", c.IdleTimeoutMs, 1},
-		{"maxConnections", c.MaxConnections, 1},
-		{"maxInFlight", c.MaxInFlight, 1},
-		{"taskTimeoutMs", c.TaskTimeoutMs, 0},
-	}
-	for _, f := range integers {
-		if f.value < f.min {
-			return fmt.Errorf("%s must be an integer of at least %d, got %d", f.name, f.min, f.value)
-		}
-	}
-	for _, o := range c.CorsOrigins {
-		if o == "" {
-			return fmt.Errorf("corsOrigins must not contain an empty string")
-		}
-	}
-	return nil
 }
 
 // Millis converts a millisecond setting to a Duration.

@@ -1,49 +1,14 @@
-// Package envelope writes the protocol's JSON envelopes:
-//
-//	{"ok":true}
-//	{"ok":true,"result":<raw JSON>}
-//	{"ok":false,"error":{"code":<status>,"message":"...","codeName":"..."}}
-//
-// Every function appends to a caller-owned buffer, so the hot path allocates nothing.
+// Package envelope writes the JSON pieces every envelope is made of: {"ok":true},
+// {"ok":true,"result":<raw JSON>} and escaped strings. The error envelopes differ by
+// protocol and live in internal/protocol. Every function appends to a caller-owned
+// buffer, so the hot path allocates nothing.
 package envelope
 
-import (
-	"strconv"
-	"unicode/utf8"
-)
-
-// Code is one failure of the protocol: the HTTP status it is answered with and its
-// stable machine-readable name.
-type Code struct {
-	Status int
-	Name   string
-}
-
-// The error codes of the protocol. Status is also the HTTP status of the response.
-var (
-	BadRequest       = Code{400, "BAD_REQUEST"}
-	InvalidJSON      = Code{400, "INVALID_JSON"}
-	Unauthorized     = Code{401, "UNAUTHORIZED"}
-	NotFound         = Code{404, "NOT_FOUND"}
-	MethodNotAllowed = Code{405, "METHOD_NOT_ALLOWED"}
-	RequestTimeout   = Code{408, "REQUEST_TIMEOUT"}
-	PayloadTooLarge  = Code{413, "PAYLOAD_TOO_LARGE"}
-	HeadersTooLarge  = Code{431, "HEADERS_TOO_LARGE"}
-	Internal         = Code{500, "INTERNAL_ERROR"}
-	Unavailable      = Code{503, "SERVICE_UNAVAILABLE"}
-	Timeout          = Code{504, "TIMEOUT"}
-)
-
-// IsZero reports whether c is the zero Code, which means "no error".
-func (c Code) IsZero() bool { return c.Status == 0 }
+import "unicode/utf8"
 
 const (
-	okEmpty    = `{"ok":true}`
-	okResult   = `{"ok":true,"result":`
-	errPrefix  = `{"ok":false,"error":{"code":`
-	errMessage = `,"message":`
-	errName    = `,"codeName":"`
-	errSuffix  = `"}}`
+	okEmpty  = `{"ok":true}`
+	okResult = `{"ok":true,"result":`
 )
 
 // AppendOK appends {"ok":true}.
@@ -55,17 +20,6 @@ func AppendResult(dst, raw []byte) []byte {
 	dst = append(dst, okResult...)
 	dst = append(dst, raw...)
 	return append(dst, '}')
-}
-
-// AppendError appends the error envelope for c with the given message.
-func AppendError[T ~string | ~[]byte](dst []byte, c Code, message T) []byte {
-	dst = append(dst, errPrefix...)
-	dst = strconv.AppendInt(dst, int64(c.Status), 10)
-	dst = append(dst, errMessage...)
-	dst = AppendString(dst, message)
-	dst = append(dst, errName...)
-	dst = append(dst, c.Name...) // names are plain ASCII constants: no escaping needed
-	return append(dst, errSuffix...)
 }
 
 const hexDigits = "0123456789abcdef"

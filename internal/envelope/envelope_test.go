@@ -13,31 +13,18 @@ import (
 func TestEnvelopes(t *testing.T) {
 	assert.Equal(t, `{"ok":true}`, string(AppendOK(nil)))
 	assert.Equal(t, `{"ok":true,"result":8}`, string(AppendResult(nil, []byte("8"))))
-	assert.Equal(t,
-		`{"ok":false,"error":{"code":404,"message":"Task not found: x","codeName":"NOT_FOUND"}}`,
-		string(AppendError(nil, NotFound, "Task not found: x")))
 }
 
-func TestErrorMessagesAreEscaped(t *testing.T) {
+func TestStringsAreEscaped(t *testing.T) {
 	msgs := []string{"quote \" backslash \\ newline \n tab \t", "ctl \x00\x1f", "émoji 😀", "bad \xff utf8", "</script>"}
 	for _, m := range msgs {
-		out := AppendError(nil, Internal, []byte(m))
-		var decoded struct {
-			OK    bool `json:"ok"`
-			Error struct {
-				Code     int    `json:"code"`
-				Message  string `json:"message"`
-				CodeName string `json:"codeName"`
-			} `json:"error"`
-		}
+		out := AppendString(nil, []byte(m))
+		var decoded string
 		require.NoError(t, json.Unmarshal(out, &decoded), "%q -> %s", m, out)
-		assert.False(t, decoded.OK)
-		assert.Equal(t, 500, decoded.Error.Code)
-		assert.Equal(t, "INTERNAL_ERROR", decoded.Error.CodeName)
 		if m == "bad \xff utf8" {
-			assert.Equal(t, "bad \uFFFD utf8", decoded.Error.Message)
+			assert.Equal(t, "bad \uFFFD utf8", decoded)
 		} else {
-			assert.Equal(t, m, decoded.Error.Message)
+			assert.Equal(t, m, decoded)
 		}
 	}
 }
@@ -47,7 +34,7 @@ func TestAppendAllocatesNothing(t *testing.T) {
 	raw := []byte(`{"a":1}`)
 	allocs := testing.AllocsPerRun(100, func() {
 		buf = AppendResult(buf[:0], raw)
-		buf = AppendError(buf[:0], InvalidJSON, "Invalid JSON body: malformed JSON")
+		buf = AppendString(buf[:0], "Invalid JSON body: malformed JSON")
 	})
 	assert.Zero(t, allocs)
 }
@@ -61,11 +48,11 @@ func BenchmarkAppendResult(b *testing.B) {
 	}
 }
 
-func BenchmarkAppendError(b *testing.B) {
+func BenchmarkAppendString(b *testing.B) {
 	buf := make([]byte, 0, 256)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		buf = AppendError(buf[:0], NotFound, "Task not found: app.tasks.missing")
+		buf = AppendString(buf[:0], "Task not found: app.tasks.missing")
 	}
 }
 

@@ -7,15 +7,26 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/bluelibs/runner-native/internal/envelope"
 	"github.com/bluelibs/runner-native/internal/registry"
 	"github.com/bluelibs/runner-native/internal/route"
 	"github.com/bluelibs/runner-native/internal/server"
+	"github.com/bluelibs/runner-native/internal/wire"
 )
 
-// Func handles one call. input is the raw JSON of "input" or "payload" (nil when
+// truthy reports whether a raw JSON value is truthy in JavaScript's sense: an event
+// answers its result only when the body's returnPayload is.
+func truthy(raw []byte) bool {
+	switch string(raw) {
+	case "", "false", "null", "0", "-0", `""`:
+		return false
+	}
+	return true
+}
+
+// Func handles one call. input is the raw JSON of the input or payload (nil when
 // absent); it is only valid during the call. A nil result means "no result". A non-nil
-// error answers 500 INTERNAL_ERROR with the error's text as message.
+// error answers 500 INTERNAL_ERROR with the error's text as message (the seed protocol
+// shows it; runner's hides it, as runner does for untyped errors).
 type Func func(input []byte) (result []byte, err error)
 
 // Set is a registry of Go handlers. Safe for concurrent use.
@@ -43,17 +54,27 @@ func (s *Set) add(kind route.Kind, id string, f Func) {
 	}
 	next := append(old[:len(old):len(old)], f)
 	s.funcs.Store(&next)
-	s.reg.Set(kind, id, int32(len(next)-1))
+	s.reg.Apply(0, []registry.Registration{{Kind: kind, ID: id, Slot: int32(len(next) - 1), Listed: true}})
 }
 
-// Invoke implements server.Invoker.
+// Invoke implements server.Invoker. Checks (auth validators, dynamic origins) are
+// refused: Go handlers have no such policies.
 func (s *Set) Invoke(c *server.Call) {
+	if c.Op == server.OpCheck {
+		c.SetVerdict(false, nil)
+		return
+	}
 	funcs := *s.funcs.Load()
-	result, err := funcs[c.Slot](c.Input)
+	t := c.Entry.Targets[0]
+	var input []byte
+	if c.HasInput {
+		input = c.Input
+	}
+	result, err := funcs[t.Slot](input)
 	switch {
 	case err != nil:
-		c.SetErrorString(envelope.Internal, err.Error())
-	case result != nil:
+		c.SetHandlerError(500, nil, []byte(err.Error()), nil, nil, 0, false)
+	case result != nil && (c.Op == server.OpTask || truthy(c.Extras[wire.ExtraReturnPayload])):
 		c.SetResult(result)
 	default:
 		c.SetNoResult()

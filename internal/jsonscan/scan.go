@@ -45,6 +45,29 @@ func Member(doc []byte, key string, maxDepth int) (value []byte, found bool, err
 	return s.found, s.found != nil, s.end()
 }
 
+// Members validates doc as exactly one JSON value nested at most maxDepth levels. When
+// it is an object, it returns the raw values of its members named a and b (the last of
+// duplicates, as JSON.parse keeps) and isObject true; any other value is no error:
+// isObject is false. Values alias doc.
+func Members(doc []byte, a, b string, maxDepth int) (va, vb []byte, isObject bool, err error) {
+	s := scanner{b: doc, max: maxDepth}
+	s.skipSpace()
+	if s.i >= len(s.b) {
+		return nil, nil, false, ErrSyntax
+	}
+	if s.b[s.i] != '{' {
+		if err := s.value(); err != nil {
+			return nil, nil, false, err
+		}
+		return nil, nil, false, s.end()
+	}
+	s.want, s.want2, s.capture = a, b, true
+	if err := s.container('}'); err != nil {
+		return nil, nil, false, err
+	}
+	return s.found, s.found2, true, s.end()
+}
+
 // Valid reports whether doc is exactly one valid JSON value nested at most maxDepth
 // levels deep.
 func Valid(doc []byte, maxDepth int) error {
@@ -62,11 +85,11 @@ type scanner struct {
 	depth int
 	max   int
 
-	// Member capture: when capture is set, the value of every member named want of the
-	// outermost object is recorded in found (the last one wins).
-	want    string
-	capture bool
-	found   []byte
+	// Member capture: when capture is set, the value of every member named want (want2)
+	// of the outermost object is recorded in found (found2); the last one wins.
+	want, want2   string
+	capture       bool
+	found, found2 []byte
 }
 
 func (s *scanner) end() error {
@@ -127,13 +150,19 @@ func (s *scanner) container(close byte) error {
 	}
 	for {
 		s.skipSpace()
-		wanted := false
+		wanted := 0
 		if close == '}' {
 			ks, ke, escaped, err := s.str()
 			if err != nil {
 				return err
 			}
-			wanted = s.capture && s.depth == 1 && keyEquals(s.b[ks:ke], escaped, s.want)
+			if s.capture && s.depth == 1 {
+				if keyEquals(s.b[ks:ke], escaped, s.want) {
+					wanted = 1
+				} else if s.want2 != "" && keyEquals(s.b[ks:ke], escaped, s.want2) {
+					wanted = 2
+				}
+			}
 			s.skipSpace()
 			if s.i >= len(s.b) || s.b[s.i] != ':' {
 				return ErrSyntax
@@ -145,8 +174,11 @@ func (s *scanner) container(close byte) error {
 		if err := s.value(); err != nil {
 			return err
 		}
-		if wanted {
+		switch wanted {
+		case 1:
 			s.found = s.b[vs:s.i]
+		case 2:
+			s.found2 = s.b[vs:s.i]
 		}
 		s.skipSpace()
 		if s.i >= len(s.b) {

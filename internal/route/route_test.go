@@ -105,3 +105,55 @@ func escape(b []byte) []byte {
 	}
 	return out
 }
+
+// Each case: a raw path under base "/__runner", and what runner's router makes of it.
+func TestParseRunner(t *testing.T) {
+	cases := []struct {
+		path  string
+		under bool
+		kind  Kind
+		id    string
+		err   error
+	}{
+		{"/__runner/task/app.tasks.add", true, Task, "app.tasks.add", nil},
+		{"/__runner/event/app.events.notify", true, Event, "app.events.notify", nil},
+		{"/__runner/discovery", true, Discovery, "", nil},
+		{"/__runner/discovery/anything/else", true, Discovery, "", nil},
+		{"/__runner//task//a//b/", true, Task, "a/b", nil},
+		{"/__runner/task/a%2Fb", true, Task, "a/b", nil},
+		{"/__runner/task/%E2%9C%93", true, Task, "✓", nil},
+		{"/__runner/task/x/../y", true, Task, "y", nil},
+		{"/__runner/task/x/%2e%2e/y", true, Task, "y", nil},
+		{"/__runner/./task/./z", true, Task, "z", nil},
+		{"\\__runner\\task\\w", true, Task, "w", nil},
+		{"/__runner/task", true, None, "", ErrNotFound},
+		{"/__runner/task/", true, None, "", ErrNotFound},
+		{"/__runner/unknown/x", true, None, "", ErrNotFound},
+		{"/__runner", true, None, "", ErrNotFound},
+		{"/__runner/", true, None, "", ErrNotFound},
+		{"/__runner/task/a%zz", true, None, "", ErrBadEscape},
+		{"/__runner/task/%ff", true, None, "", ErrBadUTF8},
+		{"/__runnerx/task/a", false, None, "", ErrNotFound},
+		{"/other", false, None, "", ErrNotFound},
+		{"/__runner/../task/a", false, None, "", ErrNotFound},
+	}
+	for _, c := range cases {
+		kind, id, _, under, err := ParseRunner(nil, nil, []byte(c.path), "/__runner")
+		assert.Equal(t, c.under, under, c.path)
+		assert.Equal(t, c.kind, kind, c.path)
+		assert.Equal(t, c.id, string(id), c.path)
+		assert.ErrorIs(t, err, c.err, c.path)
+		if c.err == nil {
+			assert.NoError(t, err, c.path)
+		}
+	}
+}
+
+func TestParseRunnerAllocatesNothing(t *testing.T) {
+	dst, scratch := make([]byte, 0, 64), make([]byte, 0, 64)
+	path := []byte("/__runner/task/app.tasks%2Eadd")
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		_, id, s, _, _ := ParseRunner(dst, scratch, path, "/__runner")
+		dst, scratch = id[:0], s[:0]
+	}))
+}

@@ -6,65 +6,122 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/bluelibs/runner-native/internal/envelope"
-	"github.com/bluelibs/runner-native/internal/route"
+	"github.com/bluelibs/runner-native/internal/protocol"
+	"github.com/bluelibs/runner-native/internal/registry"
+	"github.com/bluelibs/runner-native/internal/wire"
 )
 
-// Call is one request on its way to a handler, and the handler's answer on its way back.
-// Calls are pooled: an Invoker must not keep a Call, or any slice of it, after Invoke
-// returns.
+// Op is what a Call asks of its Invoker. Its values are the wire record kinds.
+type Op uint8
+
+// The operations.
+const (
+	OpTask  Op = wire.KindTask  // run a task handler
+	OpEvent Op = wire.KindEvent // run an event handler
+	OpCheck Op = wire.KindCheck // decide something about the request (Check says what)
+)
+
+// Outcome is how a Call was answered.
+type Outcome uint8
+
+// The outcomes.
+const (
+	Unanswered Outcome = iota
+	Result             // the handler's encoded value (Call.Result)
+	NoResult           // success without a value
+	HandlerErr         // the handler failed (Call.Err)
+	Verdict            // a check's answer (Call.Allow, Call.Value)
+	Failed             // the server failed the call itself (Call.Failure, Call.FailArg)
+)
+
+// Call is one request on its way to a handler, and the answer on its way back. Calls are
+// pooled: an Invoker must not keep a Call, or any slice of it, after Invoke returns.
 type Call struct {
-	Kind route.Kind // route.Task or route.Event
-	Slot int32      // the handler's slot, as registered
-	ID   []byte     // the decoded task or event id
-	// Input is the raw JSON of the body's "input" (task) or "payload" (event) member,
-	// or nil when the body has none: the handler then receives undefined.
-	Input []byte
+	Op    Op
+	Check uint16          // for OpCheck: wire.CheckAuth or wire.CheckOrigin
+	Entry *registry.Entry // for tasks and events: the handlers of the id
+	Slot  int32           // the chosen handler's slot, set by the Invoker
+	ID    []byte          // the decoded task or event id
+	// Input is the raw encoded input (task) or payload (event); HasInput false means the
+	// handler receives undefined.
+	Input    []byte
+	HasInput bool
+	// Extras are sent along with the call, indexed by wire.Extra* tag; nil is absent.
+	Extras [wire.ExtraCount][]byte
 	// Header is the request's header block and Conn its connection, both valid only
 	// until Invoke returns (for ctx.headers and disconnect detection).
 	Header *fasthttp.RequestHeader
 	Conn   net.Conn
 
-	result    []byte
-	hasResult bool
-	errCode   envelope.Code
-	errMsg    []byte
+	Outcome Outcome
+	Result  []byte
+	Err     protocol.HandlerError
+	Allow   bool
+	Value   []byte
+	Failure protocol.Failure
+	FailArg []byte
 
-	idBuf []byte // backing array for ID
-	out   []byte // scratch for the response envelope
+	errBufs [4][]byte // backing arrays of Err's parts
+	idBuf   []byte    // backing array for ID
+	scratch []byte    // normalised path (runner routing)
+	msg     []byte    // scratch for messages
+	out     []byte    // scratch for the response envelope
+	rid     [36]byte  // a generated request id
 }
 
-// SetResult records a successful answer whose value is the JSON text raw (copied).
+// SetResult records a successful answer whose value is raw (copied).
 func (c *Call) SetResult(raw []byte) {
-	c.result = append(c.result[:0], raw...)
-	c.hasResult = true
-	c.errCode = envelope.Code{}
+	c.Result = append(c.Result[:0], raw...)
+	c.Outcome = Result
 }
 
-// SetNoResult records a successful answer without a value: the envelope omits "result".
-func (c *Call) SetNoResult() {
-	c.result = c.result[:0]
-	c.hasResult = false
-	c.errCode = envelope.Code{}
+// SetNoResult records a successful answer without a value.
+func (c *Call) SetNoResult() { c.Outcome = NoResult }
+
+// SetHandlerError records a handler's failure; every part is copied.
+func (c *Call) SetHandlerError(status int, code, message, id, data []byte, httpCode int, dataUndefined bool) {
+	c.Err = protocol.HandlerError{Status: status, HTTPCode: httpCode, DataUndefined: dataUndefined}
+	c.Err.Code = c.keep(0, code)
+	c.Err.Message = c.keep(1, message)
+	if c.Err.Message == nil {
+		c.Err.Message = c.errBufs[1][:0]
+	}
+	c.Err.ID = c.keep(2, id)
+	c.Err.Data = c.keep(3, data)
+	c.Outcome = HandlerErr
 }
 
-// SetError records a failed answer (message copied).
-func (c *Call) SetError(code envelope.Code, message []byte) {
-	c.errCode = code
-	c.errMsg = append(c.errMsg[:0], message...)
+func (c *Call) keep(i int, b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	c.errBufs[i] = append(c.errBufs[i][:0], b...)
+	return c.errBufs[i]
 }
 
-// SetErrorString is SetError for a string message.
-func (c *Call) SetErrorString(code envelope.Code, message string) {
-	c.errCode = code
-	c.errMsg = append(c.errMsg[:0], message...)
+// SetVerdict records a check's answer; value is copied.
+func (c *Call) SetVerdict(allow bool, value []byte) {
+	c.Allow = allow
+	c.Value = append(c.Value[:0], value...)
+	c.Outcome = Verdict
+}
+
+// Fail records that the server failed the call itself (timeout, overload, shutdown...).
+func (c *Call) Fail(f protocol.Failure, arg string) {
+	c.Failure = f
+	c.FailArg = append(c.FailArg[:0], arg...)
+	c.Outcome = Failed
 }
 
 func (c *Call) reset() {
-	c.Kind, c.Slot, c.ID, c.Input, c.Header, c.Conn = route.None, 0, nil, nil, nil, nil
-	c.result, c.hasResult = c.result[:0], false
-	c.errCode, c.errMsg = envelope.Code{}, c.errMsg[:0]
-	c.out = c.out[:0]
+	c.Op, c.Check, c.Entry, c.Slot, c.ID = 0, 0, nil, 0, nil
+	c.Input, c.HasInput = nil, false
+	c.Extras = [wire.ExtraCount][]byte{}
+	c.Header, c.Conn = nil, nil
+	c.Outcome, c.Result, c.Allow, c.Value = Unanswered, c.Result[:0], false, c.Value[:0]
+	c.Err = protocol.HandlerError{}
+	c.Failure, c.FailArg = 0, c.FailArg[:0]
+	c.msg, c.out = c.msg[:0], c.out[:0]
 }
 
 // maxPooledBuf keeps one huge answer from pinning its buffers in the pool forever.
@@ -75,7 +132,7 @@ var callPool = sync.Pool{New: func() any { return new(Call) }}
 func acquireCall() *Call { return callPool.Get().(*Call) }
 
 func releaseCall(c *Call) {
-	if cap(c.result) > maxPooledBuf || cap(c.out) > maxPooledBuf || cap(c.errMsg) > maxPooledBuf {
+	if cap(c.Result) > maxPooledBuf || cap(c.out) > maxPooledBuf || cap(c.errBufs[3]) > maxPooledBuf {
 		return
 	}
 	c.reset()

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,22 +22,19 @@ const (
 	lingerMaxRead = 64 << 20
 )
 
-type lingerListener struct{ net.Listener }
-
-func (l lingerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		return &lingerConn{TCPConn: tc}, nil
-	}
-	return c, nil
-}
-
+// lingerConn is every accepted connection: it lingers on close, and carries the state
+// fasthttp last reported for it (see connSet).
 type lingerConn struct {
 	*net.TCPConn
-	once sync.Once
+	once  sync.Once
+	set   *connSet
+	state atomic.Int32 // a fasthttp.ConnState
+}
+
+// abort closes at once, without lingering (closeAllConnections, close() past its
+// deadline).
+func (c *lingerConn) abort() {
+	c.once.Do(func() { _ = c.TCPConn.Close() })
 }
 
 func (c *lingerConn) Close() error {

@@ -22,20 +22,30 @@ import (
 	"github.com/bluelibs/runner-native/internal/server"
 )
 
-// start serves cfg on 127.0.0.1 with the example handlers plus whatever extra registers.
-func start(t *testing.T, cfg config.Config, extra func(*gohandlers.Set)) (*server.Server, string) {
+// cfg decodes a TunnelConfig's JSON fields (without port), as JavaScript sends them.
+func cfg(t *testing.T, fields string) config.Config {
 	t.Helper()
-	cfg.Host = "127.0.0.1"
+	if fields != "" {
+		fields = "," + fields
+	}
+	c, err := config.Decode([]byte(`{"port":0,"host":"127.0.0.1"` + fields + `}`))
+	require.NoError(t, err)
+	return c
+}
+
+// start serves c on 127.0.0.1 with the example handlers plus whatever extra registers.
+func start(t *testing.T, c config.Config, extra func(*gohandlers.Set)) (*server.Server, string) {
+	t.Helper()
+	c.Host = "127.0.0.1"
 	reg := new(registry.Registry)
 	set := gohandlers.New(reg)
 	gohandlers.RegisterExamples(set)
 	if extra != nil {
 		extra(set)
 	}
-	srv, err := server.New(cfg, reg, set)
-	require.NoError(t, err)
+	srv := server.New(c, reg, set)
 	require.NoError(t, srv.Listen())
-	t.Cleanup(func() { _ = srv.Close() })
+	t.Cleanup(func() { _ = srv.Close(time.Second, nil) })
 	return srv, fmt.Sprintf("http://127.0.0.1:%d", srv.Port())
 }
 
@@ -83,7 +93,7 @@ func assertError(t *testing.T, res *http.Response, body string, status int, code
 }
 
 func TestTaskAnswersResult(t *testing.T) {
-	_, base := start(t, config.Config{}, nil)
+	_, base := start(t, cfg(t, ""), nil)
 	res, body := post(t, base+"/__runner/task/app.tasks.add", `{"input":{"a":5,"b":3}}`)
 	assert.Equal(t, 200, res.StatusCode)
 	assert.Equal(t, "application/json; charset=utf-8", res.Header.Get("Content-Type"))
@@ -91,7 +101,7 @@ func TestTaskAnswersResult(t *testing.T) {
 }
 
 func TestFalsyResultsAreKeptAndNoResultIsOmitted(t *testing.T) {
-	_, base := start(t, config.Config{}, func(s *gohandlers.Set) {
+	_, base := start(t, cfg(t, ""), func(s *gohandlers.Set) {
 		for _, v := range []string{"0", "false", `""`, "null"} {
 			v := v
 			s.Task("falsy."+v, func([]byte) ([]byte, error) { return []byte(v), nil })
@@ -109,7 +119,7 @@ func TestFalsyResultsAreKeptAndNoResultIsOmitted(t *testing.T) {
 func TestMissingInputIsNil(t *testing.T) {
 	var mu sync.Mutex
 	var seen []string
-	_, base := start(t, config.Config{}, func(s *gohandlers.Set) {
+	_, base := start(t, cfg(t, ""), func(s *gohandlers.Set) {
 		s.Task("record", func(in []byte) ([]byte, error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -130,7 +140,7 @@ func TestMissingInputIsNil(t *testing.T) {
 
 func TestEventAnswersOKWithPayload(t *testing.T) {
 	got := make(chan string, 1)
-	_, base := start(t, config.Config{}, func(s *gohandlers.Set) {
+	_, base := start(t, cfg(t, ""), func(s *gohandlers.Set) {
 		s.Event("app.events.seen", func(p []byte) ([]byte, error) { got <- string(p); return []byte(`"ignored"`), nil })
 	})
 	res, body := post(t, base+"/__runner/event/app.events.seen", `{"payload":{"message":"Hello"}}`)
@@ -140,7 +150,7 @@ func TestEventAnswersOKWithPayload(t *testing.T) {
 }
 
 func TestDiscovery(t *testing.T) {
-	_, base := start(t, config.Config{}, nil)
+	_, base := start(t, cfg(t, ""), nil)
 	want := `{"ok":true,"result":{"allowList":{"enabled":true,` +
 		`"tasks":["app.tasks.add","app.tasks.greet","app.tasks.complex","app.tasks.echo","app.tasks.sleep"],` +
 		`"events":["app.events.notify"]}}}`
@@ -155,7 +165,7 @@ func TestDiscovery(t *testing.T) {
 }
 
 func TestErrorPaths(t *testing.T) {
-	_, base := start(t, config.Config{MaxBodySize: 4096}, func(s *gohandlers.Set) {
+	_, base := start(t, cfg(t, `"maxBodySize":4096`), func(s *gohandlers.Set) {
 		s.Task("fails", func([]byte) ([]byte, error) { return nil, errors.New("Operation failed: disk full") })
 		s.Task("panics", func([]byte) ([]byte, error) { panic("boom") })
 	})
@@ -196,13 +206,13 @@ func TestErrorPaths(t *testing.T) {
 }
 
 func TestHeadersTooLarge(t *testing.T) {
-	_, base := start(t, config.Config{MaxHeaderSize: 1024}, nil)
+	_, base := start(t, cfg(t, `"maxHeaderSize":1024`), nil)
 	res, body := do(t, "POST", base+"/__runner/task/app.tasks.add", `{}`, "X-Big", strings.Repeat("y", 2048))
 	assertError(t, res, body, 431, "HEADERS_TOO_LARGE")
 }
 
 func TestIDsArePercentDecodedAndQueryIgnored(t *testing.T) {
-	_, base := start(t, config.Config{}, func(s *gohandlers.Set) {
+	_, base := start(t, cfg(t, ""), func(s *gohandlers.Set) {
 		for _, id := range []string{"a/b", "a.b", "✓ 😀", "x"} {
 			id := id
 			s.Task(id, func([]byte) ([]byte, error) { return json.Marshal(id) })
@@ -221,7 +231,7 @@ func TestIDsArePercentDecodedAndQueryIgnored(t *testing.T) {
 }
 
 func TestBasePathConfig(t *testing.T) {
-	_, base := start(t, config.Config{BasePath: "api/v1/"}, nil)
+	_, base := start(t, cfg(t, `"basePath":"api/v1/"`), nil)
 	_, body := post(t, base+"/api/v1/task/app.tasks.add", `{"input":{"a":1,"b":1}}`)
 	assert.Equal(t, `{"ok":true,"result":2}`, body)
 	res, body := post(t, base+"/__runner/task/app.tasks.add", `{}`)
@@ -229,7 +239,7 @@ func TestBasePathConfig(t *testing.T) {
 }
 
 func TestCORSAnyOrigin(t *testing.T) {
-	_, base := start(t, config.Config{}, nil)
+	_, base := start(t, cfg(t, ""), nil)
 	res, _ := post(t, base+"/__runner/task/app.tasks.add", `{"input":{"a":1,"b":1}}`)
 	assert.Equal(t, "*", res.Header.Get("Access-Control-Allow-Origin"), "requests without Origin get it too")
 	res, body := do(t, "POST", base+"/__runner/task/missing", `{}`, "Origin", "https://x.example")
@@ -238,7 +248,7 @@ func TestCORSAnyOrigin(t *testing.T) {
 }
 
 func TestCORSListedOrigins(t *testing.T) {
-	_, base := start(t, config.Config{CorsOrigins: []string{"https://a.example"}}, nil)
+	_, base := start(t, cfg(t, `"corsOrigins":["https://a.example"]`), nil)
 	res, _ := do(t, "POST", base+"/__runner/task/app.tasks.add", `{"input":{"a":1,"b":1}}`, "Origin", "https://a.example")
 	assert.Equal(t, "https://a.example", res.Header.Get("Access-Control-Allow-Origin"))
 	assert.Equal(t, "Origin", res.Header.Get("Vary"))
@@ -250,7 +260,7 @@ func TestCORSListedOrigins(t *testing.T) {
 }
 
 func TestCORSPreflight(t *testing.T) {
-	_, base := start(t, config.Config{}, nil)
+	_, base := start(t, cfg(t, ""), nil)
 	res, body := do(t, "OPTIONS", base+"/__runner/task/app.tasks.add", "",
 		"Origin", "https://a.example", "Access-Control-Request-Method", "POST",
 		"Access-Control-Request-Headers", "content-type, x-runner-token")
@@ -286,7 +296,7 @@ func rawPost(path, body string) string {
 }
 
 func TestKeepAlivePipeliningInOrder(t *testing.T) {
-	srv, _ := start(t, config.Config{}, nil)
+	srv, _ := start(t, cfg(t, ""), nil)
 	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", srv.Port()))
 	require.NoError(t, err)
 	defer conn.Close()
@@ -308,62 +318,80 @@ func TestKeepAlivePipeliningInOrder(t *testing.T) {
 	assert.Equal(t, []string{`200 {"ok":true,"result":6}`}, readResponses(t, conn, 1))
 }
 
+type reply struct {
+	body string
+	err  error
+}
+
+// postAsync posts from another goroutine; the test goroutine asserts on the reply.
+func postAsync(url, body string) <-chan reply {
+	ch := make(chan reply, 1)
+	go func() {
+		res, err := http.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			ch <- reply{err: err}
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		ch <- reply{string(b), err}
+	}()
+	return ch
+}
+
 func TestConcurrentRequestsGetTheirOwnAnswers(t *testing.T) {
-	_, base := start(t, config.Config{}, nil)
-	var wg sync.WaitGroup
-	for i := 0; i < 200; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			_, body := post(t, base+"/__runner/task/app.tasks.echo", fmt.Sprintf(`{"input":{"n":%d}}`, i))
-			assert.Equal(t, fmt.Sprintf(`{"ok":true,"result":{"n":%d}}`, i), body)
-		}(i)
+	_, base := start(t, cfg(t, ""), nil)
+	replies := make([]<-chan reply, 200)
+	for i := range replies {
+		replies[i] = postAsync(base+"/__runner/task/app.tasks.echo", fmt.Sprintf(`{"input":{"n":%d}}`, i))
 	}
-	wg.Wait()
+	for i, ch := range replies {
+		r := <-ch
+		require.NoError(t, r.err)
+		assert.Equal(t, fmt.Sprintf(`{"ok":true,"result":{"n":%d}}`, i), r.body)
+	}
 }
 
 func TestCloseAnswersInFlightRequests(t *testing.T) {
-	srv, base := start(t, config.Config{}, nil)
-	var wg sync.WaitGroup
-	bodies := make([]string, 20)
-	for i := range bodies {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			_, bodies[i] = post(t, base+"/__runner/task/app.tasks.sleep", `{"input":{"ms":200}}`)
-		}(i)
+	srv, base := start(t, cfg(t, ""), nil)
+	replies := make([]<-chan reply, 20)
+	for i := range replies {
+		replies[i] = postAsync(base+"/__runner/task/app.tasks.sleep", `{"input":{"ms":200}}`)
 	}
-	time.Sleep(50 * time.Millisecond) // the requests are now inside their handler
-	require.NoError(t, srv.Close())
-	wg.Wait()
-	for _, b := range bodies {
-		assert.Equal(t, `{"ok":true,"result":true}`, b)
+	require.Eventually(t, func() bool { return srv.Stats().InFlight.Load() == 20 }, 30*time.Second, time.Millisecond,
+		"the requests are inside their handler")
+	require.NoError(t, srv.Close(30*time.Second, nil))
+	for _, ch := range replies {
+		r := <-ch
+		require.NoError(t, r.err)
+		assert.Equal(t, `{"ok":true,"result":true}`, r.body)
 	}
 	_, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", srv.Port()), time.Second)
 	assert.Error(t, err, "no longer accepting")
-	assert.NoError(t, srv.Close(), "Close is idempotent")
+	assert.NoError(t, srv.Close(time.Second, nil), "Close is idempotent")
 }
 
-func TestListenErrorCarriesCode(t *testing.T) {
-	srv, _ := start(t, config.Config{}, nil)
+func TestListenErrorIsShapedLikeNodes(t *testing.T) {
+	srv, _ := start(t, cfg(t, ""), nil)
 	reg := new(registry.Registry)
-	other, err := server.New(config.Config{Host: "127.0.0.1", Port: srv.Port()}, reg, gohandlers.New(reg))
-	require.NoError(t, err)
-	err = other.Listen()
+	c := cfg(t, "")
+	c.Port = srv.Port()
+	err := server.New(c, reg, gohandlers.New(reg)).Listen()
 	var le *server.ListenError
 	require.ErrorAs(t, err, &le)
 	assert.Equal(t, "EADDRINUSE", le.Code)
-}
+	assert.Equal(t, -98, le.Errno, "libuv's negative errno (Linux)")
+	assert.Equal(t, "listen", le.Syscall)
+	assert.Equal(t, "address already in use", le.Message)
 
-func TestNewRejectsInvalidConfig(t *testing.T) {
-	reg := new(registry.Registry)
-	_, err := server.New(config.Config{Port: -1}, reg, gohandlers.New(reg))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "port")
+	c.Host, c.Port = "203.0.113.1", 0 // TEST-NET-3: not an address of this machine
+	err = server.New(c, reg, gohandlers.New(reg)).Listen()
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, "EADDRNOTAVAIL", le.Code, "a real errno name, not a number")
 }
 
 func TestBadPercentEncodingIs400(t *testing.T) {
-	srv, _ := start(t, config.Config{}, nil)
+	srv, _ := start(t, cfg(t, ""), nil)
 	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", srv.Port()))
 	require.NoError(t, err)
 	defer conn.Close()
@@ -375,7 +403,7 @@ func TestBadPercentEncodingIs400(t *testing.T) {
 }
 
 func TestMalformedHTTPGets400AndClose(t *testing.T) {
-	srv, _ := start(t, config.Config{}, nil)
+	srv, _ := start(t, cfg(t, ""), nil)
 	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", srv.Port()))
 	require.NoError(t, err)
 	defer conn.Close()

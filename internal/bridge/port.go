@@ -1,0 +1,456 @@
+// Package bridge carries calls from fasthttp's goroutines to JavaScript threads and
+// their answers back, in batches (the byte format is internal/wire's).
+//
+// A Port is the bridge to one JavaScript thread. A handler goroutine queues its call on
+// a port and waits. Go wakes the thread (SignalWake) only when work is queued and no
+// wake-up is already on its way; the thread then calls Exchange, which hands Go the
+// answers it has and takes every queued record back in the same crossing. So a burst of
+// calls costs one wake-up and a few exchanges, not one of each per call.
+//
+// No stall is possible by construction: whenever work is queued, a wake-up is in flight
+// (set when work is queued, re-armed at the end of every exchange that leaves work
+// behind), and a watchdog re-sends it if no exchange happened for a whole tick, so even
+// a JavaScript thread that drops a wake-up is woken again.
+package bridge
+
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluelibs/runner-native/internal/protocol"
+	"github.com/bluelibs/runner-native/internal/server"
+	"github.com/bluelibs/runner-native/internal/wire"
+)
+
+// Options tune a Port. The zero value means: no timeout, no bound, no watching.
+type Options struct {
+	// Timeout answers 504 for a call JavaScript has not answered in time (taskTimeoutMs).
+	Timeout time.Duration
+	// MaxPending answers 503 at once when this many calls already wait (maxInFlight).
+	MaxPending int
+	// WatchInterval is the period of the watchdog and of the disconnect checks (0: none).
+	WatchInterval time.Duration
+}
+
+// DefaultWatchInterval is the watchdog and disconnect check period the addon uses.
+const DefaultWatchInterval = 250 * time.Millisecond
+
+// Stats are counters shared by the ports of a pool.
+type Stats struct {
+	Timeouts         atomic.Uint64 // calls answered 504
+	Rejected         atomic.Uint64 // calls answered 503 because MaxPending was reached
+	Disconnects      atomic.Uint64 // calls whose client went away while waiting
+	ClosedByDeadline atomic.Uint64 // calls answered 503 when close() reached its deadline
+}
+
+const (
+	slotBits = 24
+	slotMask = 1<<slotBits - 1
+)
+
+type portState uint8
+
+const (
+	portOpen    portState = iota
+	portClosing           // close() reached its deadline: new calls fail
+	portGone              // the JavaScript environment went away
+)
+
+// Port is the bridge to one JavaScript thread.
+type Port struct {
+	wake  func() // sends SignalWake; never blocks, called without p.mu held
+	opts  Options
+	stats *Stats
+
+	mu        sync.Mutex
+	queue     []entry // records JavaScript has not taken yet, from head on
+	head      int
+	aborts    []abortNote
+	notices   [][]byte
+	slots     []*waiter // every call not answered yet, by slot
+	gens      []uint8   // generation of each slot, the top byte of call ids
+	free      []uint32
+	pending   int
+	inflight  bool   // a wake-up was sent and no wake-driven exchange consumed it
+	exchanges uint64 // for the watchdog
+	state     portState
+	failWith  protocol.Failure
+
+	load      atomic.Int32 // calls queued or running here, for balancing
+	stopWatch chan struct{}
+	stopOnce  sync.Once
+}
+
+type entry struct {
+	id uint32
+	w  *waiter
+}
+
+type abortNote struct {
+	id     uint32
+	reason uint16
+}
+
+type waiter struct {
+	id      uint32
+	call    *server.Call
+	done    chan struct{} // receives one value when the call has its answer
+	timer   *time.Timer
+	drained bool // JavaScript has taken the call
+}
+
+var waiterPool = sync.Pool{New: func() any { return &waiter{done: make(chan struct{}, 1)} }}
+
+// NewPort returns a port that wakes its JavaScript thread with wake. stats may be shared.
+func NewPort(wake func(), opts Options, stats *Stats) *Port {
+	if stats == nil {
+		stats = new(Stats)
+	}
+	p := &Port{wake: wake, opts: opts, stats: stats, stopWatch: make(chan struct{})}
+	if opts.WatchInterval > 0 {
+		go p.watch()
+	}
+	return p
+}
+
+// Load returns the number of calls queued or running on this port.
+func (p *Port) Load() int32 { return p.load.Load() }
+
+// Invoke queues c for JavaScript and waits for its answer (c.Slot must be set).
+func (p *Port) Invoke(c *server.Call) {
+	p.mu.Lock()
+	if p.state != portOpen {
+		f := p.failWith
+		p.mu.Unlock()
+		c.Fail(f, "")
+		return
+	}
+	if p.opts.MaxPending > 0 && p.pending >= p.opts.MaxPending {
+		p.mu.Unlock()
+		p.stats.Rejected.Add(1)
+		c.Fail(protocol.Overloaded, strconv.Itoa(p.opts.MaxPending))
+		return
+	}
+	w := waiterPool.Get().(*waiter)
+	w.call, w.drained = c, false
+	p.alloc(w)
+	p.queue = append(p.queue, entry{w.id, w})
+	p.load.Add(1)
+	wake := p.arm()
+	p.mu.Unlock()
+	if wake {
+		p.wake()
+	}
+	p.wait(w)
+	p.load.Add(-1)
+	w.call = nil
+	waiterPool.Put(w)
+}
+
+// alloc gives w a free slot and an id. Called with p.mu held.
+func (p *Port) alloc(w *waiter) {
+	var slot uint32
+	if n := len(p.free); n > 0 {
+		slot = p.free[n-1]
+		p.free = p.free[:n-1]
+	} else {
+		slot = uint32(len(p.slots))
+		p.slots = append(p.slots, nil)
+		p.gens = append(p.gens, 0)
+	}
+	p.gens[slot]++
+	w.id = uint32(p.gens[slot])<<slotBits | slot
+	p.slots[slot] = w
+	p.pending++
+}
+
+// take removes the pending call id and returns its waiter, or nil when it is no longer
+// pending (answered, expired, or an id answered twice). Called with p.mu held.
+func (p *Port) take(id uint32) *waiter {
+	slot := id & slotMask
+	if int(slot) >= len(p.slots) {
+		return nil
+	}
+	w := p.slots[slot]
+	if w == nil || w.id != id {
+		return nil
+	}
+	p.slots[slot] = nil
+	p.free = append(p.free, slot)
+	p.pending--
+	return w
+}
+
+// arm records that a wake-up must be sent, unless one is already on its way.
+// Called with p.mu held; the caller sends it after unlocking.
+func (p *Port) arm() bool {
+	if p.inflight {
+		return false
+	}
+	p.inflight = true
+	return true
+}
+
+func (p *Port) hasWork() bool {
+	return p.head < len(p.queue) || len(p.aborts) > 0 || len(p.notices) > 0
+}
+
+func (p *Port) wait(w *waiter) {
+	if p.opts.Timeout <= 0 {
+		<-w.done
+		return
+	}
+	if w.timer == nil {
+		w.timer = time.NewTimer(p.opts.Timeout)
+	} else {
+		w.timer.Reset(p.opts.Timeout)
+	}
+	select {
+	case <-w.done:
+		w.timer.Stop()
+	case <-w.timer.C:
+		if p.expire(w, w.id, wire.AbortTimeout) {
+			p.stats.Timeouts.Add(1)
+			w.call.Fail(protocol.HandlerTimeout, strconv.Itoa(int(p.opts.Timeout/time.Millisecond)))
+			return
+		}
+		<-w.done // an answer is being applied right now
+	}
+}
+
+// expire stops waiting for call id of w: it leaves the table (a late answer is then
+// dropped) and, if JavaScript has the call, an abort record tells it so (its ctx.signal
+// fires). It reports false when the call was answered first (w may even serve another
+// call by now: take checks the id).
+func (p *Port) expire(w *waiter, id uint32, reason uint16) bool {
+	p.mu.Lock()
+	if p.take(id) != w {
+		p.mu.Unlock()
+		return false
+	}
+	// Counted before JavaScript hears of it, so stats read in an abort listener agree.
+	if reason == wire.AbortDisconnect {
+		p.stats.Disconnects.Add(1)
+	}
+	wake := false
+	if w.drained {
+		p.aborts = append(p.aborts, abortNote{id, reason})
+		wake = p.arm()
+	}
+	p.mu.Unlock()
+	if wake {
+		p.wake()
+	}
+	return true
+}
+
+// Notify queues a notice record for JavaScript (no answer is expected).
+func (p *Port) Notify(record []byte) {
+	p.mu.Lock()
+	if p.state != portOpen {
+		p.mu.Unlock()
+		return
+	}
+	p.notices = append(p.notices, record)
+	wake := p.arm()
+	p.mu.Unlock()
+	if wake {
+		p.wake()
+	}
+}
+
+// Exchange applies a batch of answers, then writes into buf as many queued records as
+// fit and returns the bytes written. When records are queued but the first does not
+// fit, it writes nothing and returns need, the size buf must have. mode is
+// wire.ExchangeWake when JavaScript was woken for this call (the wake-up is consumed),
+// wire.ExchangeFlush otherwise. err reports a corrupt answer batch (a bug).
+func (p *Port) Exchange(answers, buf []byte, mode int) (n, need int, err error) {
+	if len(answers) > 0 {
+		err = p.apply(answers)
+	}
+	p.mu.Lock()
+	p.exchanges++
+	if mode == wire.ExchangeWake {
+		p.inflight = false
+	}
+	n, need = p.drain(buf)
+	wake := p.hasWork() && p.arm()
+	p.mu.Unlock()
+	if wake {
+		p.wake()
+	}
+	return n, need, err
+}
+
+func (p *Port) apply(batch []byte) error {
+	for len(batch) > 0 {
+		a, rest, err := wire.NextAnswer(batch)
+		if err != nil {
+			return err
+		}
+		batch = rest
+		p.mu.Lock()
+		w := p.take(a.ID)
+		p.mu.Unlock()
+		if w == nil {
+			continue
+		}
+		c := w.call
+		switch a.Kind {
+		case wire.AnswerResult:
+			c.SetResult(a.Payload)
+		case wire.AnswerNoResult:
+			c.SetNoResult()
+		case wire.AnswerVerdict:
+			c.SetVerdict(a.Flags&wire.FlagAllow != 0, a.Payload)
+		case wire.AnswerBadInput:
+			c.Fail(protocol.InvalidJSON, string(a.Payload))
+		case wire.AnswerUnencodable:
+			c.Fail(protocol.UnencodableResult, string(a.Payload))
+		default:
+			f, ferr := wire.SplitError(a)
+			if ferr != nil {
+				c.Fail(protocol.InternalPanic, "")
+				w.done <- struct{}{}
+				return ferr
+			}
+			httpCode := 0
+			if a.Flags&wire.FlagHasHTTPCode != 0 {
+				httpCode = a.HTTPCode
+			}
+			c.SetHandlerError(a.Status, f.Code, f.Message, f.ID, f.Data, httpCode, a.Flags&wire.FlagDataUndefined != 0)
+		}
+		w.done <- struct{}{}
+	}
+	return nil
+}
+
+// drain writes queued records into buf. Called with p.mu held.
+func (p *Port) drain(buf []byte) (n, need int) {
+	for len(p.aborts) > 0 && n+wire.CallHeader <= len(buf) {
+		a := p.aborts[0]
+		wire.PutCallHeader(buf[n:], a.id, wire.KindAbort, 0, a.reason, 0, 0, 0)
+		n += wire.CallHeader
+		p.aborts = p.aborts[1:]
+	}
+	if len(p.aborts) > 0 {
+		return n, 0
+	}
+	p.aborts = nil
+	for len(p.notices) > 0 {
+		rec := p.notices[0]
+		if n+len(rec) > len(buf) {
+			if n == 0 {
+				need = len(rec)
+			}
+			return n, need
+		}
+		n += copy(buf[n:], rec)
+		p.notices[0] = nil
+		p.notices = p.notices[1:]
+	}
+	p.notices = nil
+	for p.head < len(p.queue) {
+		e := p.queue[p.head]
+		slot := e.id & slotMask
+		if p.slots[slot] != e.w || e.w.id != e.id { // answered or expired while queued
+			p.queue[p.head] = entry{}
+			p.head++
+			continue
+		}
+		size := recordSize(e.w.call)
+		if n+size > len(buf) {
+			if n == 0 {
+				need = size
+			}
+			return n, need
+		}
+		n += putCall(buf[n:], e.id, e.w.call)
+		e.w.drained = true
+		p.queue[p.head] = entry{} // drop the reference for the GC
+		p.head++
+	}
+	p.queue, p.head = p.queue[:0], 0
+	return n, 0
+}
+
+// Headers appends the request headers of pending call id to dst as a JSON object with
+// lower-case names (repeated headers joined with ", "), and reports whether the call
+// was still pending. The headers stay valid because the call's goroutine cannot return
+// while the call is pending and p.mu is held.
+func (p *Port) Headers(dst []byte, id uint32) ([]byte, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	slot := id & slotMask
+	if int(slot) >= len(p.slots) {
+		return dst, false
+	}
+	w := p.slots[slot]
+	if w == nil || w.id != id || w.call.Header == nil {
+		return dst, false
+	}
+	return appendHeaderObject(dst, w.call.Header), true
+}
+
+// Deadline answers every pending call with 503 (close() reached its deadline) and every
+// later call the same; JavaScript is told about the calls it has, so their signals fire.
+func (p *Port) Deadline() {
+	p.mu.Lock()
+	if p.state == portOpen {
+		p.state, p.failWith = portClosing, protocol.ClosedBeforeAnswer
+	}
+	var released []*waiter
+	for _, w := range p.slots {
+		if w == nil {
+			continue
+		}
+		p.take(w.id)
+		if w.drained {
+			p.aborts = append(p.aborts, abortNote{w.id, wire.AbortClosing})
+		}
+		released = append(released, w)
+	}
+	wake := p.hasWork() && p.arm()
+	p.mu.Unlock()
+	for _, w := range released {
+		p.stats.ClosedByDeadline.Add(1)
+		w.call.Fail(protocol.ClosedBeforeAnswer, "")
+		w.done <- struct{}{}
+	}
+	if wake {
+		p.wake()
+	}
+}
+
+// Shutdown answers every pending call with f and every later call the same, and stops
+// waking JavaScript: its environment is going away.
+func (p *Port) Shutdown(f protocol.Failure) {
+	p.mu.Lock()
+	p.state, p.failWith = portGone, f
+	var released []*waiter
+	for _, w := range p.slots {
+		if w != nil {
+			p.take(w.id)
+			released = append(released, w)
+		}
+	}
+	clear(p.queue)
+	p.queue, p.head, p.aborts, p.notices = p.queue[:0], 0, nil, nil
+	p.mu.Unlock()
+	for _, w := range released {
+		w.call.Fail(f, "")
+		w.done <- struct{}{}
+	}
+}
+
+// Close stops the watchdog. Pending calls are not affected.
+func (p *Port) Close() { p.stopOnce.Do(func() { close(p.stopWatch) }) }
+
+// Pending returns the number of calls waiting for an answer from JavaScript.
+func (p *Port) Pending() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pending
+}

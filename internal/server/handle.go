@@ -1,0 +1,263 @@
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/bluelibs/runner-native/internal/protocol"
+	"github.com/bluelibs/runner-native/internal/wire"
+)
+
+var (
+	contentTypeJSON = []byte("application/json; charset=utf-8")
+	methodPost      = []byte(fasthttp.MethodPost)
+	methodGet       = []byte(fasthttp.MethodGet)
+	methodOptions   = []byte(fasthttp.MethodOptions)
+)
+
+// The parts of a request every step needs, read once.
+type request struct {
+	ctx    *fasthttp.RequestCtx
+	c      *Call
+	origin []byte // the Origin header, nil when absent
+	allow  []byte // Access-Control-Allow-Origin chosen by JavaScript (dynamic policies)
+	asked  bool   // JavaScript was asked for allow already
+}
+
+// invoke runs the handler, keeping the in-flight gauge right even if Invoke panics.
+func (s *Server) invoke(c *Call) {
+	s.stats.InFlight.Add(1)
+	defer s.stats.InFlight.Add(-1)
+	s.inv.Invoke(c)
+}
+
+// ask sends a check to JavaScript and waits for its verdict. A check that cannot be
+// answered (overload, shutdown) is a refusal.
+func (s *Server) ask(r *request, what uint16, extras func(c *Call)) (allow bool, value []byte) {
+	q := acquireCall()
+	defer releaseCall(q)
+	q.Op, q.Check, q.Header, q.Conn = OpCheck, what, &r.ctx.Request.Header, r.ctx.Conn()
+	extras(q)
+	s.invoke(q)
+	if q.Outcome != Verdict || !q.Allow {
+		return false, nil
+	}
+	return true, append(r.allow[:0], q.Value...)
+}
+
+// authorize applies the auth policy: a listed token, else the JavaScript validator,
+// else (no policy at all) open for the seed protocol, allowAnonymous or
+// AUTH_NOT_CONFIGURED for runner's. ok false comes with the failure to answer.
+func (s *Server) authorize(r *request, path []byte) (protocol.Failure, bool) {
+	a := &s.cfg.Auth
+	if len(s.tokens) > 0 {
+		sum := sha256.Sum256(r.ctx.Request.Header.Peek(a.Header))
+		match := 0
+		for i := range s.tokens {
+			match |= subtle.ConstantTimeCompare(sum[:], s.tokens[i][:])
+		}
+		if match == 1 {
+			return 0, true
+		}
+	}
+	if a.Validator {
+		ok, _ := s.ask(r, wire.CheckAuth, func(q *Call) {
+			q.Extras[wire.ExtraMethod] = r.ctx.Method()
+			q.Extras[wire.ExtraURL] = r.ctx.Request.Header.RequestURI()
+			q.Extras[wire.ExtraPath] = path
+		})
+		if ok {
+			return 0, true
+		}
+	}
+	if !a.Required() {
+		if !s.dialect.Runner() || a.AllowAnonymous {
+			return 0, true
+		}
+		return protocol.AuthNotConfigured, false
+	}
+	return protocol.Unauthorized, false
+}
+
+// noticeAuthFailure tells JavaScript about a refused request, for its logs.
+func (s *Server) noticeAuthFailure(r *request, path []byte, f protocol.Failure) {
+	n, ok := s.inv.(Notifier)
+	if !ok || !s.cfg.AuthFailureNotices {
+		return
+	}
+	var extras [wire.ExtraCount][]byte
+	extras[wire.ExtraRequestID] = r.c.Extras[wire.ExtraRequestID]
+	extras[wire.ExtraMethod] = r.ctx.Method()
+	extras[wire.ExtraPath] = path
+	extras[wire.ExtraCode] = []byte(s.dialect.Code(f))
+	rec := make([]byte, wire.RecordSize(nil, &extras))
+	wire.PutRecord(rec, 0, wire.KindNotice, 0, wire.NoticeAuthFailure, uint32(s.dialect.Status(f)), nil, &extras)
+	n.Notify(rec)
+}
+
+// allowOrigin returns JavaScript's choice of Access-Control-Allow-Origin when the policy
+// is dynamic (asked once per request, remembered per origin for a RegExp).
+func (s *Server) allowOrigin(r *request) []byte {
+	if !s.cors.Dynamic() || r.asked {
+		return r.allow
+	}
+	r.asked = true
+	if s.cfg.CORS.Cacheable {
+		if len(r.origin) == 0 {
+			return nil
+		}
+		if v, ok := s.origins.get(r.origin); ok {
+			r.allow = append(r.allow[:0], v...)
+			return r.allow
+		}
+	}
+	_, r.allow = s.ask(r, wire.CheckOrigin, func(q *Call) {
+		if r.origin != nil {
+			q.Extras[wire.ExtraOrigin] = r.origin
+		}
+	})
+	if s.cfg.CORS.Cacheable {
+		s.origins.put(r.origin, r.allow)
+	}
+	return r.allow
+}
+
+func (s *Server) setCORS(r *request) {
+	s.cors.Actual(&r.ctx.Response.Header, r.origin, s.allowOrigin(r))
+}
+
+func (s *Server) preflight(r *request, routeMethods string) {
+	h := &r.ctx.Response.Header
+	s.cors.Preflight(h, r.origin, s.allowOrigin(r), r.ctx.Request.Header.Peek(fasthttp.HeaderAccessControlRequestHeaders), routeMethods)
+	r.ctx.SetStatusCode(fasthttp.StatusNoContent)
+	if s.dialect.Runner() {
+		h.SetContentLength(0)
+	}
+	s.stats.count(fasthttp.StatusNoContent)
+}
+
+// reply writes a JSON answer (the body is copied).
+func (s *Server) reply(r *request, status int, body []byte) {
+	ctx := r.ctx
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.SetContentTypeBytes(contentTypeJSON)
+	if s.dialect.Runner() {
+		ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+		ctx.Response.Header.Set("X-Frame-Options", "DENY")
+	}
+	ctx.Response.SetBody(body)
+	s.stats.count(status)
+}
+
+// fail answers failure f, whose message takes arg.
+func (s *Server) fail(r *request, f protocol.Failure, arg []byte) {
+	c := r.c
+	c.msg = s.dialect.AppendMessage(c.msg[:0], f, arg)
+	var status int
+	c.out, status = s.dialect.AppendFailure(c.out[:0], f, c.msg)
+	s.reply(r, status, c.out)
+}
+
+// answer writes the answer recorded on the call (after Invoke).
+func (s *Server) answer(r *request, wantResult bool) {
+	c := r.c
+	switch c.Outcome {
+	case Result:
+		if wantResult {
+			c.out = protocol.AppendResult(c.out[:0], c.Result)
+		} else {
+			c.out = protocol.AppendOK(c.out[:0])
+		}
+		s.reply(r, fasthttp.StatusOK, c.out)
+	case NoResult:
+		c.out = protocol.AppendOK(c.out[:0])
+		s.reply(r, fasthttp.StatusOK, c.out)
+	case HandlerErr:
+		var status int
+		c.out, status = s.dialect.AppendHandlerError(c.out[:0], &c.Err)
+		s.reply(r, status, c.out)
+	case Failed:
+		s.fail(r, c.Failure, c.FailArg)
+	default:
+		s.fail(r, protocol.InternalPanic, nil)
+	}
+	if c.Outcome == Failed && c.Failure == protocol.ClosedBeforeAnswer {
+		r.ctx.SetConnectionClose()
+	}
+}
+
+func (s *Server) recoverPanic(r *request) {
+	if v := recover(); v != nil {
+		s.stats.Panics.Add(1)
+		r.ctx.Response.Reset()
+		r.asked, r.allow = true, nil // never call JavaScript from a broken state
+		s.setCORS(r)
+		s.fail(r, protocol.InternalPanic, nil)
+	}
+}
+
+// handleError answers what fasthttp could not parse or read. The connection is closed
+// after this response.
+func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
+	s.stats.Requests.Add(1)
+	c := acquireCall()
+	defer releaseCall(c)
+	r := &request{ctx: ctx, c: c, origin: ctx.Request.Header.Peek(fasthttp.HeaderOrigin)}
+	if s.dialect.Runner() {
+		s.ensureRequestID(r)
+	}
+	s.setCORS(r)
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	var num [20]byte
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(s.cfg.MaxBodySize), 10))
+	case errors.As(err, &small):
+		s.fail(r, protocol.HeadersTooLarge, strconv.AppendInt(num[:0], int64(s.cfg.MaxHeaderSize), 10))
+	case errors.As(err, &netErr) && netErr.Timeout():
+		s.fail(r, protocol.RequestTimeout, nil)
+	default:
+		s.stats.RejectedHTTP.Add(1)
+		s.fail(r, protocol.MalformedRequest, nil)
+	}
+	ctx.SetConnectionClose()
+}
+
+// originCache remembers a RegExp policy's answers, per origin, up to a bound.
+type originCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+const originCacheSize = 1024
+
+func (oc *originCache) get(origin []byte) ([]byte, bool) {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	v, ok := oc.m[string(origin)]
+	return v, ok
+}
+
+func (oc *originCache) put(origin, allow []byte) {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if oc.m == nil || len(oc.m) >= originCacheSize {
+		oc.m = make(map[string][]byte)
+	}
+	oc.m[string(origin)] = append([]byte(nil), allow...)
+}
+
+// memberName is the body member that carries a seed call's argument.
+func memberName(op Op) string {
+	if op == OpEvent {
+		return "payload"
+	}
+	return "input"
+}

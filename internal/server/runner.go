@@ -1,0 +1,143 @@
+package server
+
+import (
+	"bytes"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/bluelibs/runner-native/internal/config"
+	"github.com/bluelibs/runner-native/internal/jsonscan"
+	"github.com/bluelibs/runner-native/internal/protocol"
+	"github.com/bluelibs/runner-native/internal/route"
+	"github.com/bluelibs/runner-native/internal/wire"
+)
+
+const runnerPreflightMethods = "POST, OPTIONS" // unused when the policy has methods (it always does)
+
+// handleRunner serves @bluelibs/runner's protocol, in the order of its exposure
+// (src/node/exposure/requestHandlers.ts, handlers/*@5.5.0):
+//
+//	outside the base path → 404 (no request id)
+//	OPTIONS → preflight; then a request id for everything else
+//	no route → 404; discovery: disabled → 404, not GET → 405, auth, answer
+//	task/event: not POST → 405, auth (401/500), exposure (403), id (404),
+//	content type, body (400), handler
+func (s *Server) handleRunner(ctx *fasthttp.RequestCtx) {
+	s.stats.Requests.Add(1)
+	c := acquireCall()
+	defer releaseCall(c)
+	r := &request{ctx: ctx, c: c, origin: ctx.Request.Header.Peek(fasthttp.HeaderOrigin)}
+	defer s.recoverPanic(r)
+
+	kind, id, scratch, under, err := route.ParseRunner(c.idBuf, c.scratch, ctx.URI().PathOriginal(), s.cfg.BasePath)
+	c.scratch = scratch[:0]
+	if id != nil {
+		c.idBuf = id[:0]
+	}
+	path := scratch
+	if !under {
+		s.setCORS(r)
+		s.fail(r, protocol.RouteNotFound, nil)
+		return
+	}
+	method := ctx.Method()
+	if string(method) == string(methodOptions) {
+		s.preflight(r, runnerPreflightMethods)
+		return
+	}
+	s.ensureRequestID(r)
+	s.setCORS(r)
+	if err != nil {
+		s.fail(r, protocol.RouteNotFound, nil)
+		return
+	}
+	if kind == route.Discovery {
+		switch {
+		case s.cfg.DisableDiscovery:
+			s.fail(r, protocol.RouteNotFound, nil)
+		case string(method) != string(methodGet):
+			s.fail(r, protocol.MethodNotAllowed, nil)
+		default:
+			if f, ok := s.authorize(r, path); !ok {
+				s.noticeAuthFailure(r, path, f)
+				s.fail(r, f, nil)
+				return
+			}
+			s.reply(r, fasthttp.StatusOK, s.reg.Discovery(s.cfg.Exposure == config.List))
+		}
+		return
+	}
+	if string(method) != string(methodPost) {
+		s.fail(r, protocol.MethodNotAllowed, nil)
+		return
+	}
+	if f, ok := s.authorize(r, path); !ok {
+		s.noticeAuthFailure(r, path, f)
+		s.fail(r, f, nil)
+		return
+	}
+	op := OpTask
+	if kind == route.Event {
+		op = OpEvent
+	}
+	if !s.resolve(r, op, id) {
+		return
+	}
+	if op == OpTask && isStreamingType(ctx.Request.Header.ContentType()) {
+		s.fail(r, protocol.UnsupportedMedia, nil)
+		return
+	}
+	if body := ctx.PostBody(); len(body) > 0 {
+		if !s.runnerBody(r, op, body) {
+			return
+		}
+	}
+	if v := ctx.Request.Header.Peek("X-Runner-Context"); len(v) > 0 {
+		c.Extras[wire.ExtraContext] = v
+	}
+	s.call(r, op, id)
+}
+
+// runnerBody applies runner's body rules. Task: a non-object body is the input; an
+// object with an own "input" member gives that member, any other object is the input
+// itself. Event: an object's "payload" member (else undefined) and its "returnPayload"
+// member, passed along raw for JavaScript to judge its truthiness after decoding.
+func (s *Server) runnerBody(r *request, op Op, body []byte) bool {
+	c := r.c
+	value, ret, isObject, err := jsonscan.Members(body, memberName(op), "returnPayload", s.cfg.MaxJSONDepth)
+	if err != nil {
+		s.fail(r, protocol.InvalidJSON, nil)
+		return false
+	}
+	if op == OpTask {
+		if isObject && value != nil {
+			c.Input = value
+		} else {
+			c.Input = body
+		}
+		c.HasInput = true
+		return true
+	}
+	if isObject {
+		c.Input, c.HasInput = value, value != nil
+		if ret != nil {
+			c.Extras[wire.ExtraReturnPayload] = ret
+		}
+	}
+	return true
+}
+
+// isStreamingType reports a content type runner streams instead of parsing as JSON:
+// multipart/form-data (file uploads) and application/octet-stream (a raw body).
+func isStreamingType(ct []byte) bool {
+	return hasPrefixFold(ct, "multipart/form-data") || isOctetStream(ct)
+}
+
+func isOctetStream(ct []byte) bool {
+	const t = "application/octet-stream"
+	return hasPrefixFold(ct, t) && (len(ct) == len(t) || ct[len(t)] == ';')
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
+}

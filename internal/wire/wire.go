@@ -1,0 +1,295 @@
+// Package wire is the byte format of the bridge between Go and JavaScript, defined once.
+//
+// Go writes records into a buffer JavaScript owns (calls, checks, aborts, notices) and
+// reads the records JavaScript writes back (answers), both through one exchange call
+// (see internal/bridge). JavaScript never hard-codes any number below: it reads them all
+// from Constants(), which the addon hands over at load time (lib/wire.js).
+//
+// Go → JavaScript record (little-endian), CallHeader bytes then the payload:
+//
+//	u32 id | u8 kind | u8 flags | u16 aux | u32 slot | u32 inputLen | u32 extraLen | u32 0
+//	inputLen bytes of input, then extras: (u32 tag | u32 len | len bytes)*, extraLen bytes in all
+//
+// JavaScript → Go record (AnswerHeader bytes then the payload):
+//
+//	u32 id | u8 kind | u8 flags | u16 status | u32 len | u32 httpCode
+//
+// An error answer's payload is its fields, each u32 len then the bytes, in this order:
+// code (if FlagHasCode), message (always), id (if FlagHasID), data (if FlagHasData).
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"strconv"
+
+	json "github.com/goccy/go-json"
+)
+
+// Record sizes.
+const (
+	CallHeader   = 24
+	ExtraHeader  = 8
+	AnswerHeader = 16
+)
+
+// Registration records, batched by JavaScript into rn_register:
+//
+//	u8 kind (KindTask or KindEvent) | u8 flags | u16 idLen | i32 slot | idLen bytes of id
+const (
+	RegHeader  = 8
+	RegListed  = 1 // shown in discovery
+	RegMissing = 2 // known but absent: answered 404
+)
+
+// Kinds of Go → JavaScript records.
+const (
+	KindTask   = 1 // run the task handler in slot with the input
+	KindEvent  = 2 // run the event handler in slot with the payload
+	KindCheck  = 3 // decide something for a request; aux says what (Check*)
+	KindAbort  = 4 // call id stopped waiting for its answer; aux is the reason (Abort*)
+	KindNotice = 5 // something happened that JavaScript may log; no answer expected
+)
+
+// Flags of call records.
+const (
+	FlagHasInput = 1 // the input bytes are present (else the handler gets undefined)
+)
+
+// What a check record asks (its aux).
+const (
+	CheckAuth   = 1 // run the auth validator: extras method, url, path; headers via rn_headers
+	CheckOrigin = 2 // choose Access-Control-Allow-Origin: extra origin (absent: no Origin header)
+)
+
+// Notices (the aux of a notice record).
+const (
+	NoticeAuthFailure = 1 // extras requestId, method, path, code; status in slot
+)
+
+// Why a call was aborted (the aux of an abort record). Each becomes signal.reason.code.
+const (
+	AbortTimeout      = 1 // taskTimeoutMs passed
+	AbortDisconnect   = 2 // the client went away
+	AbortClosing      = 3 // close() reached its deadline
+	AbortShuttingDown = 4 // the JavaScript environment is going away
+)
+
+// Extra tags.
+const (
+	ExtraRequestID     = 1 // x-runner-request-id of the request (runner protocol)
+	ExtraContext       = 2 // the x-runner-context header, raw
+	ExtraReturnPayload = 3 // raw JSON of the event body's returnPayload member
+	ExtraOrigin        = 4 // the Origin header
+	ExtraMethod        = 5
+	ExtraURL           = 6 // the request target as received
+	ExtraPath          = 7 // its path, without the query
+	ExtraCode          = 8 // an error code name
+	ExtraCount         = 9 // one more than the largest tag: the size of a table by tag
+)
+
+// Kinds of JavaScript → Go answers.
+const (
+	AnswerResult   = 1 // payload: the result, encoded
+	AnswerNoResult = 2 // no payload; tasks answer {"ok":true}
+	AnswerError    = 3 // payload: error fields; status: HTTP status (0: 500)
+	AnswerVerdict  = 4 // a check's answer: FlagAllow; origin checks carry the value
+	// AnswerBadInput: the input could not be decoded (payload: why). Answered as the
+	// protocol answers a body it cannot parse: 400 INVALID_JSON.
+	AnswerBadInput = 5
+	// AnswerUnencodable: the handler's value could not be encoded (payload: why).
+	// Answered 500; the seed protocol shows why, runner's does not.
+	AnswerUnencodable = 6
+)
+
+// Flags of answers.
+const (
+	FlagHasCode       = 1
+	FlagHasID         = 2
+	FlagHasData       = 4
+	FlagHasHTTPCode   = 8
+	FlagDataUndefined = 16 // data is the serializer's encoding of undefined
+	FlagAllow         = 1  // verdicts
+)
+
+// Signals the Go library sends through the addon (cmd/librunner/abi.h defines the same
+// numbers for C; cmd/librunner checks at compile time that they agree).
+const (
+	SignalWake   = 1 // records are queued: call exchange
+	SignalClosed = 2 // the server has closed; its last signal
+)
+
+// Exchange modes (rn_exchange's mode argument).
+const (
+	ExchangeWake  = 1 // called because of SignalWake: the wake-up is consumed
+	ExchangeFlush = 2 // called to hand answers back (a microtask flush)
+)
+
+// Stats are the names of the counters rn_stats fills, in order.
+var Stats = []string{
+	"requests", "status2xx", "status4xx", "status5xx", "panics", "pending", "connections",
+	"inFlight", "timeouts", "rejected", "disconnects", "closedByDeadline", "rejectedHTTP",
+}
+
+// AbortReasons maps an abort reason to the code and message JavaScript puts on
+// signal.reason.
+var AbortReasons = map[int][2]string{
+	AbortTimeout:      {"TIMEOUT", "The handler did not settle within taskTimeoutMs"},
+	AbortDisconnect:   {"CLIENT_DISCONNECTED", "The client disconnected"},
+	AbortClosing:      {"SERVER_CLOSING", "The server is closing"},
+	AbortShuttingDown: {"SERVER_CLOSING", "The server is shutting down with its JavaScript environment"},
+}
+
+// Constants returns every constant above as one JSON object, for JavaScript.
+func Constants() []byte {
+	reasons := map[string]map[string]string{}
+	for k, v := range AbortReasons {
+		reasons[strconv.Itoa(k)] = map[string]string{"code": v[0], "message": v[1]}
+	}
+	out, err := json.Marshal(map[string]any{
+		"CALL_HEADER": CallHeader, "EXTRA_HEADER": ExtraHeader, "ANSWER_HEADER": AnswerHeader,
+		"KIND_TASK": KindTask, "KIND_EVENT": KindEvent, "KIND_CHECK": KindCheck,
+		"KIND_ABORT": KindAbort, "KIND_NOTICE": KindNotice,
+		"FLAG_HAS_INPUT": FlagHasInput,
+		"REG_HEADER":     RegHeader, "REG_LISTED": RegListed, "REG_MISSING": RegMissing,
+		"CHECK_AUTH": CheckAuth, "CHECK_ORIGIN": CheckOrigin,
+		"NOTICE_AUTH_FAILURE": NoticeAuthFailure,
+		"EXTRA_REQUEST_ID":    ExtraRequestID, "EXTRA_CONTEXT": ExtraContext,
+		"EXTRA_RETURN_PAYLOAD": ExtraReturnPayload, "EXTRA_ORIGIN": ExtraOrigin,
+		"EXTRA_METHOD": ExtraMethod, "EXTRA_URL": ExtraURL, "EXTRA_PATH": ExtraPath,
+		"EXTRA_CODE":    ExtraCode,
+		"ANSWER_RESULT": AnswerResult, "ANSWER_NO_RESULT": AnswerNoResult,
+		"ANSWER_ERROR": AnswerError, "ANSWER_VERDICT": AnswerVerdict,
+		"ANSWER_BAD_INPUT": AnswerBadInput, "ANSWER_UNENCODABLE": AnswerUnencodable,
+		"FLAG_HAS_CODE": FlagHasCode, "FLAG_HAS_ID": FlagHasID, "FLAG_HAS_DATA": FlagHasData,
+		"FLAG_HAS_HTTP_CODE": FlagHasHTTPCode, "FLAG_DATA_UNDEFINED": FlagDataUndefined,
+		"FLAG_ALLOW":    FlagAllow,
+		"ABORT_TIMEOUT": AbortTimeout, "ABORT_DISCONNECT": AbortDisconnect,
+		"ABORT_CLOSING": AbortClosing, "ABORT_SHUTTING_DOWN": AbortShuttingDown,
+		"SIGNAL_WAKE": SignalWake, "SIGNAL_CLOSED": SignalClosed,
+		"EXCHANGE_WAKE": ExchangeWake, "EXCHANGE_FLUSH": ExchangeFlush,
+		"STATS": Stats, "ABORT_REASONS": reasons,
+	})
+	if err != nil {
+		panic(err) // static data: cannot fail
+	}
+	return out
+}
+
+// PutCallHeader writes a call record header into rec[:CallHeader].
+func PutCallHeader(rec []byte, id uint32, kind, flags byte, aux uint16, slot uint32, inputLen, extraLen int) {
+	binary.LittleEndian.PutUint32(rec[0:], id)
+	rec[4], rec[5] = kind, flags
+	binary.LittleEndian.PutUint16(rec[6:], aux)
+	binary.LittleEndian.PutUint32(rec[8:], slot)
+	binary.LittleEndian.PutUint32(rec[12:], uint32(inputLen))
+	binary.LittleEndian.PutUint32(rec[16:], uint32(extraLen))
+	binary.LittleEndian.PutUint32(rec[20:], 0)
+}
+
+// RecordSize is the room a Go → JavaScript record with this input and these extras
+// (indexed by tag, nil absent) takes.
+func RecordSize(input []byte, extras *[ExtraCount][]byte) int {
+	n := CallHeader + len(input)
+	for _, x := range extras {
+		if x != nil {
+			n += ExtraHeader + len(x)
+		}
+	}
+	return n
+}
+
+// PutRecord writes a whole Go → JavaScript record into rec (at least RecordSize long)
+// and returns its size.
+func PutRecord(rec []byte, id uint32, kind, flags byte, aux uint16, slot uint32, input []byte, extras *[ExtraCount][]byte) int {
+	n := CallHeader + copy(rec[CallHeader:], input)
+	start := n
+	for tag, x := range extras {
+		if x != nil {
+			n += PutExtra(rec[n:], uint32(tag), x)
+		}
+	}
+	PutCallHeader(rec, id, kind, flags, aux, slot, len(input), n-start)
+	return n
+}
+
+// PutExtra writes one extra (header and value) at rec and returns the bytes written.
+func PutExtra(rec []byte, tag uint32, value []byte) int {
+	binary.LittleEndian.PutUint32(rec[0:], tag)
+	binary.LittleEndian.PutUint32(rec[4:], uint32(len(value)))
+	return ExtraHeader + copy(rec[ExtraHeader:], value)
+}
+
+// ErrCorrupt: an answer batch that does not parse. It means lib/dispatcher.js and this
+// package disagree: a bug, never user input.
+var ErrCorrupt = errors.New("wire: corrupt answer batch")
+
+// Answer is one decoded JavaScript → Go record. Its slices alias the batch.
+type Answer struct {
+	ID       uint32
+	Kind     byte
+	Flags    byte
+	Status   int
+	HTTPCode int
+	Payload  []byte
+}
+
+// NextAnswer decodes the first answer of batch and returns it with the rest.
+func NextAnswer(batch []byte) (Answer, []byte, error) {
+	if len(batch) < AnswerHeader {
+		return Answer{}, nil, ErrCorrupt
+	}
+	n := int(binary.LittleEndian.Uint32(batch[8:]))
+	if n < 0 || n > len(batch)-AnswerHeader {
+		return Answer{}, nil, ErrCorrupt
+	}
+	a := Answer{
+		ID:       binary.LittleEndian.Uint32(batch[0:]),
+		Kind:     batch[4],
+		Flags:    batch[5],
+		Status:   int(binary.LittleEndian.Uint16(batch[6:])),
+		HTTPCode: int(binary.LittleEndian.Uint32(batch[12:])),
+		Payload:  batch[AnswerHeader : AnswerHeader+n],
+	}
+	return a, batch[AnswerHeader+n:], nil
+}
+
+// ErrorFields are the parts of an error answer. Absent parts are nil.
+type ErrorFields struct {
+	Code, Message, ID, Data []byte
+}
+
+// SplitError decodes the payload of an AnswerError record.
+func SplitError(a Answer) (ErrorFields, error) {
+	var f ErrorFields
+	p := a.Payload
+	take := func() ([]byte, bool) {
+		if len(p) < 4 {
+			return nil, false
+		}
+		n := int(binary.LittleEndian.Uint32(p))
+		if n < 0 || n > len(p)-4 {
+			return nil, false
+		}
+		v := p[4 : 4+n]
+		p = p[4+n:]
+		return v, true
+	}
+	ok := true
+	if a.Flags&FlagHasCode != 0 {
+		f.Code, ok = take()
+	}
+	if ok {
+		f.Message, ok = take()
+	}
+	if ok && a.Flags&FlagHasID != 0 {
+		f.ID, ok = take()
+	}
+	if ok && a.Flags&FlagHasData != 0 {
+		f.Data, ok = take()
+	}
+	if !ok || len(p) != 0 {
+		return f, ErrCorrupt
+	}
+	return f, nil
+}

@@ -1,0 +1,149 @@
+package wire
+
+import (
+	"encoding/binary"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strings"
+	"testing"
+	"unicode"
+
+	json "github.com/goccy/go-json"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// upperSnake turns a Go constant name into the JavaScript name: KindTask → KIND_TASK,
+// FlagHasHTTPCode → FLAG_HAS_HTTP_CODE.
+func upperSnake(name string) string {
+	var b strings.Builder
+	runes := []rune(name)
+	for i, r := range runes {
+		if i > 0 && unicode.IsUpper(r) && (unicode.IsLower(runes[i-1]) || i+1 < len(runes) && unicode.IsLower(runes[i+1])) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
+}
+
+// Every exported constant of this package reaches JavaScript, under its upper-snake
+// name, with its value: JavaScript reads them all from Constants(), so a constant added
+// here and forgotten there fails this test, not an end-to-end one.
+func TestConstantsCarryEveryConstant(t *testing.T) {
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(Constants(), &got))
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "wire.go", nil, 0)
+	require.NoError(t, err)
+	seen := 0
+	for _, decl := range file.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			for _, name := range spec.(*ast.ValueSpec).Names {
+				if !name.IsExported() || name.Name == "ExtraCount" {
+					continue
+				}
+				js := upperSnake(name.Name)
+				v, ok := got[js]
+				if assert.True(t, ok, "%s is missing from Constants() as %s", name.Name, js) {
+					seen++
+					assert.EqualValues(t, constValue(t, name.Name), v, js)
+				}
+			}
+		}
+	}
+	assert.Greater(t, seen, 40)
+	assert.Equal(t, len(Stats), len(got["STATS"].([]any)))
+}
+
+func constValue(t *testing.T, name string) float64 {
+	values := map[string]int{
+		"CallHeader": CallHeader, "ExtraHeader": ExtraHeader, "AnswerHeader": AnswerHeader,
+		"RegHeader": RegHeader, "RegListed": RegListed, "RegMissing": RegMissing,
+		"KindTask": KindTask, "KindEvent": KindEvent, "KindCheck": KindCheck, "KindAbort": KindAbort, "KindNotice": KindNotice,
+		"FlagHasInput": FlagHasInput, "CheckAuth": CheckAuth, "CheckOrigin": CheckOrigin, "NoticeAuthFailure": NoticeAuthFailure,
+		"AbortTimeout": AbortTimeout, "AbortDisconnect": AbortDisconnect, "AbortClosing": AbortClosing, "AbortShuttingDown": AbortShuttingDown,
+		"ExtraRequestID": ExtraRequestID, "ExtraContext": ExtraContext, "ExtraReturnPayload": ExtraReturnPayload,
+		"ExtraOrigin": ExtraOrigin, "ExtraMethod": ExtraMethod, "ExtraURL": ExtraURL, "ExtraPath": ExtraPath, "ExtraCode": ExtraCode,
+		"AnswerResult": AnswerResult, "AnswerNoResult": AnswerNoResult, "AnswerError": AnswerError, "AnswerVerdict": AnswerVerdict,
+		"AnswerBadInput": AnswerBadInput, "AnswerUnencodable": AnswerUnencodable,
+		"FlagHasCode": FlagHasCode, "FlagHasID": FlagHasID, "FlagHasData": FlagHasData, "FlagHasHTTPCode": FlagHasHTTPCode,
+		"FlagDataUndefined": FlagDataUndefined, "FlagAllow": FlagAllow,
+		"SignalWake": SignalWake, "SignalClosed": SignalClosed, "ExchangeWake": ExchangeWake, "ExchangeFlush": ExchangeFlush,
+	}
+	v, ok := values[name]
+	if !assert.True(t, ok, "add %s to constValue", name) {
+		return -1
+	}
+	return float64(v)
+}
+
+func answer(id uint32, kind, flags byte, status uint16, httpCode uint32, payload []byte) []byte {
+	rec := make([]byte, AnswerHeader, AnswerHeader+len(payload))
+	binary.LittleEndian.PutUint32(rec[0:], id)
+	rec[4], rec[5] = kind, flags
+	binary.LittleEndian.PutUint16(rec[6:], status)
+	binary.LittleEndian.PutUint32(rec[8:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(rec[12:], httpCode)
+	return append(rec, payload...)
+}
+
+func field(s string) []byte {
+	return append(binary.LittleEndian.AppendUint32(nil, uint32(len(s))), s...)
+}
+
+func TestAnswersRoundTrip(t *testing.T) {
+	payload := append(append(append(field("E_CODE"), field("message")...), field("app.errors.x")...), field(`{"a":1}`)...)
+	batch := append(answer(7, AnswerResult, 0, 0, 0, []byte(`42`)),
+		answer(9, AnswerError, FlagHasCode|FlagHasID|FlagHasData|FlagHasHTTPCode, 404, 404, payload)...)
+	a, rest, err := NextAnswer(batch)
+	require.NoError(t, err)
+	assert.Equal(t, Answer{ID: 7, Kind: AnswerResult, Payload: []byte("42")}, a)
+	b, rest, err := NextAnswer(rest)
+	require.NoError(t, err)
+	assert.Empty(t, rest)
+	assert.Equal(t, 404, b.Status)
+	assert.Equal(t, 404, b.HTTPCode)
+	f, err := SplitError(b)
+	require.NoError(t, err)
+	assert.Equal(t, ErrorFields{Code: []byte("E_CODE"), Message: []byte("message"), ID: []byte("app.errors.x"), Data: []byte(`{"a":1}`)}, f)
+}
+
+func TestCorruptAnswersAreRefused(t *testing.T) {
+	for name, batch := range map[string][]byte{
+		"short header":     {1, 2, 3},
+		"length past end":  answer(1, AnswerResult, 0, 0, 0, []byte("x"))[:AnswerHeader],
+		"error fields cut": answer(1, AnswerError, FlagHasCode, 500, 0, []byte{9, 0, 0, 0, 'a'}),
+		"trailing bytes":   answer(1, AnswerError, 0, 500, 0, append(field("m"), 'x')),
+	} {
+		a, _, err := NextAnswer(batch)
+		if err == nil {
+			_, err = SplitError(a)
+		}
+		assert.ErrorIs(t, err, ErrCorrupt, name)
+	}
+}
+
+func TestPutRecord(t *testing.T) {
+	var extras [ExtraCount][]byte
+	extras[ExtraRequestID] = []byte("rid")
+	extras[ExtraContext] = []byte("{}")
+	input := []byte(`{"a":1}`)
+	rec := make([]byte, RecordSize(input, &extras))
+	n := PutRecord(rec, 0x01000005, KindTask, FlagHasInput, 0, 3, input, &extras)
+	require.Equal(t, len(rec), n)
+	assert.EqualValues(t, 0x01000005, binary.LittleEndian.Uint32(rec[0:]))
+	assert.EqualValues(t, KindTask, rec[4])
+	assert.EqualValues(t, 3, binary.LittleEndian.Uint32(rec[8:]))
+	assert.EqualValues(t, len(input), binary.LittleEndian.Uint32(rec[12:]))
+	assert.EqualValues(t, 2*ExtraHeader+5, binary.LittleEndian.Uint32(rec[16:]))
+	assert.Equal(t, input, rec[CallHeader:CallHeader+len(input)])
+	x := rec[CallHeader+len(input):]
+	assert.EqualValues(t, ExtraRequestID, binary.LittleEndian.Uint32(x))
+	assert.Equal(t, "rid", string(x[ExtraHeader:ExtraHeader+3]))
+}
