@@ -124,4 +124,17 @@ function assertError(res, status, codeName, message) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { startServer, closeAll, request, post, rawExchange, runChild, sleep, agent, assertError, TunnelServer };
+/**
+ * Polls cond (state, never time) until it holds; mocha's timeout ends a wait that
+ * never does. Resolves with cond's truthy value.
+ * @param {() => any} cond
+ */
+async function waitFor(cond) {
+  for (;;) {
+    const value = await cond();
+    if (value) return value;
+    await sleep(2);
+  }
+}
+
+module.exports = { startServer, closeAll, request, post, rawExchange, runChild, sleep, waitFor, agent, assertError, TunnelServer };

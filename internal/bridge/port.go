@@ -412,10 +412,10 @@ func (p *Port) Deadline() {
 		}
 		released = append(released, w)
 	}
+	p.stats.ClosedByDeadline.Add(uint64(len(released))) // counted before pending reads 0
 	wake := p.hasWork() && p.arm()
 	p.mu.Unlock()
 	for _, w := range released {
-		p.stats.ClosedByDeadline.Add(1)
 		w.call.Fail(protocol.ClosedBeforeAnswer, "")
 		w.done <- struct{}{}
 	}
