@@ -3,20 +3,76 @@
  * inside the Node process and calls the handlers registered here.
  */
 
+/** A value (de)serializer. Runner's `Serializer` fits; the default is JSON. */
+export interface SerializerLike {
+  parse(text: string): any;
+  stringify(value: any): string;
+}
+
+/** What an `authValidator` is given about a request. */
+export interface AuthRequest {
+  /** Request headers, lower-case names. */
+  headers: Record<string, string>;
+  method: string;
+  /** The request target as received, query included. */
+  url: string;
+  /** Its path. */
+  path: string;
+}
+
+/** What `onAuthFailure` is told about a refused request. */
+export interface AuthFailure {
+  requestId?: string;
+  method: string;
+  path: string;
+  status: number;
+  code: string;
+}
+
+/** Runner-style CORS configuration (the same shape as runner's `http.cors`). */
+export interface CorsConfig {
+  /**
+   * Allowed origin(s). Omitted: "*" (or none with `credentials`). A string is sent as is;
+   * a list echoes a listed Origin; a RegExp allows an Origin it matches; a function
+   * returns the value to send, or null.
+   */
+  origin?: string | string[] | RegExp | ((origin: string | undefined) => string | null | undefined);
+  /** Preflight Access-Control-Allow-Methods. Default ["POST", "OPTIONS"]. */
+  methods?: string[];
+  /** Preflight Access-Control-Allow-Headers. Default: echo the requested ones. */
+  allowedHeaders?: string[];
+  /** Access-Control-Expose-Headers on actual responses. */
+  exposedHeaders?: string[];
+  /** Send Access-Control-Allow-Credentials: true. */
+  credentials?: boolean;
+  /** Preflight Access-Control-Max-Age, in seconds. */
+  maxAge?: number;
+  /** Add Vary: Origin when the answer depends on the Origin. Default true. */
+  varyOrigin?: boolean;
+}
+
 export interface TunnelConfig {
   /** Port to listen on; 0 picks a free one (read it back from `server.port`). */
   port: number;
   /** Address to bind. Default: every interface. Use "127.0.0.1" for local clients only. */
   host?: string;
+  /**
+   * Wire format. 'seed' (default): this package's original protocol, numeric error codes.
+   * 'runner': @bluelibs/runner's exposure protocol (string codes, typed errors, request
+   * ids, security headers, fail-closed auth); see `@bluelibs/runner-native/runner`.
+   */
+  protocol?: 'seed' | 'runner';
   /** Prefix of every route. Default "/__runner". Normalised to one leading slash, no trailing slash. */
   basePath?: string;
-  /** Origins allowed to read responses. Default ["*"]. */
+  /** Origins allowed to read responses (seed style). Default ["*"]. Not together with `cors`. */
   corsOrigins?: string[];
-  /** Largest request body in bytes; larger ones get 413 PAYLOAD_TOO_LARGE. Default 10 MiB. */
+  /** Runner-style CORS. Default (runner protocol): "*". */
+  cors?: CorsConfig;
+  /** Largest request body in bytes; larger ones get 413 PAYLOAD_TOO_LARGE. Default 10 MiB (runner: 2 MiB). */
   maxBodySize?: number;
-  /** Largest request line plus headers in bytes; larger ones get 431 HEADERS_TOO_LARGE. Default 8 KiB. */
+  /** Largest request line plus headers in bytes; larger ones get 431 HEADERS_TOO_LARGE. Default 8 KiB (runner: 16 KiB). */
   maxHeaderSize?: number;
-  /** Deepest nesting of arrays/objects accepted in a body; deeper ones get 400 INVALID_JSON. Default 512. */
+  /** Deepest nesting of arrays/objects accepted in a body; deeper ones get 400 INVALID_JSON. Default 512 (runner: 1000). */
   maxJsonDepth?: number;
   /** Time allowed to read one request, in ms. Default 30000. */
   readTimeoutMs?: number;
@@ -28,16 +84,44 @@ export interface TunnelConfig {
   maxConnections?: number;
   /** Time a handler may take to settle, in ms; then 504 TIMEOUT and ctx.signal fires. Default 0: no limit. */
   taskTimeoutMs?: number;
-  /** Calls waiting for a handler at once; beyond it requests get 503 SERVICE_UNAVAILABLE at once. Default 10000. */
+  /** Calls waiting for a handler at once (at most 16777216); beyond it requests get 503 at once. Default 10000. */
   maxInFlight?: number;
+  /** How long close() waits for running handlers, in ms; then they are answered 503. Default 10000. */
+  closeTimeoutMs?: number;
   /** Release idle keep-alive connections' buffers: less memory per idle connection, some more CPU per request. Default false. */
   reduceMemoryUsage?: boolean;
-  /** Require a token on task, event and discovery requests (401 UNAUTHORIZED otherwise). */
+  /**
+   * Who may call. Seed protocol: `token` is required. Runner protocol: without a token
+   * or an `authValidator`, every request gets 500 AUTH_NOT_CONFIGURED unless
+   * `allowAnonymous` (runner fails closed).
+   */
   auth?: {
-    token: string;
+    /** Accepted token(s), compared in constant time. */
+    token?: string | string[];
     /** Header carrying the token. Default "x-runner-token". */
     header?: string;
+    /** Runner protocol: let every request in when no token or validator is configured. */
+    allowAnonymous?: boolean;
   };
+  /** Asked when a request's token does not match: true (or {ok: true}) lets it in. */
+  authValidator?: (request: AuthRequest) => boolean | { ok: boolean } | Promise<boolean | { ok: boolean }>;
+  /** Told about every refused request (for logs). */
+  onAuthFailure?: (failure: AuthFailure) => void;
+  /** Answer the discovery route 404. Default false. */
+  disableDiscovery?: boolean;
+  /**
+   * What an id nobody registered gets: 'open' 404 (seed default), 'list' 403 "not
+   * exposed" (runner default), 'closed' 403 for every task and event.
+   */
+  exposure?: 'open' | 'list' | 'closed';
+  /** Decodes inputs and encodes results, event results and error data. Default JSON. */
+  serializer?: SerializerLike;
+}
+
+/** Options of registerTask and registerEvent. */
+export interface RegisterOptions {
+  /** Show the id in discovery. Default true. */
+  listed?: boolean;
 }
 
 /** The second argument of every handler. */
@@ -45,13 +129,24 @@ export interface CallContext {
   /** The task or event id. */
   readonly id: string;
   readonly kind: 'task' | 'event';
-  /** Request headers, lower-case names. Read before the call times out; {} afterwards. */
+  /** Always 'POST'. */
+  readonly method: 'POST';
+  /** Request headers, lower-case names. Read while the call runs; {} once it was answered or aborted. */
   readonly headers: Record<string, string>;
   /**
    * Fires when the client disconnects before its answer, the call times out, or the server
    * closes; `signal.reason.code` is 'CLIENT_DISCONNECTED', 'TIMEOUT' or 'SERVER_CLOSING'.
+   * Read after that, it is already aborted with the same reason.
    */
   readonly signal: AbortSignal;
+  /** Runner protocol: the request's x-runner-request-id. */
+  readonly requestId: string | undefined;
+  /** Runner protocol: the request target as received. */
+  readonly url: string | undefined;
+  /** Runner protocol: the raw x-runner-context header. */
+  readonly contextHeader: string | undefined;
+  /** Events: whether the client asked for the event's result (`returnPayload`). */
+  readonly returnPayload: boolean;
 }
 
 /** Counters of a running server (all zero when it is not listening). */
@@ -73,12 +168,41 @@ export interface TunnelStats {
   timeouts: number;
   /** Calls answered 503 because maxInFlight was reached. */
   rejected: number;
-  /** Calls whose client disconnected while waiting. */
+  /** Calls whose client disconnected while waiting (an outcome of its own, not a 4xx). */
   disconnects: number;
+  /** Calls answered 503 because close() reached its deadline. */
+  closedByDeadline: number;
+  /** Requests refused as malformed HTTP. */
+  rejectedHTTP: number;
 }
 
 export type TaskHandler = (input: any, ctx: CallContext) => any | Promise<any>;
-export type EventHandler = (payload: any, ctx: CallContext) => void | Promise<void>;
+export type EventHandler = (payload: any, ctx: CallContext) => any | Promise<any>;
+
+/** Options of HandlerError. */
+export interface HandlerErrorOptions {
+  /** HTTP status of the answer (100-599). Default 500. */
+  status?: number;
+  /** Machine-readable code. Default 'INTERNAL_ERROR'. */
+  code?: string;
+  /** A typed error's id (runner: the error helper's id; it keeps the message at 500). */
+  id?: string;
+  /** Structured data, encoded with the serializer. */
+  data?: unknown;
+  /** The httpCode runner's clients read. */
+  httpCode?: number;
+  cause?: unknown;
+}
+
+/** Throw (or reject with) one to choose the status and the error the client gets. */
+export class HandlerError extends Error {
+  constructor(message: string, options?: HandlerErrorOptions);
+  readonly status: number;
+  readonly code: string;
+  readonly id?: string;
+  readonly data?: unknown;
+  readonly httpCode?: number;
+}
 
 export class TunnelServer {
   /** @throws TypeError or RangeError naming the invalid field. */
@@ -88,13 +212,25 @@ export class TunnelServer {
    * One signature on purpose: overloads would stop TypeScript from inferring `input` in
    * `(input, ctx) => ...`. Seed-style `async (input) => ...` handlers fit it as they are.
    */
-  registerTask(taskId: string, handler: TaskHandler): void;
+  registerTask(taskId: string, handler: TaskHandler, options?: RegisterOptions): void;
   /** Registers or replaces an event handler. */
-  registerEvent(eventId: string, handler: EventHandler): void;
-  /** Resolves once the port accepts connections; rejects with an Error carrying `code` (e.g. "EADDRINUSE"). */
+  registerEvent(eventId: string, handler: EventHandler, options?: RegisterOptions): void;
+  /**
+   * Resolves once the port accepts connections; rejects with an Error carrying `code`
+   * (e.g. "EADDRINUSE"), `errno`, `syscall`, `address` and `port`, as Node's servers do,
+   * or `code: 'ERR_SERVER_ALREADY_LISTEN'`.
+   */
   listen(): Promise<void>;
-  /** Stops accepting, answers every accepted request, releases native resources. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, closes idle connections, answers every accepted request, releases
+   * native resources. Past `timeoutMs` (default `closeTimeoutMs`), calls still running
+   * are answered 503. Idempotent.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+  /** Closes every connection not in the middle of a request. */
+  closeIdleConnections(): void;
+  /** Closes every connection at once, requests in progress included. */
+  closeAllConnections(): void;
   getTaskIds(): Promise<string[]>;
   getEventIds(): Promise<string[]>;
   /** Counters of the running server. */

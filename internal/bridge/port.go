@@ -54,6 +54,7 @@ type portState uint8
 
 const (
 	portOpen    portState = iota
+	portLeaving           // its thread is closing while others serve: no new calls
 	portClosing           // close() reached its deadline: new calls fail
 	portGone              // the JavaScript environment went away
 )
@@ -76,9 +77,11 @@ type Port struct {
 	inflight  bool   // a wake-up was sent and no wake-driven exchange consumed it
 	exchanges uint64 // for the watchdog
 	state     portState
-	failWith  protocol.Failure
 
 	load      atomic.Int32 // calls queued or running here, for balancing
+	open      atomic.Bool  // takes new calls (state == portOpen), read without p.mu
+	calls     atomic.Uint64
+	failure   atomic.Uint32 // the protocol.Failure new calls get once it is not open
 	stopWatch chan struct{}
 	stopOnce  sync.Once
 }
@@ -94,11 +97,12 @@ type abortNote struct {
 }
 
 type waiter struct {
-	id      uint32
-	call    *server.Call
-	done    chan struct{} // receives one value when the call has its answer
-	timer   *time.Timer
-	drained bool // JavaScript has taken the call
+	id       uint32
+	call     *server.Call
+	done     chan struct{} // receives one value when the call has its answer
+	timer    *time.Timer
+	drained  bool // JavaScript has taken the call
+	redirect bool // the port left before JavaScript took it: another port must
 }
 
 var waiterPool = sync.Pool{New: func() any { return &waiter{done: make(chan struct{}, 1)} }}
@@ -109,6 +113,7 @@ func NewPort(wake func(), opts Options, stats *Stats) *Port {
 		stats = new(Stats)
 	}
 	p := &Port{wake: wake, opts: opts, stats: stats, stopWatch: make(chan struct{})}
+	p.open.Store(true)
 	if opts.WatchInterval > 0 {
 		go p.watch()
 	}
@@ -118,14 +123,14 @@ func NewPort(wake func(), opts Options, stats *Stats) *Port {
 // Load returns the number of calls queued or running on this port.
 func (p *Port) Load() int32 { return p.load.Load() }
 
-// Invoke queues c for JavaScript and waits for its answer (c.Slot must be set).
-func (p *Port) Invoke(c *server.Call) {
+// Invoke queues c for JavaScript and waits for its answer (c.Slot must be set). It
+// returns true, with c unanswered, when the port stopped taking calls before
+// JavaScript took this one: the caller hands it to another port (see Pool).
+func (p *Port) Invoke(c *server.Call) (redirect bool) {
 	p.mu.Lock()
 	if p.state != portOpen {
-		f := p.failWith
 		p.mu.Unlock()
-		c.Fail(f, "")
-		return
+		return true
 	}
 	if p.opts.MaxPending > 0 && p.pending >= p.opts.MaxPending {
 		p.mu.Unlock()
@@ -134,10 +139,11 @@ func (p *Port) Invoke(c *server.Call) {
 		return
 	}
 	w := waiterPool.Get().(*waiter)
-	w.call, w.drained = c, false
+	w.call, w.drained, w.redirect = c, false, false
 	p.alloc(w)
 	p.queue = append(p.queue, entry{w.id, w})
 	p.load.Add(1)
+	p.calls.Add(1)
 	wake := p.arm()
 	p.mu.Unlock()
 	if wake {
@@ -145,8 +151,48 @@ func (p *Port) Invoke(c *server.Call) {
 	}
 	p.wait(w)
 	p.load.Add(-1)
+	redirect = w.redirect
 	w.call = nil
 	waiterPool.Put(w)
+	return redirect
+}
+
+// Calls returns how many calls were queued on this port since it was created.
+func (p *Port) Calls() uint64 { return p.calls.Load() }
+
+// Open reports whether the port takes new calls.
+func (p *Port) Open() bool { return p.open.Load() }
+
+// setState changes the state and what new calls get. Called with p.mu held.
+func (p *Port) setState(s portState, f protocol.Failure) {
+	p.state = s
+	p.open.Store(s == portOpen)
+	p.failure.Store(uint32(f))
+}
+
+// Leave stops taking calls because this port's thread is closing while others go on
+// serving: the calls JavaScript has not taken yet are handed back (Invoke returns true
+// for them, and the pool gives them to another port); the ones it has are still
+// answered by it.
+func (p *Port) Leave() {
+	p.mu.Lock()
+	if p.state == portOpen {
+		p.setState(portLeaving, protocol.ShuttingDown)
+	}
+	var moved []*waiter
+	for ; p.head < len(p.queue); p.head++ {
+		e := p.queue[p.head]
+		p.queue[p.head] = entry{}
+		if p.take(e.id) == e.w {
+			e.w.redirect = true
+			moved = append(moved, e.w)
+		}
+	}
+	p.queue, p.head = p.queue[:0], 0
+	p.mu.Unlock()
+	for _, w := range moved {
+		w.done <- struct{}{}
+	}
 }
 
 // alloc gives w a free slot and an id. Called with p.mu held.
@@ -398,8 +444,8 @@ func (p *Port) Headers(dst []byte, id uint32) ([]byte, bool) {
 // later call the same; JavaScript is told about the calls it has, so their signals fire.
 func (p *Port) Deadline() {
 	p.mu.Lock()
-	if p.state == portOpen {
-		p.state, p.failWith = portClosing, protocol.ClosedBeforeAnswer
+	if p.state == portOpen || p.state == portLeaving {
+		p.setState(portClosing, protocol.ClosedBeforeAnswer)
 	}
 	var released []*waiter
 	for _, w := range p.slots {
@@ -428,7 +474,7 @@ func (p *Port) Deadline() {
 // waking JavaScript: its environment is going away.
 func (p *Port) Shutdown(f protocol.Failure) {
 	p.mu.Lock()
-	p.state, p.failWith = portGone, f
+	p.setState(portGone, f)
 	var released []*waiter
 	for _, w := range p.slots {
 		if w != nil {

@@ -129,6 +129,7 @@ const (
 var Stats = []string{
 	"requests", "status2xx", "status4xx", "status5xx", "panics", "pending", "connections",
 	"inFlight", "timeouts", "rejected", "disconnects", "closedByDeadline", "rejectedHTTP",
+	"threads", "threadPending", "threadCalls",
 }
 
 // AbortReasons maps an abort reason to the code and message JavaScript puts on
