@@ -79,7 +79,7 @@ func (r *Registry) Apply(port int32, batch []Registration) {
 	// then appended to freely.
 	next := &tables{
 		tasks: clone(old.tasks, batch, route.Task), events: clone(old.events, batch, route.Event),
-		taskIDs: append(make([]string, 0, len(old.taskIDs)+len(batch)), old.taskIDs...),
+		taskIDs:  append(make([]string, 0, len(old.taskIDs)+len(batch)), old.taskIDs...),
 		eventIDs: append(make([]string, 0, len(old.eventIDs)+len(batch)), old.eventIDs...),
 	}
 	for _, reg := range batch {

@@ -143,7 +143,7 @@ func TestRunnerProtocolTable(t *testing.T) {
 func TestRunnerRequestIDIsKeptWhenValid(t *testing.T) {
 	rec, base := startRunner(t, anonymous, echo)
 	for given, want := range map[string]string{
-		"  trace-1.2:3_4  ":       "trace-1.2:3_4",
+		"  trace-1.2:3_4  ":      "trace-1.2:3_4",
 		strings.Repeat("a", 128): strings.Repeat("a", 128),
 	} {
 		res, _ := do(t, "POST", base+"/__runner/task/app.add", `{"input":1}`, "X-Runner-Request-Id", given)
