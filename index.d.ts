@@ -116,6 +116,13 @@ export interface TunnelConfig {
   exposure?: 'open' | 'list' | 'closed';
   /** Decodes inputs and encodes results, event results and error data. Default JSON. */
   serializer?: SerializerLike;
+  /**
+   * Share the port: with SO_REUSEPORT across processes (node:cluster, pm2), and within a
+   * process one listener for every thread's server on the same host and port, each call
+   * going to the least busy thread that registered its id. Every thread must use the
+   * same configuration. Default false.
+   */
+  reusePort?: boolean;
 }
 
 /** Options of registerTask and registerEvent. */
@@ -174,6 +181,12 @@ export interface TunnelStats {
   closedByDeadline: number;
   /** Requests refused as malformed HTTP. */
   rejectedHTTP: number;
+  /** Threads serving the port (1 without reusePort). */
+  threads: number;
+  /** Calls waiting for this thread's handlers (`pending` counts every thread's). */
+  threadPending: number;
+  /** Calls handed to this thread since it listened. */
+  threadCalls: number;
 }
 
 export type TaskHandler = (input: any, ctx: CallContext) => any | Promise<any>;
@@ -238,3 +251,20 @@ export class TunnelServer {
   /** The bound port while listening, else null. */
   readonly port: number | null;
 }
+
+/** The threads started by startWorkers. */
+export interface Workers {
+  readonly workers: import('worker_threads').Worker[];
+  /** The port they serve. */
+  readonly port: number;
+  /** Closes every thread's server (the last one closes the port), then ends the threads. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `threads` worker threads (default: os.availableParallelism()) that each load
+ * `modulePath`, a module exporting `(workerData) => Promise<TunnelServer>` that builds a
+ * server with `reusePort: true`, registers its handlers and listens. Resolves once every
+ * thread listens.
+ */
+export function startWorkers(modulePath: string, options?: { threads?: number; workerData?: unknown }): Promise<Workers>;
