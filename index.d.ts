@@ -187,6 +187,8 @@ export interface TunnelStats {
   threadPending: number;
   /** Calls handed to this thread since it listened. */
   threadCalls: number;
+  /** Streamed answers cut because their stream failed after the first byte. */
+  streamErrors: number;
 }
 
 export type TaskHandler = (input: any, ctx: CallContext) => any | Promise<any>;

@@ -43,6 +43,7 @@ type Stats struct {
 	Rejected         atomic.Uint64 // calls answered 503 because MaxPending was reached
 	Disconnects      atomic.Uint64 // calls whose client went away while waiting
 	ClosedByDeadline atomic.Uint64 // calls answered 503 when close() reached its deadline
+	StreamErrors     atomic.Uint64 // answer streams that failed after their first byte (cut)
 }
 
 const (
@@ -69,7 +70,9 @@ type Port struct {
 	queue     []entry // records JavaScript has not taken yet, from head on
 	head      int
 	aborts    []abortNote
+	credits   []creditNote
 	notices   [][]byte
+	bodies    [][]byte  // KindBody records, after the calls they belong to
 	slots     []*waiter // every call not answered yet, by slot
 	gens      []uint8   // generation of each slot, the top byte of call ids
 	free      []uint32
@@ -103,9 +106,16 @@ type waiter struct {
 	timer    *time.Timer
 	drained  bool // JavaScript has taken the call
 	redirect bool // the port left before JavaScript took it: another port must
+	// Streams: the answer stream once it started (it then owns the waiter), and the
+	// credit JavaScript gave for the request body, with a kick when it grows.
+	stream *respStream
+	credit atomic.Int64
+	kick   chan struct{}
 }
 
-var waiterPool = sync.Pool{New: func() any { return &waiter{done: make(chan struct{}, 1)} }}
+var waiterPool = sync.Pool{New: func() any {
+	return &waiter{done: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
+}}
 
 // NewPort returns a port that wakes its JavaScript thread with wake. stats may be shared.
 func NewPort(wake func(), opts Options, stats *Stats) *Port {
@@ -139,7 +149,8 @@ func (p *Port) Invoke(c *server.Call) (redirect bool) {
 		return
 	}
 	w := waiterPool.Get().(*waiter)
-	w.call, w.drained, w.redirect = c, false, false
+	w.call, w.drained, w.redirect, w.stream = c, false, false, nil
+	w.credit.Store(0)
 	p.alloc(w)
 	p.queue = append(p.queue, entry{w.id, w})
 	p.load.Add(1)
@@ -149,7 +160,19 @@ func (p *Port) Invoke(c *server.Call) (redirect bool) {
 	if wake {
 		p.wake()
 	}
-	p.wait(w)
+	if c.Body != nil {
+		p.feed(w)
+	} else {
+		p.wait(w)
+	}
+	if w.stream != nil {
+		// The answer goes on as a stream: the stream owns w, its slot and its load
+		// until the server has read it (respStream.finish).
+		p.mu.Lock()
+		w.call = nil
+		p.mu.Unlock()
+		return false
+	}
 	p.load.Add(-1)
 	redirect = w.redirect
 	w.call = nil
@@ -240,7 +263,20 @@ func (p *Port) arm() bool {
 }
 
 func (p *Port) hasWork() bool {
-	return p.head < len(p.queue) || len(p.aborts) > 0 || len(p.notices) > 0
+	return p.head < len(p.queue) || len(p.aborts) > 0 || len(p.notices) > 0 || len(p.credits) > 0 || len(p.bodies) > 0
+}
+
+// get returns the waiter of pending call id without taking it, or nil. Called with
+// p.mu held.
+func (p *Port) get(id uint32) *waiter {
+	slot := id & slotMask
+	if int(slot) >= len(p.slots) {
+		return nil
+	}
+	if w := p.slots[slot]; w != nil && w.id == id {
+		return w
+	}
+	return nil
 }
 
 func (p *Port) wait(w *waiter) {
@@ -337,6 +373,10 @@ func (p *Port) apply(batch []byte) error {
 			return err
 		}
 		batch = rest
+		if a.Kind >= wire.AnswerStreamStart {
+			p.applyStream(a)
+			continue
+		}
 		p.mu.Lock()
 		w := p.take(a.ID)
 		p.mu.Unlock()
@@ -373,6 +413,43 @@ func (p *Port) apply(batch []byte) error {
 	return nil
 }
 
+// applyStream applies an answer about a stream: its start, a chunk, its end, or body
+// credit. The call stays in the table until its stream is over.
+func (p *Port) applyStream(a wire.Answer) {
+	p.mu.Lock()
+	w := p.get(a.ID)
+	if w == nil {
+		p.mu.Unlock()
+		return
+	}
+	s := w.stream
+	if a.Kind == wire.AnswerStreamStart && s == nil && w.call != nil {
+		c := w.call
+		w.stream = newRespStream(p, w, c.Conn, c.WriteTimeout)
+		p.mu.Unlock()
+		c.SetStream(a.Status, a.Payload, w.stream)
+		w.done <- struct{}{}
+		return
+	}
+	p.mu.Unlock()
+	switch a.Kind {
+	case wire.AnswerChunk:
+		if s != nil {
+			s.push(a.Payload)
+		}
+	case wire.AnswerEnd, wire.AnswerStreamError:
+		if s != nil {
+			s.end(a.Kind == wire.AnswerStreamError)
+		}
+	case wire.AnswerBodyCredit:
+		w.credit.Add(int64(a.HTTPCode))
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // drain writes queued records into buf. Called with p.mu held.
 func (p *Port) drain(buf []byte) (n, need int) {
 	for len(p.aborts) > 0 && n+wire.CallHeader <= len(buf) {
@@ -385,6 +462,16 @@ func (p *Port) drain(buf []byte) (n, need int) {
 		return n, 0
 	}
 	p.aborts = nil
+	for len(p.credits) > 0 && n+wire.CallHeader <= len(buf) {
+		cr := p.credits[0]
+		wire.PutCallHeader(buf[n:], cr.id, wire.KindCredit, 0, 0, cr.n, 0, 0)
+		n += wire.CallHeader
+		p.credits = p.credits[1:]
+	}
+	if len(p.credits) > 0 {
+		return n, 0
+	}
+	p.credits = nil
 	for len(p.notices) > 0 {
 		rec := p.notices[0]
 		if n+len(rec) > len(buf) {
@@ -419,6 +506,19 @@ func (p *Port) drain(buf []byte) (n, need int) {
 		p.head++
 	}
 	p.queue, p.head = p.queue[:0], 0
+	for len(p.bodies) > 0 {
+		rec := p.bodies[0]
+		if n+len(rec) > len(buf) {
+			if n == 0 {
+				need = len(rec)
+			}
+			return n, need
+		}
+		n += copy(buf[n:], rec)
+		p.bodies[0] = nil
+		p.bodies = p.bodies[1:]
+	}
+	p.bodies = nil
 	return n, 0
 }
 
@@ -434,7 +534,7 @@ func (p *Port) Headers(dst []byte, id uint32) ([]byte, bool) {
 		return dst, false
 	}
 	w := p.slots[slot]
-	if w == nil || w.id != id || w.call.Header == nil {
+	if w == nil || w.id != id || w.call == nil || w.call.Header == nil {
 		return dst, false
 	}
 	return appendHeaderObject(dst, w.call.Header), true
@@ -448,8 +548,13 @@ func (p *Port) Deadline() {
 		p.setState(portClosing, protocol.ClosedBeforeAnswer)
 	}
 	var released []*waiter
+	var streams []*respStream
 	for _, w := range p.slots {
 		if w == nil {
+			continue
+		}
+		if w.stream != nil {
+			streams = append(streams, w.stream)
 			continue
 		}
 		p.take(w.id)
@@ -461,6 +566,9 @@ func (p *Port) Deadline() {
 	p.stats.ClosedByDeadline.Add(uint64(len(released))) // counted before pending reads 0
 	wake := p.hasWork() && p.arm()
 	p.mu.Unlock()
+	for _, st := range streams {
+		st.abort(wire.AbortClosing)
+	}
 	for _, w := range released {
 		w.call.Fail(protocol.ClosedBeforeAnswer, "")
 		w.done <- struct{}{}
@@ -476,15 +584,23 @@ func (p *Port) Shutdown(f protocol.Failure) {
 	p.mu.Lock()
 	p.setState(portGone, f)
 	var released []*waiter
+	var streams []*respStream
 	for _, w := range p.slots {
-		if w != nil {
+		switch {
+		case w == nil:
+		case w.stream != nil:
+			streams = append(streams, w.stream)
+		default:
 			p.take(w.id)
 			released = append(released, w)
 		}
 	}
 	clear(p.queue)
-	p.queue, p.head, p.aborts, p.notices = p.queue[:0], 0, nil, nil
+	p.queue, p.head, p.aborts, p.notices, p.credits, p.bodies = p.queue[:0], 0, nil, nil, nil, nil
 	p.mu.Unlock()
+	for _, st := range streams {
+		st.abort(0) // JavaScript is gone: nobody to tell
+	}
 	for _, w := range released {
 		w.call.Fail(f, "")
 		w.done <- struct{}{}

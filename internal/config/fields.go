@@ -523,6 +523,9 @@ func jsString(v any) string {
 	return fmt.Sprint(v)
 }
 
+// IsToken reports whether s is an HTTP field name (RFC 9110 token).
+func IsToken(s string) bool { return isToken(s) }
+
 // isToken reports whether s is an HTTP field name (RFC 9110 token).
 func isToken(s string) bool {
 	if s == "" {
