@@ -72,6 +72,7 @@ var (
 	errTimeout            = &Rejection{408, "REQUEST_TIMEOUT", "Request headers not received in time"}
 	errOverload           = &Rejection{503, "SERVICE_UNAVAILABLE", "Too many connections"}
 	errInternal           = errors.New("httpguard: internal error")
+	errRefused            = errors.New("httpguard: request refused") // see settle
 )
 
 // raisePanics makes Read raise the panics it recovers; the tests set it.
@@ -341,19 +342,29 @@ func (c *Conn) handed(from, to int) {
 
 // settle records a refusal the scanner found, and ends reading after it or after a
 // request that closes the connection. It reports whether reading has ended.
+//
+// Reading ends with io.EOF, on which fasthttp closes quietly (and Close answers), except
+// inside a request fasthttp is reading: there io.EOF where a chunk-size line should
+// start would look like a client that left, so it gets an error, and its error handler
+// answers.
 func (c *Conn) settle() bool {
+	if c.final != nil {
+		return true
+	}
 	switch c.s.st {
 	case stRejected:
-		if c.final == nil {
-			c.mu.Lock()
-			c.pending, c.pendingMid = c.s.rej, c.s.partDelivered
-			c.mu.Unlock()
+		c.mu.Lock()
+		c.pending, c.pendingMid = c.s.rej, c.s.partDelivered
+		c.mu.Unlock()
+		c.final = io.EOF
+		if c.s.partDelivered {
+			c.final = errRefused
 		}
 	case stClosed:
+		c.final = io.EOF
 	default:
 		return false
 	}
-	c.final = io.EOF
 	return true
 }
 

@@ -160,19 +160,25 @@ func TestPipelinedRequestsAreAnsweredBeforeTheNextCompletes(t *testing.T) {
 // The head of a chunked request goes on as soon as it is complete; when its body then
 // breaks the rules, fasthttp's error handler answers with the guard's refusal, once.
 func TestRefusalInsideABodyIsAnsweredOnce(t *testing.T) {
-	s := start(t, httpguard.Config{}, nil)
-	c := dial(t, s)
-	c.send("POST /a HTTP/1.1\r\n" + host + "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n")
-	line, err := c.br.ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "HTTP/1.1 100 Continue\r\n", line, "the head went on")
-	_, _ = c.br.ReadString('\n')
-	c.send("2;bad ext\r\n{}\r\n0\r\n\r\n")
-	status, body := c.response()
-	assert.Equal(t, 400, status)
-	assert.Equal(t, "BAD_REQUEST: Invalid chunk extension", body)
-	c.closed()
-	assert.Zero(t, s.served.Load())
+	for _, tc := range []struct{ body, want string }{
+		{"2;bad ext\r\n{}\r\n0\r\n\r\n", "BAD_REQUEST: Invalid chunk extension"},              // inside a line fasthttp reads
+		{"2\r\n{}\r\nzz\r\n", "BAD_REQUEST: Invalid chunk size"},                              // where fasthttp's next line starts
+		{"2;a=" + strings.Repeat("b", 9000), "PAYLOAD_TOO_LARGE: Chunk extensions too large"}, // before the line ends
+	} {
+		s := start(t, httpguard.Config{}, nil)
+		c := dial(t, s)
+		c.send("POST /a HTTP/1.1\r\n" + host + "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n")
+		line, err := c.br.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "HTTP/1.1 100 Continue\r\n", line, "the head went on")
+		_, _ = c.br.ReadString('\n')
+		c.send(tc.body)
+		status, body := c.response()
+		assert.NotEqual(t, 200, status)
+		assert.Equal(t, tc.want, body)
+		c.closed()
+		assert.Zero(t, s.served.Load())
+	}
 }
 
 func TestValidChunkedBodiesWithExtensionsAndTrailers(t *testing.T) {

@@ -135,7 +135,7 @@ func parseRequestLine(line []byte, complete bool) (requestLine, *Rejection) {
 		return rl, errTarget // a control, non-ASCII or DEL byte in the target
 	}
 	if kind != methodConnect {
-		if rej := checkTarget(rl.method, rl.target); rej != nil {
+		if rej := checkTarget(rl.target); rej != nil {
 			return rl, rej
 		}
 	}
@@ -164,14 +164,16 @@ func parseRequestLine(line []byte, complete bool) (requestLine, *Rejection) {
 		return rl, errVersion
 	}
 	if version[5] != '1' || version[7] > '1' {
-		return rl, errVersionUnsupported
+		return rl, errVersionUnsupported // before the rest: the HTTP/2 preface gets 505
 	}
 	rl.minor = version[7] - '0'
-	switch kind {
-	case methodConnect:
+	switch {
+	case kind == methodConnect:
 		return rl, errConnect
-	case methodUnknown:
+	case kind == methodUnknown:
 		return rl, errMethod
+	case string(rl.target) == "*" && string(rl.method) != "OPTIONS":
+		return rl, errTarget // asterisk-form is for OPTIONS only (RFC 9112 3.2.4)
 	}
 	return rl, nil
 }
@@ -181,12 +183,12 @@ func parseRequestLine(line []byte, complete bool) (requestLine, *Rejection) {
 // 3.2.4; llhttp allows more, fasthttp refuses it); absolute-form is
 // scheme "://" authority [ path-abempty [ "?" query ] ], with an ALPHA-only scheme and
 // the authority bytes llhttp accepts.
-func checkTarget(method, t []byte) *Rejection {
+func checkTarget(t []byte) *Rejection {
 	switch t[0] {
 	case '/':
 		return nil
 	case '*':
-		if len(t) == 1 && string(method) == "OPTIONS" {
+		if len(t) == 1 { // and the method is OPTIONS: checked once the line is whole
 			return nil
 		}
 		return errTarget

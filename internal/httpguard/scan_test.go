@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/valyala/fasthttp"
 )
 
 const host = "Host: x\r\n"
@@ -187,4 +188,31 @@ func TestBufferIsHeldOnlyWhileNeeded(t *testing.T) {
 	n, _ = c.Read(p)
 	assert.Equal(t, "GET /c HTTP/1.1\r\n"+host+"\r\n", string(p[:n]))
 	assert.Nil(t, c.buf, "the stash went back to the pool once empty")
+}
+
+// Inside a chunked body fasthttp is reading, a refusal where its next chunk-size line
+// would start must still reach its error handler: io.EOF there would look like a client
+// that left, and fasthttp would close without an answer. (Through ServeConn, so the
+// reads arrive in this order: the head and a chunk first, the bad line later.)
+func TestRefusalAtALineStartReachesTheErrorHandler(t *testing.T) {
+	l := NewListener(nil, Config{})
+	cc := &chunkConn{chunks: [][]byte{
+		[]byte("POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n"),
+		[]byte("zz\r\n"),
+	}}
+	c := &Conn{Conn: cc, l: l, s: scanner{max: l.cfg.MaxHeadSize}}
+	s := &fasthttp.Server{
+		Handler: func(ctx *fasthttp.RequestCtx) { t.Error("the refused request was served") },
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			r, ok := RejectionOf(ctx.Conn())
+			assert.True(t, ok, "the guard's refusal is handed over")
+			ctx.SetStatusCode(r.Status)
+			ctx.SetBodyString(r.Message)
+		},
+	}
+	_ = s.ServeConn(c)
+	text := string(cc.written)
+	assert.True(t, strings.HasPrefix(text, "HTTP/1.1 400 Bad Request\r\n"), text)
+	assert.True(t, strings.HasSuffix(text, "\r\n\r\nInvalid chunk size"), text)
+	assert.Equal(t, 1, strings.Count(text, "HTTP/1.1 "), "one answer")
 }
