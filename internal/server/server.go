@@ -23,6 +23,7 @@ import (
 	"github.com/bluelibs/runner-native/internal/config"
 	"github.com/bluelibs/runner-native/internal/cors"
 	"github.com/bluelibs/runner-native/internal/envelope"
+	"github.com/bluelibs/runner-native/internal/httpguard"
 	"github.com/bluelibs/runner-native/internal/jsonscan"
 	"github.com/bluelibs/runner-native/internal/registry"
 	"github.com/bluelibs/runner-native/internal/route"
@@ -89,7 +90,7 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) (*Server, error
 		ReadTimeout:                  config.Millis(cfg.ReadTimeoutMs),
 		WriteTimeout:                 config.Millis(cfg.WriteTimeoutMs),
 		IdleTimeout:                  config.Millis(cfg.IdleTimeoutMs),
-		Concurrency:                  cfg.MaxConnections,
+		Concurrency:                  2 * cfg.MaxConnections, // a backstop: the guard bounds connections
 		ReduceMemoryUsage:            cfg.ReduceMemoryUsage,
 		// Inside Node, Go must never write to stdout/stderr: a closed pipe would kill
 		// the whole process with SIGPIPE, and the output is not ours to use anyway.
@@ -118,7 +119,7 @@ func (s *Server) Listen() error {
 	go func() {
 		defer close(s.served)
 		defer func() { _ = recover() }() // a panic here must never reach Node
-		_ = s.http.Serve(lingerListener{ln})
+		_ = s.http.Serve(httpguard.NewListener(lingerListener{ln}, s.guardConfig()))
 	}()
 	return nil
 }
@@ -340,13 +341,16 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	s.setCORS(ctx)
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
+	rej, guarded := httpguard.RejectionOf(ctx.Conn())
 	switch {
+	case guarded: // the guard refused a request whose head fasthttp had already read
+		s.fail(ctx, c, guardCode(rej), s.guardMessage(rej))
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		s.fail(ctx, c, envelope.PayloadTooLarge, "Request body exceeds maxBodySize ("+strconv.Itoa(s.cfg.MaxBodySize)+" bytes)")
 	case errors.As(err, &small):
-		s.fail(ctx, c, envelope.HeadersTooLarge, "Request headers exceed maxHeaderSize ("+strconv.Itoa(s.cfg.MaxHeaderSize)+" bytes)")
+		s.fail(ctx, c, envelope.HeadersTooLarge, s.msgHeadersTooLarge())
 	case errors.As(err, &netErr) && netErr.Timeout():
-		s.fail(ctx, c, envelope.RequestTimeout, "Request not received within readTimeoutMs")
+		s.fail(ctx, c, envelope.RequestTimeout, msgReadTimeout)
 	default:
 		s.fail(ctx, c, envelope.BadRequest, "Malformed HTTP request")
 	}
