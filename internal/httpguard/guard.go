@@ -116,6 +116,14 @@ type Config struct {
 
 	// WriteTimeout bounds writing one answer. Default DefaultWriteTimeout.
 	WriteTimeout time.Duration
+
+	// ReadTimeout bounds a head that arrives in several reads on a connection that has
+	// served a request already, from its first bytes; past it the head is answered 408.
+	// fasthttp arms its own ReadTimeout when a request's first byte arrives, but it sees
+	// a head only once complete, so meanwhile its idle timeout would apply.
+	//
+	// Default 0: the deadline the server set applies. Set it to fasthttp's ReadTimeout.
+	ReadTimeout time.Duration
 }
 
 // Listener guards the connections of a net.Listener. Create it with NewListener.
@@ -391,6 +399,10 @@ func (c *Conn) fill() {
 		c.s.reject(errHeadTooLarge)
 		c.settle()
 		return
+	}
+	if c.s.holdsHead() && c.s.served && !c.s.armed && c.l.cfg.ReadTimeout > 0 {
+		c.s.armed = true
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.l.cfg.ReadTimeout))
 	}
 	n, err := c.Conn.Read(b[c.end:])
 	if n > 0 {

@@ -252,3 +252,41 @@ func TestConnKeepsSyscallConnAndCloseWrite(t *testing.T) {
 	_, err = c.br.ReadByte()
 	assert.ErrorIs(t, err, io.EOF, "the server's side is shut for writing")
 }
+
+// With ReduceMemoryUsage fasthttp reads the first byte of each request alone, then
+// through a buffer it releases between requests: the guard serves both kinds of read.
+func TestReduceMemoryUsage(t *testing.T) {
+	s := start(t, httpguard.Config{}, func(fs *fasthttp.Server) { fs.ReduceMemoryUsage = true })
+	c := dial(t, s)
+	c.send("GET /a HTTP/1.1\r\n" + host + "\r\nPOST /b HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n" +
+		"2;x=y\r\n{}\r\n0\r\nX-T: 1\r\n\r\nGET /c HTTP/1.1\r\nHo")
+	_, body := c.response()
+	assert.Equal(t, "GET /a ", body)
+	_, body = c.response()
+	assert.Equal(t, "POST /b {}", body)
+	c.send("st: x\r\n\r\nGET /d HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n")
+	_, body = c.response()
+	assert.Equal(t, "GET /c ", body)
+	status, body := c.response()
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body, "Invalid header field name")
+	c.closed()
+}
+
+// On a connection that has served a request, a head arriving in pieces is bounded by
+// ReadTimeout from its first bytes, not by the (here very long) idle timeout fasthttp
+// arms while it waits for a request.
+func TestReadTimeoutBoundsAHeadAfterTheFirstRequest(t *testing.T) {
+	s := start(t, httpguard.Config{ReadTimeout: 200 * time.Millisecond}, func(fs *fasthttp.Server) {
+		fs.ReadTimeout, fs.IdleTimeout = 200*time.Millisecond, time.Hour
+	})
+	c := dial(t, s)
+	c.send("GET /a HTTP/1.1\r\n" + host + "\r\n")
+	status, _ := c.response()
+	require.Equal(t, 200, status)
+	c.send("GET /b HTTP/1.1\r\n" + host + "X-Slow: ")
+	status, body := c.response()
+	assert.Equal(t, 408, status)
+	assert.Contains(t, body, `"codeName":"REQUEST_TIMEOUT"`)
+	c.closed()
+}

@@ -53,6 +53,9 @@ type scanner struct {
 	// cleared when a request completes. A refusal then has to be answered by whoever
 	// reads that request, not by the guard.
 	partDelivered bool
+
+	served bool // a request was complete before the current one
+	armed  bool // the connection's ReadTimeout runs for the current head (see Conn.fill)
 }
 
 // inBody reports whether the unfinished request's head is complete, so that its bytes
@@ -421,6 +424,7 @@ func (s *scanner) complete(w int) {
 	s.done = w
 	closing := s.h.close || (s.h.minor == 0 && !s.h.keepAlive)
 	s.h, s.headBytes, s.lines, s.partDelivered = head{}, 0, 0, false
+	s.served, s.armed = true, false
 	s.st = stStart
 	if closing {
 		s.st = stClosed

@@ -25,6 +25,7 @@ func (s *Server) guardConfig() httpguard.Config {
 		Body:         s.guardAnswer,
 		Header:       header,
 		WriteTimeout: config.Millis(s.cfg.WriteTimeoutMs),
+		ReadTimeout:  config.Millis(s.cfg.ReadTimeoutMs),
 	}
 }
 
