@@ -259,6 +259,8 @@ func parseField(line []byte, complete bool) (name, value []byte, rej *Rejection)
 	return name, value, nil
 }
 
+var comma = []byte(",")
+
 func trimOWS(b []byte) []byte {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]
@@ -379,12 +381,8 @@ func equalFold(b []byte, lower string) bool {
 // case and whitespace around elements.
 func hasToken(v []byte, tok string) bool {
 	for len(v) > 0 {
-		elem := v
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			elem, v = v[:i], v[i+1:]
-		} else {
-			v = nil
-		}
+		var elem []byte
+		elem, v, _ = bytes.Cut(v, comma)
 		if equalFold(trimOWS(elem), tok) {
 			return true
 		}

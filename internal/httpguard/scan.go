@@ -313,12 +313,8 @@ func (s *scanner) transferEncoding(value []byte) (action, *Rejection) {
 	h.hasTE = true
 	act, raw := dropLine, value
 	for len(value) > 0 {
-		elem := value
-		if i := bytes.IndexByte(value, ','); i >= 0 {
-			elem, value = value[:i], value[i+1:]
-		} else {
-			value = nil
-		}
+		var elem []byte
+		elem, value, _ = bytes.Cut(value, comma)
 		for len(elem) > 0 && (elem[0] == ' ' || elem[0] == '\t') {
 			elem = elem[1:]
 		}
