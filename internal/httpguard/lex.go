@@ -442,7 +442,7 @@ func validHost(v []byte) bool {
 			return false
 		}
 		for _, c := range v[1:j] {
-			if !is(c, cHost) || c == '[' || c == '%' {
+			if !is(c, cHost) || c == '[' {
 				return false
 			}
 		}

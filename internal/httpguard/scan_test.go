@@ -66,6 +66,10 @@ var scanCases = []struct {
 	{"Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "", errHost},
 	{"Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "", errHost},
 	{"IPv6 Host", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", nil},
+	{"IPv6 Host with a zone", "GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n", "GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n", nil},
+	{"Host with an empty port", "GET / HTTP/1.1\r\nHost: a:\r\n\r\n", "GET / HTTP/1.1\r\nHost: a:\r\n\r\n", nil},
+	{"Host with a bad port", "GET / HTTP/1.1\r\nHost: a:b\r\n\r\n", "", errHost},
+	{"Host with only a port", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", "", errHost},
 
 	// framing
 	{"Content-Length and chunked", "POST / HTTP/1.1\r\n" + host + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "", errLengthAndTE},
