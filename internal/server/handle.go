@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/bluelibs/runner-native/internal/config"
+	"github.com/bluelibs/runner-native/internal/httpguard"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
@@ -221,7 +222,15 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
 	var num [20]byte
+	rej, guarded := httpguard.RejectionOf(ctx.Conn())
 	switch {
+	case guarded: // the guard refused a request whose head fasthttp had already read
+		if rej.Status != 503 {
+			s.stats.RejectedHTTP.Add(1)
+		}
+		var status int
+		c.out, status = s.dialect.AppendCustom(c.out[:0], rej.Status, rej.Code, s.guardMessage(rej))
+		s.reply(r, status, c.out)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(s.cfg.MaxBodySize), 10))
 	case errors.As(err, &small):
