@@ -155,4 +155,4 @@ function loadError({ dir, source }, reason) {
   return runnerError('RUNNER_NATIVE_LOAD_FAILED', lines);
 }
 
-module.exports = { locate, loadError, ENV_DIR, localBuild, PLATFORMS };
+module.exports = { locate, loadError, binaryArch, ENV_DIR, localBuild };

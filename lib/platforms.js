@@ -19,8 +19,8 @@ const GLIBC_BASELINE = '2.28';
  * build; `libc` becomes the package's npm `libc` field.
  */
 const PLATFORMS = {
-  'linux-x64-gnu': { os: 'linux', cpu: 'x64', libc: 'glibc', goarch: 'amd64', zigTarget: `x86_64-linux-gnu.${GLIBC_BASELINE}`, elfMachine: 'X86-64' },
-  'linux-arm64-gnu': { os: 'linux', cpu: 'arm64', libc: 'glibc', goarch: 'arm64', zigTarget: `aarch64-linux-gnu.${GLIBC_BASELINE}`, elfMachine: 'AArch64' },
+  'linux-x64-gnu': { os: 'linux', cpu: 'x64', libc: 'glibc', goarch: 'amd64', zigTarget: `x86_64-linux-gnu.${GLIBC_BASELINE}` },
+  'linux-arm64-gnu': { os: 'linux', cpu: 'arm64', libc: 'glibc', goarch: 'arm64', zigTarget: `aarch64-linux-gnu.${GLIBC_BASELINE}` },
   'darwin-x64': { os: 'darwin', cpu: 'x64', goarch: 'amd64', clangArch: 'x86_64' },
   'darwin-arm64': { os: 'darwin', cpu: 'arm64', goarch: 'arm64', clangArch: 'arm64' },
 };
@@ -83,6 +83,11 @@ function hostKey() {
   return process.platform === 'linux' ? `linux-${process.arch}-gnu` : `${process.platform}-${process.arch}`;
 }
 
+/** What `npm run pack:platforms` builds here: on linux-x64 both Linux packages (zig cross-compiles), else the host's. */
+function defaultPlatforms() {
+  return hostKey() === 'linux-x64-gnu' ? ['linux-x64-gnu', 'linux-arm64-gnu'] : [hostKey()];
+}
+
 function supportedList() {
   return Object.entries(PLATFORMS).map(([, p]) => describe(p)).join(', ');
 }
@@ -91,5 +96,5 @@ const root = path.resolve(__dirname, '..');
 
 module.exports = {
   MAIN_PACKAGE, GLIBC_BASELINE, PLATFORMS, ADDON_FILE, root,
-  libraryName, nativeFiles, packageName, describe, detectLibc, currentPlatform, hostKey, supportedList,
+  libraryName, nativeFiles, packageName, describe, detectLibc, currentPlatform, hostKey, defaultPlatforms, supportedList,
 };

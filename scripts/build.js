@@ -17,7 +17,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { findNodeDir } = require('./nodedir');
-const { PLATFORMS, root, libraryName, ADDON_FILE } = require('../lib/platforms');
+const { PLATFORMS, root, libraryName, ADDON_FILE, supportedList } = require('../lib/platforms');
 
 const MACOS_MIN = '11.0'; // binding.gyp's MACOSX_DEPLOYMENT_TARGET
 
@@ -50,8 +50,8 @@ function checkPrerequisites() {
     execFileSync('go', ['version'], { stdio: 'ignore' });
   } catch (_) {
     fail('Go was not found on PATH. Building from source needs Go >= 1.26 and a C/C++ compiler ' +
-      '(see README, "Building from source"). On linux-x64, linux-arm64 (glibc), darwin-x64 and ' +
-      'darwin-arm64 no build is needed: install without RUNNER_NATIVE_BUILD_FROM_SOURCE to use the prebuilt binaries.');
+      `(see README, "Building from source"). On ${supportedList()} no build is needed: ` +
+      'install without RUNNER_NATIVE_BUILD_FROM_SOURCE to use the prebuilt binaries.');
   }
   try {
     require.resolve('node-addon-api', { paths: [root] });

@@ -14,7 +14,7 @@
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { PLATFORMS, GLIBC_BASELINE, MAIN_PACKAGE, root, packageName, describe, hostKey } = require('../lib/platforms');
+const { PLATFORMS, GLIBC_BASELINE, MAIN_PACKAGE, root, packageName, describe, defaultPlatforms } = require('../lib/platforms');
 const { check } = require('./platforms');
 const { buildRelease } = require('./build');
 
@@ -64,8 +64,7 @@ function mb(bytes) {
 
 function main() {
   const arg = (flag) => { const i = process.argv.indexOf(flag); return i < 0 ? undefined : process.argv[i + 1]; };
-  const defaults = hostKey() === 'linux-x64-gnu' ? ['linux-x64-gnu', 'linux-arm64-gnu'] : [hostKey()];
-  const keys = arg('--platforms') ? arg('--platforms').split(',') : defaults;
+  const keys = arg('--platforms') ? arg('--platforms').split(',') : defaultPlatforms();
   const unknown = keys.filter((k) => !PLATFORMS[k]);
   if (unknown.length) throw new Error(`unknown platform(s) ${unknown.join(', ')}; known: ${Object.keys(PLATFORMS).join(', ')}`);
   const problems = check();
