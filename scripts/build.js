@@ -98,7 +98,8 @@ function toolchain(key, target, scratch) {
     const cc = `${zig} cc -target ${target.zigTarget}`;
     const cxx = `${zig} c++ -target ${target.zigTarget}`;
     return {
-      go: { GOOS: 'linux', CC: cc, CGO_CFLAGS: '-O2 -g0' },
+      // cgo passes gcc flags that zig does not use; without the -Wno it warns for each.
+      go: { GOOS: 'linux', CC: cc, CGO_CFLAGS: '-O2 -g0 -Wno-unused-command-line-argument', CGO_LDFLAGS: '-Wno-unused-command-line-argument' },
       ldflags: '-s -w -extldflags=-s', // -extldflags: also strip what the C linker adds
       // zig links libc++ statically: the version script keeps its symbols (and everything but
       // the N-API entry points) private to the addon; -s strips it.

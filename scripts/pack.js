@@ -35,7 +35,9 @@ function platformReadme(key) {
 
 function packPlatform(key) {
   const dir = path.join(dist, key);
+  const started = Date.now();
   buildRelease(key, dir);
+  console.log(`runner-native: ${key} built in ${Math.round((Date.now() - started) / 1000)} s`);
   fs.copyFileSync(path.join(root, 'npm', key, 'package.json'), path.join(dir, 'package.json'));
   fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'));
   fs.writeFileSync(path.join(dir, 'README.md'), platformReadme(key));
