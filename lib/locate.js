@@ -10,7 +10,7 @@
 const fs = require('fs');
 const path = require('path');
 const {
-  MAIN_PACKAGE, GLIBC_BASELINE, PLATFORMS, ADDON_FILE, root, nativeFiles, packageName, describe, currentPlatform, detectLibc, supportedList,
+  MAIN_PACKAGE, GLIBC_BASELINE, ADDON_FILE, root, nativeFiles, packageName, describe, currentPlatform, detectLibc, supportedList,
 } = require('./platforms');
 
 const ENV_DIR = 'RUNNER_NATIVE_BINARY_DIR';
