@@ -94,10 +94,12 @@ function locate() {
       `runner-native: there are no prebuilt binaries for ${describe(platform)}.`,
       '',
       `Prebuilt binaries exist for ${supportedList()}.`,
+      '',
       ...lookedFor(tried),
       '',
       ...FROM_SOURCE,
-      `or set ${ENV_DIR} to a folder holding ${nativeFiles().join(' and ')} built for this platform.`,
+      `or set ${ENV_DIR} to a folder holding ${nativeFiles().join(' and ')}`,
+      'built for this platform.',
     ]);
   }
 
