@@ -29,12 +29,18 @@ if (!nativeFiles('linux').every((f) => fs.existsSync(path.join(binaries, f)))) {
 }
 
 const node = nodeArm64();
-const args = ['-L', sysroot, node, '--require', path.join(root, 'test', 'dist', 'qemu-spawn.js'),
-  path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...process.argv.slice(2)];
-console.log(`> qemu-aarch64 ${args.join(' ')}`);
+// Through NODE_OPTIONS, so that node children load it too (cluster.fork() in a child server).
+const preload = `--require ${path.join(root, 'test', 'dist', 'qemu-spawn.js')}`;
+const args = ['-L', sysroot, node, path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...process.argv.slice(2)];
+console.log(`> NODE_OPTIONS='${preload}' qemu-aarch64 ${args.join(' ')}`);
 const result = spawnSync('qemu-aarch64', args, {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, RUNNER_NATIVE_BINARY_DIR: binaries, QEMU_SYSROOT: sysroot },
+  env: {
+    ...process.env,
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, preload].filter(Boolean).join(' '),
+    RUNNER_NATIVE_BINARY_DIR: binaries,
+    QEMU_SYSROOT: sysroot,
+  },
 });
 process.exit(result.status === null ? 1 : result.status);

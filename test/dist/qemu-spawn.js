@@ -1,7 +1,8 @@
 'use strict';
 /**
- * Preload (node --require) for running Node tests of the arm64 build under qemu-user on an
- * x64 machine without binfmt_misc: there the arm64 `node` cannot exec an arm64 program itself,
+ * Preload (node --require; through NODE_OPTIONS node children load it too) for running Node
+ * tests of the arm64 build under qemu-user on an x64 machine without binfmt_misc: there the
+ * arm64 `node` cannot exec an arm64 program itself,
  * so a child started as process.execPath fails with ENOEXEC. This rewrites exactly those spawns
  * into `qemu-aarch64 -L <sysroot> <execPath> <args...>`; every other spawn is left alone.
  *
