@@ -1,26 +1,23 @@
 'use strict';
 /**
- * Loads the C++ addon and, through it, the Go library that sits beside it.
- * Both are looked for in build/Release (a local build), then in prebuilds/<platform>-<arch>.
+ * Loads the C++ addon and, through it, the Go library that sits beside it. Where they are
+ * looked for, and the errors when they are not found, are in ./locate.js:
+ * RUNNER_NATIVE_BINARY_DIR, then build/Release, then the platform package.
  */
-const fs = require('fs');
 const path = require('path');
-const { libraryName, nativeDirs } = require('./paths');
+const { locate, loadError } = require('./locate');
+const { ADDON_FILE, libraryName } = require('./platforms');
 
 function load() {
-  const dir = nativeDirs().find((d) =>
-    fs.existsSync(path.join(d, 'runner_native.node')) && fs.existsSync(path.join(d, libraryName())));
-  if (!dir) {
-    throw new Error(
-      `runner-native: no native build for ${process.platform}-${process.arch}. ` +
-      'Run `npm run build` in the package folder (needs Go >= 1.26, a C/C++ compiler and Python 3), ' +
-      'or install on a platform with prebuilt binaries (glibc Linux or macOS, x64/arm64).');
+  const found = locate();
+  let addon;
+  try {
+    addon = require(path.join(found.dir, ADDON_FILE));
+  } catch (error) {
+    throw loadError(found, error.message);
   }
-  const addon = require(path.join(dir, 'runner_native.node'));
-  const error = addon.load(path.join(dir, libraryName()));
-  if (error) {
-    throw new Error(`runner-native: ${error}. Rebuild with \`npm run build\`; musl-based Linux (Alpine) is not supported.`);
-  }
+  const error = addon.load(path.join(found.dir, libraryName()));
+  if (error) throw loadError(found, error);
   return addon;
 }
 

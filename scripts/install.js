@@ -1,17 +1,26 @@
 'use strict';
 /**
- * npm install hook: use the prebuilt binaries for this platform when they load, else
- * build from source (Go + node-gyp).
+ * npm install hook. Nothing here is needed for runner-native to work: with --ignore-scripts
+ * (pnpm's default) the loader finds the platform package all the same. It only
+ *   - builds from source when asked (RUNNER_NATIVE_BUILD_FROM_SOURCE=1) or when run in a source
+ *     checkout (`npm ci` in the repository);
+ *   - otherwise checks that the binaries for this platform are there and load, and fails the
+ *     install with the loader's message when they are not (musl, an unsupported platform, a
+ *     missing platform package), rather than leaving the error for the first require().
  */
-const fs = require('fs');
 const path = require('path');
-const { libraryName, nativeDirs } = require('../lib/paths');
+const { buildLocal } = require('./build');
 
-const prebuilt = nativeDirs()[1];
-const complete = ['runner_native.node', libraryName()].every((f) => fs.existsSync(path.join(prebuilt, f)));
+const root = path.resolve(__dirname, '..');
+const inNodeModules = root.split(path.sep).includes('node_modules');
 
-if (complete && !process.env.RUNNER_NATIVE_BUILD_FROM_SOURCE) {
-  console.log(`runner-native: using prebuilt binaries from ${path.relative(process.cwd(), prebuilt) || '.'}`);
+if (/^(1|true)$/i.test(process.env.RUNNER_NATIVE_BUILD_FROM_SOURCE || '') || !inNodeModules) {
+  buildLocal();
 } else {
-  require('./build');
+  try {
+    require('../lib/native');
+  } catch (error) {
+    console.error(`\n${error.message}\n`);
+    process.exit(1);
+  }
 }

@@ -1,0 +1,160 @@
+'use strict';
+/**
+ * Finds the directory that holds runner_native.node and the Go library, in this order:
+ *   1. RUNNER_NATIVE_BINARY_DIR, when set (an explicit override: no fallback);
+ *   2. build/Release in the package folder (a local build from source);
+ *   3. the platform package, e.g. @bluelibs/runner-native-linux-x64-gnu.
+ * Failing all, it throws one Error that names the platform, what was looked for and what to do.
+ * Errors carry a `code` (RUNNER_NATIVE_*) so that callers and tests can tell them apart.
+ */
+const fs = require('fs');
+const path = require('path');
+const {
+  MAIN_PACKAGE, GLIBC_BASELINE, ADDON_FILE, root, nativeFiles, packageName, describe, currentPlatform, detectLibc, supportedList,
+} = require('./platforms');
+
+const ENV_DIR = 'RUNNER_NATIVE_BINARY_DIR';
+const localBuild = path.join(root, 'build', 'Release');
+
+const FROM_SOURCE = [
+  'To build from source instead (needs Go >= 1.26, a C/C++ compiler and Python 3; see README,',
+  '"Building from source"):',
+  '  npm install node-addon-api',
+  `  RUNNER_NATIVE_BUILD_FROM_SOURCE=1 npm rebuild ${MAIN_PACKAGE}`,
+];
+
+const MUSL = [
+  'runner-native: musl-based Linux (such as Alpine) is not supported.',
+  '',
+  'runner-native runs Go inside Node: Node loads a Go shared library with dlopen, and Go shared',
+  'libraries cannot be loaded with dlopen on musl (golang/go#54805).',
+  '',
+  'Use a glibc-based image instead, for example node:20-bookworm-slim in place of node:20-alpine.',
+];
+
+function runnerError(code, lines) {
+  const error = new Error(lines.join('\n'));
+  error.code = code;
+  return error;
+}
+
+function missingFiles(dir) {
+  return nativeFiles().filter((f) => !fs.existsSync(path.join(dir, f)));
+}
+
+/** The CPU a native file was built for, from its ELF or Mach-O header; null if unknown. */
+function binaryArch(file) {
+  const header = Buffer.alloc(20);
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+    fs.readSync(fd, header, 0, header.length, 0);
+  } catch (_) {
+    return null;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  const elf = { 0x3e: 'x64', 0xb7: 'arm64', 0x03: 'ia32', 0x28: 'arm' };
+  const macho = { 0x01000007: 'x64', 0x0100000c: 'arm64' };
+  if (header.readUInt32BE(0) === 0x7f454c46) return elf[header.readUInt16LE(18)] || 'another CPU';
+  if (header.readUInt32LE(0) === 0xfeedfacf) return macho[header.readUInt32LE(4)] || 'another CPU';
+  return null;
+}
+
+function lookedFor(tried) {
+  return ['Looked for:', ...tried.map((t) => `  - ${t}`)];
+}
+
+/** @returns {{dir: string, source: string}} where the binaries are and which step found them */
+function locate() {
+  const override = process.env[ENV_DIR];
+  if (override) {
+    const dir = path.resolve(override);
+    const missing = missingFiles(dir);
+    if (missing.length) {
+      throw runnerError('RUNNER_NATIVE_BINARY_DIR_INVALID', [
+        `runner-native: ${ENV_DIR} is set to ${dir}, which lacks ${missing.join(' and ')}.`,
+        '',
+        `Point ${ENV_DIR} at a folder holding ${nativeFiles().join(' and ')}`,
+        '(an installed platform package or a build/Release folder), or unset it.',
+      ]);
+    }
+    return { dir, source: ENV_DIR };
+  }
+  const tried = [`${ENV_DIR}: not set`];
+
+  const missingLocal = missingFiles(localBuild);
+  if (!missingLocal.length) return { dir: localBuild, source: 'a local build' };
+  tried.push(`${localBuild} (a local build): ${fs.existsSync(localBuild) ? `no ${missingLocal.join(' or ')}` : 'not found'}`);
+
+  const platform = currentPlatform();
+  if (platform.libc === 'musl') throw runnerError('RUNNER_NATIVE_MUSL', MUSL);
+  if (!platform.supported) {
+    throw runnerError('RUNNER_NATIVE_UNSUPPORTED_PLATFORM', [
+      `runner-native: there are no prebuilt binaries for ${describe(platform)}.`,
+      '',
+      `Prebuilt binaries exist for ${supportedList()}.`,
+      '',
+      ...lookedFor(tried),
+      '',
+      ...FROM_SOURCE,
+      `or set ${ENV_DIR} to a folder holding ${nativeFiles().join(' and ')}`,
+      'built for this platform.',
+    ]);
+  }
+
+  const name = packageName(platform.key);
+  let dir;
+  try {
+    dir = path.dirname(require.resolve(`${name}/package.json`, { paths: [root] }));
+  } catch (_) {
+    tried.push(`${name}: not installed`);
+    throw runnerError('RUNNER_NATIVE_PACKAGE_MISSING', [
+      `runner-native: the package "${name}" could not be found, and ${MAIN_PACKAGE}`,
+      `needs it on ${describe(platform)}.`,
+      '',
+      ...lookedFor(tried),
+      '',
+      `npm installs "${name}" as an optional dependency of ${MAIN_PACKAGE}.`,
+      'It is missing when optional dependencies were left out (--omit=optional, --no-optional,',
+      'optional=false), or when node_modules or the lockfile were made on another platform (for',
+      'example on macOS, then copied into a Linux container). Install again on this machine, with',
+      'optional dependencies:',
+      '  rm -rf node_modules && npm install',
+      '(if that still leaves it out, delete package-lock.json too: npm/cli#4828)',
+      '',
+      ...FROM_SOURCE,
+    ]);
+  }
+  const missing = missingFiles(dir);
+  if (missing.length) {
+    throw runnerError('RUNNER_NATIVE_PACKAGE_MISSING', [
+      `runner-native: the package "${name}" at ${dir} lacks ${missing.join(' and ')}.`,
+      '',
+      `Reinstall it: rm -rf node_modules && npm install`,
+    ]);
+  }
+  return { dir, source: name };
+}
+
+/**
+ * The error for binaries that were found but do not load (dlopen failed). `reason` is the
+ * loader's own message; we add what it usually means.
+ */
+function loadError({ dir, source }, reason) {
+  const lines = [`runner-native: the native files in ${dir} (from ${source}) do not load on ${describe(currentPlatform())}:`, `  ${reason}`, ''];
+  if (detectLibc() === 'musl') return runnerError('RUNNER_NATIVE_MUSL', [...MUSL, '', `(The loader said: ${reason})`]);
+  if (/GLIBC_[0-9.]+' not found/.test(reason)) {
+    lines.push(`They were built against a newer glibc than this system has. The published Linux packages need glibc >= ${GLIBC_BASELINE};`,
+      'a local build needs the glibc it was built on.');
+  } else {
+    const arch = binaryArch(path.join(dir, ADDON_FILE));
+    if (arch && arch !== process.arch) lines.push(`They were built for ${arch}; this Node is ${process.arch}.`);
+  }
+  if (source === 'a local build') lines.push('Rebuild them on this machine with `npm run build`, or delete build/ to use the platform package.');
+  else if (source === ENV_DIR) lines.push(`Point ${ENV_DIR} at binaries built for this platform, or unset it.`);
+  else lines.push('Reinstall on this machine: rm -rf node_modules && npm install');
+  return runnerError('RUNNER_NATIVE_LOAD_FAILED', lines);
+}
+
+module.exports = { locate, loadError, binaryArch, ENV_DIR, localBuild };

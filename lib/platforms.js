@@ -1,0 +1,100 @@
+'use strict';
+/**
+ * The platforms runner-native ships prebuilt binaries for, in one table, and how to tell which
+ * one this process runs on. Read by the loader (lib/native.js), the install hook, the build and
+ * pack scripts and the distribution tests; npm/<key>/package.json must agree with it
+ * (scripts/platforms.js checks).
+ *
+ * Each platform package holds exactly two files: the addon and the Go library.
+ */
+const path = require('path');
+
+const MAIN_PACKAGE = '@bluelibs/runner-native';
+
+/** Oldest glibc the Linux packages load on: what Node 18+ itself needs (Debian 10, RHEL 8). */
+const GLIBC_BASELINE = '2.28';
+
+/**
+ * key: npm/<key>/ and the package name suffix. `goarch` and `zigTarget` drive the release
+ * build; `libc` becomes the package's npm `libc` field.
+ */
+const PLATFORMS = {
+  'linux-x64-gnu': { os: 'linux', cpu: 'x64', libc: 'glibc', goarch: 'amd64', zigTarget: `x86_64-linux-gnu.${GLIBC_BASELINE}` },
+  'linux-arm64-gnu': { os: 'linux', cpu: 'arm64', libc: 'glibc', goarch: 'arm64', zigTarget: `aarch64-linux-gnu.${GLIBC_BASELINE}` },
+  'darwin-x64': { os: 'darwin', cpu: 'x64', goarch: 'amd64', clangArch: 'x86_64' },
+  'darwin-arm64': { os: 'darwin', cpu: 'arm64', goarch: 'arm64', clangArch: 'arm64' },
+};
+
+const ADDON_FILE = 'runner_native.node';
+
+/** The Go library's file name on a platform. */
+function libraryName(platform = process.platform) {
+  if (platform === 'darwin') return 'librunner_native.dylib';
+  if (platform === 'win32') return 'runner_native.dll';
+  return 'librunner_native.so';
+}
+
+/** The two files every binary directory holds. */
+function nativeFiles(platform = process.platform) {
+  return [ADDON_FILE, libraryName(platform)];
+}
+
+function packageName(key) {
+  return `${MAIN_PACKAGE}-${key}`;
+}
+
+/** "linux-x64 (glibc)", "darwin-arm64": how messages name a platform. */
+function describe({ os, cpu, libc }) {
+  return `${os}-${cpu}${libc ? ` (${libc})` : ''}`;
+}
+
+/**
+ * 'glibc', 'musl' or null (unknown, or not Linux). Node's own diagnostic report says which C
+ * library the process runs on: glibc reports its version; musl shows up as the loader among the
+ * shared objects. The same test as npm's `libc` field check and the detect-libc package.
+ */
+function detectLibc() {
+  if (process.platform !== 'linux') return null;
+  const report = process.report;
+  const canExclude = typeof report.excludeNetwork === 'boolean'; // Node >= 20.13
+  const excluded = canExclude && report.excludeNetwork;
+  if (canExclude) report.excludeNetwork = true; // skips a slow network interface listing
+  try {
+    const { header, sharedObjects } = report.getReport();
+    if (header && header.glibcVersionRuntime) return 'glibc';
+    if (Array.isArray(sharedObjects) && sharedObjects.some((f) => /(^|\/)(ld-musl-|libc\.musl-)/.test(f))) return 'musl';
+    return null;
+  } finally {
+    if (canExclude) report.excludeNetwork = excluded;
+  }
+}
+
+/** This process's platform: its key in PLATFORMS when one fits, and the parts that make it up. */
+function currentPlatform() {
+  const os = process.platform;
+  const cpu = process.arch;
+  const libc = os === 'linux' ? detectLibc() : null;
+  const key = os === 'linux' ? `${os}-${cpu}-${libc === 'musl' ? 'musl' : 'gnu'}` : `${os}-${cpu}`;
+  return { key, os, cpu, libc, supported: Object.hasOwn(PLATFORMS, key) };
+}
+
+/** The platform key of a build host, or of the --platform a script was given. */
+function hostKey() {
+  return process.platform === 'linux' ? `linux-${process.arch}-gnu` : `${process.platform}-${process.arch}`;
+}
+
+/** What `npm run pack:platforms` builds here: on linux-x64 both Linux packages (zig cross-compiles), else the host's. */
+function defaultPlatforms() {
+  return hostKey() === 'linux-x64-gnu' ? ['linux-x64-gnu', 'linux-arm64-gnu'] : [hostKey()];
+}
+
+function supportedList() {
+  return Object.entries(PLATFORMS).map(([, p]) => describe(p)).join(', ');
+}
+
+const root = path.resolve(__dirname, '..');
+
+module.exports = {
+  MAIN_PACKAGE, GLIBC_BASELINE, PLATFORMS, ADDON_FILE, root,
+  libraryName, nativeFiles, packageName, describe, detectLibc, currentPlatform, hostKey, defaultPlatforms, supportedList,
+};

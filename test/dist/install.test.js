@@ -1,0 +1,109 @@
+'use strict';
+// Installs the tarballs of `npm run pack:platforms` as a user would: into a fresh project, with
+// --ignore-scripts (pnpm's default) and a PATH holding only node and npm, then requires the
+// package by name and sends a task over HTTP. Then every way it can fail, each with its message.
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { tarball, scratchProject, removeScratchProjects, npm, npmInstall, runNode, serveOneTask } = require('./helpers');
+const { nodeArm64 } = require('../../scripts/tools');
+const { PLATFORMS, hostKey, describe: platformName } = require('../../lib/platforms');
+
+const host = hostKey();
+const hostPackage = `@bluelibs/runner-native-${host}`;
+const linux = process.platform === 'linux';
+
+const fake = path.join(__dirname, 'fake-platform.js');
+const REQUIRE = "try { require('@bluelibs/runner-native'); console.log('loaded') } catch (e) { console.log(e.code); console.error(e.message); process.exit(3) }";
+const installed = (project, ...parts) => path.join(project.dir, 'node_modules', '@bluelibs', ...parts);
+
+function assertInstalled(result) {
+  assert.strictEqual(result.status, 0, result.output);
+  assert.match(result.output, /added 2 packages/);
+}
+
+describe('install from the tarballs, no Go or compiler on PATH', function () {
+  after(removeScratchProjects);
+
+  it(`${host}: --ignore-scripts, require by name, a task answers over HTTP`, async () => {
+    const project = scratchProject();
+    assertInstalled(npmInstall(project, ['--ignore-scripts', tarball(), tarball(host)]));
+    assert.ok(!fs.existsSync(installed(project, 'runner-native', 'build')), 'nothing was built');
+    const res = await serveOneTask(project);
+    assert.deepStrictEqual({ status: res.status, body: res.body, code: res.code }, { status: 200, body: { ok: true, result: { sum: 8, arch: process.arch } }, code: 0 }, res.stderr);
+  });
+
+  it('linux-arm64 under qemu: npm and node are the arm64 ones, a task answers over HTTP', async function () {
+    // For x64 hosts (arm64 hosts run the test above); RUNNER_NATIVE_SKIP_QEMU=1 where another job runs it.
+    if (host !== 'linux-x64-gnu' || process.env.RUNNER_NATIVE_SKIP_QEMU === '1') this.skip();
+    const project = scratchProject({ arm64Node: nodeArm64() });
+    assertInstalled(npmInstall(project, ['--ignore-scripts', tarball(), tarball('linux-arm64-gnu')]));
+    const res = await serveOneTask(project);
+    assert.deepStrictEqual({ status: res.status, body: res.body, code: res.code }, { status: 200, body: { ok: true, result: { sum: 8, arch: 'arm64' } }, code: 0 }, res.stderr);
+  });
+
+  it('with install scripts, the install hook checks the platform package and the install succeeds', () => {
+    const project = scratchProject({ shell: true });
+    const result = npmInstall(project, [tarball(), tarball(host)]);
+    assertInstalled(result);
+    assert.ok(!fs.existsSync(installed(project, 'runner-native', 'build')), 'nothing was built');
+    assert.strictEqual(runNode(project, REQUIRE).stdout, 'loaded\n');
+  });
+
+  describe('failures', () => {
+    let project;
+    before(() => {
+      project = scratchProject({ shell: true }); // sh: npm rebuild runs the install hook
+      // As after --omit=optional, or on a platform with no package: the main package alone.
+      const result = npmInstall(project, ['--ignore-scripts', tarball()]);
+      assert.strictEqual(result.status, 0, result.output);
+    });
+
+    it('missing platform package: names it, what was looked for, and how to reinstall', () => {
+      const { status, stdout, stderr } = runNode(project, REQUIRE);
+      assert.strictEqual(status, 3, stderr);
+      assert.strictEqual(stdout, 'RUNNER_NATIVE_PACKAGE_MISSING\n');
+      assert.ok(stderr.includes(`the package "${hostPackage}" could not be found, and @bluelibs/runner-native\nneeds it on ${platformName(PLATFORMS[host])}.`), stderr);
+      assert.ok(stderr.includes(`Looked for:\n  - RUNNER_NATIVE_BINARY_DIR: not set\n  - ${installed(project, 'runner-native', 'build', 'Release')} (a local build): not found\n  - ${hostPackage}: not installed\n`), stderr);
+      assert.match(stderr, /--omit=optional/);
+      assert.match(stderr, /rm -rf node_modules && npm install/);
+      assert.match(stderr, /RUNNER_NATIVE_BUILD_FROM_SOURCE=1 npm rebuild @bluelibs\/runner-native/);
+    });
+
+    it('unsupported platform: says there are no binaries for it, lists those that exist, how to build', () => {
+      const { status, stdout, stderr } = runNode(project, REQUIRE, { NODE_OPTIONS: `--require ${fake}`, FAKE_ARCH: 'ppc64' });
+      assert.strictEqual(status, 3, stderr);
+      assert.strictEqual(stdout, 'RUNNER_NATIVE_UNSUPPORTED_PLATFORM\n');
+      assert.ok(stderr.includes(`there are no prebuilt binaries for ${process.platform}-ppc64${linux ? ' (glibc)' : ''}.`), stderr);
+      assert.match(stderr, /Prebuilt binaries exist for linux-x64 \(glibc\), linux-arm64 \(glibc\), darwin-x64, darwin-arm64\./);
+      assert.match(stderr, /Looked for:/);
+      assert.match(stderr, /RUNNER_NATIVE_BUILD_FROM_SOURCE=1 npm rebuild/);
+    });
+
+    it('musl (simulated) at require: says why (golang/go#54805) and to use a glibc image', function () {
+      if (!linux) this.skip();
+      const { status, stdout, stderr } = runNode(project, REQUIRE, { NODE_OPTIONS: `--require ${fake}`, FAKE_LIBC: 'musl' });
+      assert.strictEqual(status, 3, stderr);
+      assert.strictEqual(stdout, 'RUNNER_NATIVE_MUSL\n');
+      assert.match(stderr, /musl-based Linux \(such as Alpine\) is not supported/);
+      assert.match(stderr, /golang\/go#54805/);
+      assert.match(stderr, /node:20-bookworm-slim/);
+    });
+
+    it('build from source without Go on PATH: a clear message, not a spawn error', () => {
+      const { status, output } = npm(project, ['rebuild', '@bluelibs/runner-native'], { RUNNER_NATIVE_BUILD_FROM_SOURCE: '1' });
+      assert.notStrictEqual(status, 0, output);
+      assert.match(output, /Go was not found on PATH\. Building from source needs Go >= 1\.26/);
+    });
+  });
+
+  it('musl (simulated) at install: the install hook fails the install with the same message', function () {
+    if (!linux) this.skip();
+    const project = scratchProject({ shell: true });
+    const result = npmInstall(project, [tarball()], { NODE_OPTIONS: `--require ${fake}`, FAKE_LIBC: 'musl' });
+    assert.notStrictEqual(result.status, 0, result.output);
+    assert.match(result.output, /musl-based Linux \(such as Alpine\) is not supported/);
+    assert.match(result.output, /golang\/go#54805/);
+    assert.ok(!fs.existsSync(installed(project, 'runner-native')), 'npm rolled the install back');
+  });
+});

@@ -1,0 +1,98 @@
+'use strict';
+// What the tarballs of `npm run pack:platforms` hold: only what a user needs, the same version
+// everywhere, the platform fields npm selects by, sizes, and native files that load on every
+// glibc Node supports.
+const assert = require('assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const { PLATFORMS, GLIBC_BASELINE, MAIN_PACKAGE, packageName, nativeFiles, defaultPlatforms } = require('../../lib/platforms');
+const { binaryArch } = require('../../lib/locate');
+const { check } = require('../../scripts/platforms');
+const { version, tarball } = require('./helpers');
+
+const MiB = 1024 * 1024;
+// The platform packages that must be in dist/: DIST_PLATFORMS (comma-separated, or `all`, as in
+// the release job that gathers every platform), else what pack:platforms builds on this host.
+const expected = process.env.DIST_PLATFORMS === 'all' ? Object.keys(PLATFORMS)
+  : process.env.DIST_PLATFORMS ? process.env.DIST_PLATFORMS.split(',') : defaultPlatforms();
+
+const entries = (file) => execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n').map((e) => e.replace(/^package\//, '')).sort();
+const manifest = (file) => JSON.parse(execFileSync('tar', ['-xzOf', file, 'package/package.json'], { encoding: 'utf8' }));
+const versionParts = (v) => v.split('.').map(Number);
+const newer = (a, b) => { const [x, y] = [versionParts(a), versionParts(b)]; for (let i = 0; i < Math.max(x.length, y.length); i++) { if ((x[i] || 0) !== (y[i] || 0)) return (x[i] || 0) > (y[i] || 0); } return false; };
+
+describe('packages in dist/', () => {
+  it('npm/<platform>/package.json agree with lib/platforms.js and the main version', () => {
+    assert.deepStrictEqual(check(), []);
+  });
+
+  it('the main package holds the code and the sources for an opt-in build, no tests, bench or binaries', () => {
+    const files = entries(tarball());
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'index.js', 'index.d.ts', 'lib/native.js', 'lib/locate.js',
+      'lib/platforms.js', 'scripts/install.js', 'scripts/build.js', 'scripts/nodedir.js', 'binding.gyp', 'go.mod', 'go.sum',
+      'cmd/librunner/main.go', 'cmd/librunner/abi.h']) {
+      assert.ok(files.includes(f), `${f} is shipped`);
+    }
+    const unwanted = files.filter((f) => /_test\.go$|(^|\/)testdata\/|^internal\/gohandlers\/|^cmd\/runner-go\/|^(test|bench|examples|docs|npm|dist|build|prebuilds)\/|\.(node|so|dylib|dll)$/.test(f));
+    assert.deepStrictEqual(unwanted, []);
+    assert.ok(fs.statSync(tarball()).size < 256 * 1024, 'the main package stays small');
+  });
+
+  it('the main package depends on every platform package, optionally, at exactly its own version', () => {
+    const pkg = manifest(tarball());
+    assert.strictEqual(pkg.name, MAIN_PACKAGE);
+    assert.strictEqual(pkg.version, version);
+    assert.deepStrictEqual(pkg.optionalDependencies, Object.fromEntries(Object.keys(PLATFORMS).map((k) => [packageName(k), version])));
+    assert.strictEqual(pkg.dependencies, undefined, 'no runtime dependency');
+    assert.strictEqual(pkg.devDependencies, undefined);
+    assert.deepStrictEqual(Object.keys(pkg.scripts).sort(), ['build', 'install']);
+  });
+
+  for (const key of expected) {
+    describe(packageName(key), () => {
+      const target = PLATFORMS[key];
+      let dir;
+      before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-native-pkg-'));
+        execFileSync('tar', ['-xzf', tarball(key), '-C', dir]);
+      });
+      after(() => fs.rmSync(dir, { recursive: true, force: true }));
+      const native = (f) => path.join(dir, 'package', f);
+      const readelf = (args, f) => execFileSync('readelf', [...args, '-W', native(f)], { encoding: 'utf8' });
+
+      it('holds only its two native files, a README and the LICENSE', () => {
+        assert.deepStrictEqual(entries(tarball(key)), ['LICENSE', 'README.md', ...nativeFiles(target.os), 'package.json'].sort());
+      });
+
+      it('has the name, version and os/cpu/libc fields npm selects it by', () => {
+        const pkg = manifest(tarball(key));
+        assert.deepStrictEqual(
+          { name: pkg.name, version: pkg.version, os: pkg.os, cpu: pkg.cpu, libc: pkg.libc },
+          { name: packageName(key), version, os: [target.os], cpu: [target.cpu], libc: target.libc && [target.libc] });
+      });
+
+      for (const f of nativeFiles(target.os)) {
+        it(`${f} is built for ${target.os}-${target.cpu}`, () => {
+          assert.strictEqual(binaryArch(native(f)), target.cpu);
+        });
+      }
+
+      it('is at most 4 MB packed', () => {
+        assert.ok(fs.statSync(tarball(key)).size <= 4 * MiB, `${fs.statSync(tarball(key)).size} bytes`);
+      });
+
+      for (const f of target.os === 'linux' ? nativeFiles('linux') : []) {
+        it(`${f} needs no GLIBC_ symbol version above ${GLIBC_BASELINE}, and only glibc's libraries`, () => {
+          const versions = [...new Set(readelf(['-V'], f).match(/GLIBC_[0-9.]+/g).map((v) => v.slice(6)))];
+          const highest = versions.reduce((a, b) => (newer(b, a) ? b : a));
+          assert.ok(!newer(highest, GLIBC_BASELINE), `needs GLIBC_${highest}`);
+          const needed = [...readelf(['-d'], f).matchAll(/\(NEEDED\)\s+Shared library: \[(.+)\]/g)].map((m) => m[1]);
+          const unexpected = needed.filter((lib) => !/^(libc|libpthread|libdl|libm|libresolv)\.so\.\d+$|^ld-linux-[\w-]+\.so\.\d+$/.test(lib));
+          assert.deepStrictEqual(unexpected, [], 'only glibc libraries');
+        });
+      }
+    });
+  }
+});
