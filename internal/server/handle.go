@@ -68,6 +68,8 @@ func (s *Server) authorize(r *request, path []byte) (protocol.Failure, bool) {
 	}
 	if a.Validator {
 		ok, _ := s.ask(r, wire.CheckAuth, func(q *Call) {
+			// runner's validators see the request id among the headers (it writes it there).
+			q.Extras[wire.ExtraRequestID] = r.c.Extras[wire.ExtraRequestID]
 			q.Extras[wire.ExtraMethod] = r.ctx.Method()
 			q.Extras[wire.ExtraURL] = r.ctx.Request.Header.RequestURI()
 			q.Extras[wire.ExtraPath] = path

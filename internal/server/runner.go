@@ -95,6 +95,8 @@ func (s *Server) handleRunner(ctx *fasthttp.RequestCtx) {
 	if v := ctx.Request.Header.Peek("X-Runner-Context"); len(v) > 0 {
 		c.Extras[wire.ExtraContext] = v
 	}
+	// The request target, for useExposureContext().url (runner: new URL(req.url, ...)).
+	c.Extras[wire.ExtraURL] = ctx.Request.Header.RequestURI()
 	s.call(r, op, id)
 }
 

@@ -198,6 +198,8 @@ func TestRunnerAuth(t *testing.T) {
 			}
 		}
 		assert.EqualValues(t, wire.CheckAuth, check.check)
+		assert.Regexp(t, uuidV4, check.extras[wire.ExtraRequestID], "the validator sees the request id, as runner's does in its headers")
+		delete(check.extras, wire.ExtraRequestID)
 		assert.Equal(t, map[int]string{wire.ExtraMethod: "POST", wire.ExtraURL: "/__runner/task/app.add?q=1", wire.ExtraPath: "/__runner/task/app.add"}, check.extras)
 		res, _ = do(t, "POST", base+"/__runner/task/app.add", `{"input":1}`, "X-Ok", "no")
 		assert.Equal(t, 401, res.StatusCode)
@@ -236,6 +238,14 @@ func TestRunnerEventsAndContexts(t *testing.T) {
 	assert.Equal(t, `{"app.ctx":"\"v\""}`, got.extras[wire.ExtraContext])
 	_, _ = do(t, "POST", base+"/__runner/event/app.ev", `5`)
 	assert.False(t, rec.last().hasInput, "a non-object event body has no payload")
+}
+
+func TestRunnerCallsCarryTheRequestTarget(t *testing.T) {
+	rec, base := startRunner(t, anonymous, echo)
+	_, _ = do(t, "POST", base+"/__runner/task/app.add?x=1&y=%20", `{"input":1}`)
+	assert.Equal(t, "/__runner/task/app.add?x=1&y=%20", rec.last().extras[wire.ExtraURL], "for useExposureContext().url")
+	_, _ = do(t, "POST", base+"/__runner/event/app.ev", `{"payload":1}`)
+	assert.Equal(t, "/__runner/event/app.ev", rec.last().extras[wire.ExtraURL])
 }
 
 func TestRunnerStreamingTypesWaitForStreaming(t *testing.T) {
