@@ -2,6 +2,10 @@ package server
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strconv"
 
 	"github.com/valyala/fasthttp"
 
@@ -87,7 +91,11 @@ func (s *Server) handleRunner(ctx *fasthttp.RequestCtx) {
 		s.fail(r, protocol.UnsupportedMedia, nil)
 		return
 	}
-	if body := ctx.PostBody(); len(body) > 0 {
+	body, ok := s.readBody(r)
+	if !ok {
+		return
+	}
+	if len(body) > 0 {
 		if !s.runnerBody(r, op, body) {
 			return
 		}
@@ -127,6 +135,61 @@ func (s *Server) runnerBody(r *request, op Op, body []byte) bool {
 		}
 	}
 	return true
+}
+
+// readBody reads the request body, at most MaxBodySize bytes (runner's JSON limit), and
+// answers 413 past it, 408 when the client stalls, 400 when the body is malformed (a
+// bad chunk). fasthttp streams bodies in runner mode (see New): the first bytes are
+// already read, the rest comes from the connection as it is read here. A body nobody
+// reads is drained or the connection closed by fasthttp, as Node dumps it.
+func (s *Server) readBody(r *request) ([]byte, bool) {
+	ctx := r.ctx
+	if !ctx.Request.IsBodyStream() {
+		return ctx.PostBody(), true
+	}
+	limit := s.cfg.MaxBodySize
+	var num [20]byte
+	if n := ctx.Request.Header.ContentLength(); n > limit {
+		ctx.SetConnectionClose()
+		s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(limit), 10))
+		return nil, false
+	}
+	c := r.c
+	buf := c.body[:0]
+	if n := ctx.Request.Header.ContentLength(); n > cap(buf) {
+		buf = make([]byte, 0, n)
+	}
+	stream := ctx.RequestBodyStream()
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := stream.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			c.body = buf[:0]
+			ctx.SetConnectionClose()
+			s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(limit), 10))
+			return nil, false
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			c.body = buf[:0]
+			ctx.SetConnectionClose()
+			var netErr net.Error
+			if errors.As(err, &netErr) && netErr.Timeout() {
+				s.fail(r, protocol.RequestTimeout, nil)
+			} else {
+				s.stats.RejectedHTTP.Add(1)
+				s.fail(r, protocol.MalformedRequest, nil)
+			}
+			return nil, false
+		}
+	}
+	c.body = buf
+	return buf, true
 }
 
 // isStreamingType reports a content type runner streams instead of parsing as JSON:

@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -143,7 +144,7 @@ func TestRunnerProtocolTable(t *testing.T) {
 func TestRunnerRequestIDIsKeptWhenValid(t *testing.T) {
 	rec, base := startRunner(t, anonymous, echo)
 	for given, want := range map[string]string{
-		"  trace-1.2:3_4  ":       "trace-1.2:3_4",
+		"  trace-1.2:3_4  ":      "trace-1.2:3_4",
 		strings.Repeat("a", 128): strings.Repeat("a", 128),
 	} {
 		res, _ := do(t, "POST", base+"/__runner/task/app.add", `{"input":1}`, "X-Runner-Request-Id", given)
@@ -332,4 +333,67 @@ func TestRunnerHeaderLimitIsNodes(t *testing.T) {
 	_, base := startRunner(t, anonymous, echo)
 	res, _ := do(t, "POST", base+"/__runner/task/app.add", `{"input":1}`, "X-Runner-Context", strings.Repeat("c", 12<<10))
 	assert.Equal(t, 200, res.StatusCode, "a 12 KiB context header fits runner's 16 KiB default")
+}
+
+// Runner reads a body only after 405, auth, 403 and 404 (taskHandler.ts@5.5.0), so an
+// oversized body gets those answers first, and 413 only when it would be read.
+func TestRunnerBodyLimitComesAfterEarlierChecks(t *testing.T) {
+	_, base := startRunner(t, `"auth":{"token":"t"},"maxBodySize":1024`, echo)
+	big := `"` + strings.Repeat("x", 2048) + `"`
+	cases := []struct {
+		name, method, path, token, body string
+		status                          int
+	}{
+		{"read: 413", "POST", "/__runner/task/app.add", "t", big, 413},
+		{"wrong token first", "POST", "/__runner/task/app.add", "bad", big, 401},
+		{"method first", "PUT", "/__runner/task/app.add", "t", big, 405},
+		{"exposure first", "POST", "/__runner/task/not.exposed", "t", big, 403},
+		{"missing id first", "POST", "/__runner/task/app.gone", "t", big, 404},
+		{"no route first", "POST", "/__runner/nothing", "t", big, 404},
+		{"discovery ignores the body", "GET", "/__runner/discovery", "t", big, 200},
+		{"exactly the limit", "POST", "/__runner/task/app.add", "t", `"` + strings.Repeat("y", 1022) + `"`, 200},
+		{"one byte over", "POST", "/__runner/task/app.add", "t", `"` + strings.Repeat("y", 1023) + `"`, 413},
+	}
+	for _, c := range cases {
+		res, body := do(t, c.method, base+c.path, c.body, "X-Runner-Token", c.token)
+		assert.Equal(t, c.status, res.StatusCode, c.name)
+		if c.status == 413 {
+			assert.Equal(t, `{"ok":false,"error":{"message":"Payload too large","code":"PAYLOAD_TOO_LARGE"}}`, body, c.name)
+		}
+		if c.status == 200 && c.path == "/__runner/task/app.add" {
+			assert.Equal(t, `{"ok":true,"result":`+c.body+`}`, body, "the whole body arrives")
+		}
+	}
+	for _, size := range []int{100, 5000} {
+		req, err := http.NewRequest("POST", base+"/__runner/task/app.add", io.MultiReader(strings.NewReader(`"`), strings.NewReader(strings.Repeat("z", size)), strings.NewReader(`"`)))
+		require.NoError(t, err)
+		req.ContentLength = -1 // chunked
+		req.Header.Set("X-Runner-Token", "t")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if size < 1024 {
+			assert.Equal(t, 200, res.StatusCode, "a small chunked body")
+			assert.Equal(t, `{"ok":true,"result":"`+strings.Repeat("z", size)+`"}`, string(b))
+		} else {
+			assert.Equal(t, 413, res.StatusCode, "a chunked body over the limit")
+		}
+	}
+}
+
+func TestRunnerStalledBodyIsRequestTimeout(t *testing.T) {
+	_, base := startRunner(t, anonymous+`,"readTimeoutMs":200`, echo)
+	for _, sent := range []int{2, 9000} { // within fasthttp's first read, and past it
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		require.NoError(t, err)
+		body := strings.Repeat("1", sent)
+		_, err = fmt.Fprintf(conn, "POST /__runner/task/app.add HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", sent+10, body)
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+		all, _ := io.ReadAll(conn)
+		conn.Close()
+		assert.True(t, strings.HasPrefix(string(all), "HTTP/1.1 408 "), "%d bytes sent: %q", sent, all)
+		assert.True(t, strings.HasSuffix(string(all), `{"ok":false,"error":{"message":"Request Timeout","code":"REQUEST_TIMEOUT"}}`), "%q", all)
+	}
 }
