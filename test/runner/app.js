@@ -54,8 +54,6 @@ const tasks = {
     return {
       user,
       exposure: true,
-      req: x.req === undefined,
-      res: x.res === undefined,
       path: x.url.pathname,
       search: x.url.search,
       basePath: x.basePath,
@@ -64,6 +62,11 @@ const tasks = {
       requestId: x.headers['x-runner-request-id'],
       aborted: x.signal.aborted,
     };
+  }).build(),
+  // The one deliberate difference inside tasks: no Node request or response object.
+  nodeObjects: r.task('app.tasks.nodeObjects').run(async () => {
+    const x = useExposureContext();
+    return { req: x.req !== undefined, res: x.res !== undefined };
   }).build(),
   hidden: r.task('app.tasks.hidden').run(async () => 'hidden').build(),
   odd: r.task('app.tasks/ünï code').run(async () => 'odd').build(),
@@ -96,7 +99,7 @@ const authValidator = r.task('app.auth.validator')
 const EXPOSED_TASKS = [
   'app.tasks.add', 'app.tasks.echo', 'app.tasks.kind', 'app.tasks.nothing', 'app.tasks.typed', 'app.tasks.typed500',
   'app.tasks.teapot', 'app.tasks.untyped', 'app.tasks.thrownString', 'app.tasks.cancel', 'app.tasks.unencodable',
-  'app.tasks.context', 'app.tasks/ünï code',
+  'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks/ünï code',
 ];
 const EXPOSED_EVENTS = ['app.events.notify', 'app.events.parallel', 'app.events.failing'];
 

@@ -17,10 +17,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
  *   of the answer: Node announces `Connection: keep-alive` and `Keep-Alive: timeout=5`,
  *   fasthttp keeps HTTP/1.1 connections open without saying so, and each closes after an
  *   early error in its own way.
+ * - content-length on a 204 (preflight) answer: runner sets "content-length: 0" and Node
+ *   sends it; fasthttp never writes Content-Length on a 204, which RFC 9110 (8.6) forbids.
+ *   The body is empty either way.
  * x-runner-request-id is compared apart: equal when the client chose it, a fresh UUID on
  * both sides otherwise.
  */
 const HOP_HEADERS = new Set(['date', 'connection', 'keep-alive']);
+const ignoredHeader = (name, status) => HOP_HEADERS.has(name) || (status === 204 && name === 'content-length');
 
 /** Starts the application twice, once per exposure, with the same options. */
 async function startPair(options = {}) {
@@ -74,7 +78,7 @@ function raw(app, method, path, { body, headers = {} } = {}) {
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const out = { status: res.statusCode, headers: {}, body: text };
-        for (const [k, v] of Object.entries(res.headers)) if (!HOP_HEADERS.has(k)) out.headers[k] = v;
+        for (const [k, v] of Object.entries(res.headers)) if (!ignoredHeader(k, res.statusCode)) out.headers[k] = v;
         if (/^application\/json/.test(res.headers['content-type'] || '') && text) out.body = clientSerializer().parse(text);
         resolve(out);
       });
