@@ -107,7 +107,8 @@ const EXPOSED_EVENTS = ['app.events.notify', 'app.events.parallel', 'app.events.
  * @param {object} options
  * @param {'node'|'native'} options.exposure which server serves the app
  * @param {object} [options.http] the exposure's http config (listen defaults to port 0)
- * @param {false|object} [options.tunnel] the server tunnel's value; false: no tunnel
+ * @param {false|object|(() => object)} [options.tunnel] the server tunnel's value (or a
+ *   function making one per app); false: no tunnel
  * @param {boolean} [options.validator] register the auth validator task (default true)
  * @param {Function[]} [options.onLog] log listeners
  * @returns {Promise<{url: string, port: number, runtime: any, seen: any[], logs: any[], logWaiters: any[], value: any}>}
@@ -120,7 +121,7 @@ async function startApp(options) {
   const exposure = (options.exposure === 'native' ? nativeExposure : nodeExposure).with({ http });
   const tunnelValue = options.tunnel === undefined
     ? { mode: 'server', transport: 'http', tasks: EXPOSED_TASKS, events: EXPOSED_EVENTS }
-    : options.tunnel;
+    : typeof options.tunnel === 'function' ? options.tunnel() : options.tunnel;
   const register = [...Object.values(tasks), ...Object.values(events), ...hooks(seen), userContext, conflict, plainTyped, teapot];
   if (options.validator !== false) register.push(authValidator);
   if (tunnelValue) {

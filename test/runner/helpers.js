@@ -26,6 +26,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 const HOP_HEADERS = new Set(['date', 'connection', 'keep-alive']);
 const ignoredHeader = (name, status) => HOP_HEADERS.has(name) || (status === 204 && name === 'content-length');
 
+const TOKEN = { 'x-runner-token': 'secret' };
+const JSON_CT = { 'content-type': 'application/json; charset=utf-8' };
+/** A POST request for raw(), with the token and runner's content type. */
+const post = (path, body, headers = {}) => ({ method: 'POST', path, body, headers: { ...TOKEN, ...JSON_CT, ...headers } });
+
 /** Starts the application twice, once per exposure, with the same options. */
 async function startPair(options = {}) {
   const [node, native] = await Promise.all([
@@ -148,10 +153,15 @@ function waitForLog(app, pred) {
   });
 }
 
-/** A log as both servers should write it: no timestamp, no source (the resource ids differ). */
+/**
+ * A log as both servers should write it: no timestamp, no source (the resource ids
+ * differ), no stack trace (the call sites differ).
+ */
 function logView(log) {
   const { timestamp, source, ...rest } = log; // eslint-disable-line no-unused-vars
-  return normalise(JSON.parse(JSON.stringify(rest)));
+  const view = JSON.parse(JSON.stringify(rest));
+  if (view.error) delete view.error.stack;
+  return normalise(view);
 }
 
-module.exports = { startPair, same, raw, fetchClient, smartClient, outcome, waitForLog, logView, normalise, UUID, HOP_HEADERS };
+module.exports = { post, TOKEN, JSON_CT, startPair, same, raw, fetchClient, smartClient, outcome, waitForLog, logView, normalise, UUID, HOP_HEADERS };

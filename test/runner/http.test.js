@@ -6,13 +6,10 @@
  * both servers failing the same way.
  */
 const assert = require('assert');
-const { startPair, same, raw } = require('./helpers');
+const { startPair, same, raw, post, TOKEN, JSON_CT } = require('./helpers');
 const { clientSerializer, Money } = require('./app');
 
-const TOKEN = { 'x-runner-token': 'secret' };
-const JSON_CT = { 'content-type': 'application/json; charset=utf-8' };
 const s = clientSerializer();
-const post = (path, body, headers = {}) => ({ method: 'POST', path, body, headers: { ...TOKEN, ...JSON_CT, ...headers } });
 const reqid = (headers) => headers['x-runner-request-id'];
 const BIG = `{"input":"${'x'.repeat(2 * 1024 * 1024)}"}`;
 
@@ -122,4 +119,3 @@ describe('runner differential: raw HTTP sees nodeExposure and nativeExposure ali
   }
 });
 
-module.exports = { post, TOKEN, JSON_CT };
