@@ -35,9 +35,12 @@ const teapot = r.error('app.errors.teapot').httpCode(418).build(); // thrown wit
 
 const userContext = r.asyncContext('app.ctx.user').build();
 
+/** The ids of the tasks that ran, per runtime (a fresh array each run). */
+const calls = r.resource('app.calls').init(async () => []).build();
+
 const tasks = {
   add: r.task('app.tasks.add').run(async (input) => input.a + input.b).build(),
-  echo: r.task('app.tasks.echo').run(async (input) => input).build(),
+  echo: r.task('app.tasks.echo').dependencies({ calls }).run(async (input, { calls: ran }) => { ran.push('app.tasks.echo'); return input; }).build(),
   kind: r.task('app.tasks.kind').run(async (input) => describe(input)).build(),
   nothing: r.task('app.tasks.nothing').run(async () => undefined).build(),
   typed: r.task('app.tasks.typed').run(async (input) => conflict.throw({ reason: 'taken', at: new Date(0), input })).build(),
@@ -111,7 +114,7 @@ const EXPOSED_EVENTS = ['app.events.notify', 'app.events.parallel', 'app.events.
  *   function making one per app); false: no tunnel
  * @param {boolean} [options.validator] register the auth validator task (default true)
  * @param {Function[]} [options.onLog] log listeners
- * @returns {Promise<{url: string, port: number, runtime: any, seen: any[], logs: any[], logWaiters: any[], value: any}>}
+ * @returns {Promise<{url: string, port: number, runtime: any, seen: any[], logs: any[], logWaiters: any[], value: any, ran: string[]}>}
  */
 async function startApp(options) {
   const seen = [];
@@ -122,7 +125,7 @@ async function startApp(options) {
   const tunnelValue = options.tunnel === undefined
     ? { mode: 'server', transport: 'http', tasks: EXPOSED_TASKS, events: EXPOSED_EVENTS }
     : typeof options.tunnel === 'function' ? options.tunnel() : options.tunnel;
-  const register = [...Object.values(tasks), ...Object.values(events), ...hooks(seen), userContext, conflict, plainTyped, teapot];
+  const register = [...Object.values(tasks), ...Object.values(events), ...hooks(seen), userContext, calls, conflict, plainTyped, teapot];
   if (options.validator !== false) register.push(authValidator);
   if (tunnelValue) {
     register.push(r.resource('app.tunnel').tags([globals.tags.tunnel]).init(async () => tunnelValue).build());
@@ -144,7 +147,8 @@ async function startApp(options) {
   const runtime = await run(app, { logs: { printThreshold: null }, shutdownHooks: false });
   const value = runtime.getResourceValue(exposure);
   const port = options.exposure === 'native' ? value.port : value.server.address().port;
-  return { url: `http://127.0.0.1:${port}${value.basePath}`, port, runtime, seen, logs, logWaiters, value };
+  const ran = runtime.getResourceValue(calls);
+  return { url: `http://127.0.0.1:${port}${value.basePath}`, port, runtime, seen, logs, logWaiters, value, ran };
 }
 
 function safe(fn) {
