@@ -4,6 +4,12 @@
  */
 
 export interface TunnelConfig {
+  /**
+   * Wire format. 'seed' (default): this package's original protocol. 'runner':
+   * @bluelibs/runner 5.5.0's exposure protocol (string error codes, runner's check order,
+   * body rules, request ids, security headers, fail-closed auth, 2 MiB bodies).
+   */
+  protocol?: 'seed' | 'runner';
   /** Port to listen on; 0 picks a free one (read it back from `server.port`). */
   port: number;
   /** Address to bind. Default: every interface. Use "127.0.0.1" for local clients only. */
@@ -34,10 +40,59 @@ export interface TunnelConfig {
   reduceMemoryUsage?: boolean;
   /** Require a token on task, event and discovery requests (401 UNAUTHORIZED otherwise). */
   auth?: {
-    token: string;
+    /** The token, or several accepted tokens. Required in the seed protocol. */
+    token?: string | string[];
     /** Header carrying the token. Default "x-runner-token". */
     header?: string;
+    /** Runner protocol: with no token and no validator, let every request in (else 500 AUTH_NOT_CONFIGURED). */
+    allowAnonymous?: boolean;
   };
+  /** Asked when the token does not match: a truthy `true` or `{ ok: true }` lets the request in. */
+  authValidator?: (request: AuthRequest) => boolean | { ok: boolean } | Promise<boolean | { ok: boolean }>;
+  /** Told about every request refused by auth (for logs). */
+  onAuthFailure?: (info: { requestId?: string; method: string; path: string; status: number; code: string }) => void;
+  /** Runner's CORS config (instead of corsOrigins). */
+  cors?: CorsConfig;
+  /** Answer the discovery route 404. Default false. */
+  disableDiscovery?: boolean;
+  /**
+   * What an id nobody registered gets: 'open' 404 (seed default), 'list' 403 "not exposed"
+   * (runner default), 'closed' 403 "Exposure not enabled" for every id.
+   */
+  exposure?: 'open' | 'list' | 'closed';
+  /** Encodes inputs, results, event payloads and error data (runner's Serializer fits). Default JSON. */
+  serializer?: { parse(text: string): any; stringify(value: any): string };
+  /** Default deadline of close(), in ms. Default 10000. */
+  closeTimeoutMs?: number;
+}
+
+/** What an auth validator is asked about. */
+export interface AuthRequest {
+  /** Request headers, lower-case names. */
+  headers: Record<string, string>;
+  method: string;
+  /** The request target, e.g. "/__runner/task/app.add?x=1". */
+  url: string;
+  /** Its path, normalised. */
+  path: string;
+  /** x-runner-request-id of the request (runner protocol). */
+  requestId?: string;
+}
+
+/** @bluelibs/runner's cors config (src/node/exposure/cors.ts). */
+export interface CorsConfig {
+  /** Default "*". A string is sent as is; a list, RegExp or function chooses per request Origin. */
+  origin?: string | string[] | RegExp | ((origin: string | undefined) => string | null | undefined);
+  /** Preflight's Access-Control-Allow-Methods. Default ["POST", "OPTIONS"]. */
+  methods?: string[];
+  /** Preflight's Access-Control-Allow-Headers. Default: the requested headers. */
+  allowedHeaders?: string[];
+  exposedHeaders?: string[];
+  credentials?: boolean;
+  /** Preflight's Access-Control-Max-Age, in seconds. */
+  maxAge?: number;
+  /** Add Vary: Origin when the allowed origin depends on the request. Default true. */
+  varyOrigin?: boolean;
 }
 
 /** The second argument of every handler. */
@@ -52,6 +107,38 @@ export interface CallContext {
    * closes; `signal.reason.code` is 'CLIENT_DISCONNECTED', 'TIMEOUT' or 'SERVER_CLOSING'.
    */
   readonly signal: AbortSignal;
+  /** x-runner-request-id of the request (runner protocol), else undefined. */
+  readonly requestId?: string;
+  /** The request target as received, e.g. '/__runner/task/app.add?x=1' (runner protocol). */
+  readonly url?: string;
+  /** Always 'POST'. */
+  readonly method: 'POST';
+  /** The raw x-runner-context header (runner protocol), else undefined. */
+  readonly contextHeader?: string;
+  /** Events: whether the client asked for the event's result (returnPayload); then the handler's value is answered. */
+  readonly returnPayload: boolean;
+}
+
+/**
+ * A handler failure with an HTTP status and a structured error: throw or reject with one
+ * to choose what the client sees; anything else thrown is a 500. In the runner protocol,
+ * at status 500 only an error with an `id` (a typed error) keeps its message.
+ */
+export class HandlerError extends Error {
+  constructor(message: string, options?: { status?: number; code?: string; id?: string; data?: unknown; httpCode?: number; cause?: unknown });
+  /** HTTP status of the answer. Default 500. */
+  readonly status: number;
+  /** Machine-readable code. Default 'INTERNAL_ERROR'. */
+  readonly code: string;
+  readonly id?: string;
+  readonly data?: unknown;
+  readonly httpCode?: number;
+}
+
+/** Options of registerTask and registerEvent. */
+export interface RegisterOptions {
+  /** Show the id in discovery. Default true. */
+  listed?: boolean;
 }
 
 /** Counters of a running server (all zero when it is not listening). */
@@ -78,7 +165,8 @@ export interface TunnelStats {
 }
 
 export type TaskHandler = (input: any, ctx: CallContext) => any | Promise<any>;
-export type EventHandler = (payload: any, ctx: CallContext) => void | Promise<void>;
+/** An event handler; its value is the answer's result when the client asks (ctx.returnPayload). */
+export type EventHandler = (payload: any, ctx: CallContext) => any | Promise<any>;
 
 export class TunnelServer {
   /** @throws TypeError or RangeError naming the invalid field. */
@@ -88,9 +176,9 @@ export class TunnelServer {
    * One signature on purpose: overloads would stop TypeScript from inferring `input` in
    * `(input, ctx) => ...`. Seed-style `async (input) => ...` handlers fit it as they are.
    */
-  registerTask(taskId: string, handler: TaskHandler): void;
+  registerTask(taskId: string, handler: TaskHandler, options?: RegisterOptions): void;
   /** Registers or replaces an event handler. */
-  registerEvent(eventId: string, handler: EventHandler): void;
+  registerEvent(eventId: string, handler: EventHandler, options?: RegisterOptions): void;
   /** Resolves once the port accepts connections; rejects with an Error carrying `code` (e.g. "EADDRINUSE"). */
   listen(): Promise<void>;
   /** Stops accepting, answers every accepted request, releases native resources. Idempotent. */

@@ -1,7 +1,8 @@
 // Type-checked by `npm run test:types`: nativeExposure is used exactly as nodeExposure.
-import { r, run, globals } from '@bluelibs/runner';
+import { r, run, globals, Serializer } from '@bluelibs/runner';
 import { nodeExposure } from '@bluelibs/runner/node';
 import { nativeExposure, NativeExposureValue } from '../../runner';
+import { TunnelServer, HandlerError, CallContext } from '../..';
 
 const add = r.task('app.tasks.add').run(async (input: { a: number; b: number }) => input.a + input.b).build();
 const tunnel = r.resource('app.tunnel').tags([globals.tags.tunnel]).init(async () => ({ mode: 'server' as const, tasks: [add] })).build();
@@ -30,4 +31,28 @@ export async function main(): Promise<void> {
   nativeExposure.with({ http: { listen: { port: 1 }, server: {} } });
   // @ts-expect-error listen is required
   nativeExposure.with({ http: { basePath: '/x' } });
+}
+
+// TunnelServer in the runner protocol, with runner's serializer and structured outcomes.
+export async function protocolRunner(): Promise<void> {
+  const server = new TunnelServer({
+    protocol: 'runner',
+    port: 0,
+    auth: { token: ['a', 'b'], allowAnonymous: false },
+    authValidator: async (req) => ({ ok: req.headers['x-k'] === 'v' && req.requestId !== undefined }),
+    onAuthFailure: (info) => console.log(info.code, info.status),
+    cors: { origin: (o) => o ?? null, credentials: true },
+    exposure: 'list',
+    disableDiscovery: true,
+    serializer: new Serializer(),
+  });
+  server.registerTask('t', (input, ctx: CallContext) => {
+    if (!input) throw new HandlerError('Conflict', { status: 409, id: 'app.errors.conflict', data: { at: new Date() }, httpCode: 409 });
+    return { id: ctx.requestId, url: ctx.url, context: ctx.contextHeader };
+  }, { listed: false });
+  server.registerEvent('e', (payload, ctx) => (ctx.returnPayload ? { echoed: payload } : undefined));
+  await server.listen();
+  const e = new HandlerError('x');
+  const status: number = e.status;
+  console.log(status, e.code);
 }
