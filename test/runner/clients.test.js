@@ -6,16 +6,14 @@
  * the same error, through both.
  */
 const assert = require('assert');
-const { startPair, same, fetchClient, smartClient, outcome, waitForLog, logView, UUID } = require('./helpers');
+const { usePair, same, fetchClient, smartClient, outcome, waitForLog, logView, UUID } = require('./helpers');
 const { Money, errors, userContext } = require('./app');
 
 describe('runner differential: runner\'s clients see nodeExposure and nativeExposure alike', function () {
+  const getPair = usePair({ http: { auth: { token: 'secret' }, cors: { origin: ['http://allowed.test'] } } });
   let pair;
-  before(async () => {
-    pair = await startPair({ http: { auth: { token: 'secret' }, cors: { origin: ['http://allowed.test'] } } });
-  });
-  after(async () => {
-    if (pair) await pair.close();
+  beforeEach(() => {
+    pair = getPair();
   });
 
   const typedInputs = {

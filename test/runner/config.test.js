@@ -5,7 +5,7 @@
  * the same requests compared.
  */
 const assert = require('assert');
-const { startPair, same, raw, fetchClient, outcome, waitForLog, logView, post, TOKEN } = require('./helpers');
+const { usePair, rawCases, same, fetchClient, outcome, waitForLog, logView, post, TOKEN } = require('./helpers');
 const { userContext } = require('./app');
 
 const get = (path, headers = TOKEN) => ({ method: 'GET', path, headers });
@@ -136,22 +136,11 @@ const scenarios = [
 
 for (const [scenario, startOptions, cases] of scenarios) {
   describe(`runner differential, config: ${scenario}`, function () {
-    let pair;
-    before(async () => {
-      pair = await startPair(startOptions);
-    });
-    after(async () => {
-      if (pair) await pair.close();
-    });
-    for (const [name, request, check] of cases) {
-      it(name, async () => {
-        const got = await same(pair, (app) => raw(app, request.method, request.path, request));
-        check(got);
-      });
-    }
+    const pair = usePair(startOptions);
+    rawCases(pair, cases);
     if (scenario === 'selector functions') {
       it('a selector that throws is logged as runner logs it', async () => {
-        const views = await same(pair, (app) => waitForLog(app, (l) => /selector failed/.test(l.message)).then(logView));
+        const views = await same(pair(), (app) => waitForLog(app, (l) => /selector failed/.test(l.message)).then(logView));
         assert.strictEqual(views.level, 'warn');
       });
     }
@@ -159,22 +148,16 @@ for (const [scenario, startOptions, cases] of scenarios) {
 }
 
 describe('runner differential, config: a tunnel refusing async contexts, through the client', function () {
-  let pair;
-  before(async () => {
-    pair = await startPair({ tunnel: { mode: 'server', tasks: ['app.tasks.context'], events: ['app.events.notify'], allowAsyncContext: false }, http: { auth: { token: 'secret' } } });
-  });
-  after(async () => {
-    if (pair) await pair.close();
-  });
+  const pair = usePair({ tunnel: { mode: 'server', tasks: ['app.tasks.context'], events: ['app.events.notify'], allowAsyncContext: false }, http: { auth: { token: 'secret' } } });
   it('events get no user context either', async () => {
-    const seen = await same(pair, async (app) => {
+    const seen = await same(pair(), async (app) => {
       await userContext.provide({ name: 'z' }, () => fetchClient(app).event('app.events.notify', 1));
       return app.seen.slice(-1);
     });
     assert.deepStrictEqual(seen, [{ event: 'app.events.notify', data: 1, user: undefined, exposure: false }]);
   });
   it('a task', async () => {
-    const got = await same(pair, (app) => outcome(userContext.provide({ name: 'z' }, () => fetchClient(app).task('app.tasks.context'))));
+    const got = await same(pair(), (app) => outcome(userContext.provide({ name: 'z' }, () => fetchClient(app).task('app.tasks.context'))));
     assert.strictEqual(got.value.user, undefined);
   });
 });

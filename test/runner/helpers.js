@@ -46,6 +46,27 @@ async function startPair(options = {}) {
   };
 }
 
+/** In a describe: starts a pair before its tests, closes it after; returns () => the pair. */
+function usePair(options) {
+  let pair;
+  before(async () => {
+    pair = await startPair(options);
+  });
+  after(async () => {
+    if (pair) await pair.close();
+  });
+  return () => pair;
+}
+
+/** One test per [name, request, check]: the raw request made to both, compared, then checked. */
+function rawCases(getPair, cases) {
+  for (const [name, request, check] of cases) {
+    it(name, async () => {
+      check(await same(getPair(), (app) => raw(app, request.method, request.path, request)));
+    });
+  }
+}
+
 /**
  * Runs fn against both servers and checks that what a client observes is the same.
  * Returns node's outcome, for the case's own assertions on what that outcome is.
@@ -164,4 +185,4 @@ function logView(log) {
   return normalise(view);
 }
 
-module.exports = { post, TOKEN, JSON_CT, startPair, same, raw, fetchClient, smartClient, outcome, waitForLog, logView, normalise, UUID, HOP_HEADERS };
+module.exports = { post, TOKEN, JSON_CT, usePair, rawCases, startPair, same, raw, fetchClient, smartClient, outcome, waitForLog, logView, normalise, UUID, HOP_HEADERS };

@@ -6,7 +6,7 @@
  * both servers failing the same way.
  */
 const assert = require('assert');
-const { startPair, same, raw, post, TOKEN, JSON_CT } = require('./helpers');
+const { usePair, rawCases, post, TOKEN, JSON_CT } = require('./helpers');
 const { clientSerializer, Money } = require('./app');
 
 const s = clientSerializer();
@@ -103,19 +103,6 @@ const cases = [
 ];
 
 describe('runner differential: raw HTTP sees nodeExposure and nativeExposure alike', function () {
-  let pair;
-  before(async () => {
-    pair = await startPair({ http: { auth: { token: 'secret' }, cors: { origin: ['http://allowed.test'] } } });
-  });
-  after(async () => {
-    if (pair) await pair.close();
-  });
-
-  for (const [name, request, check] of cases) {
-    it(name, async () => {
-      const got = await same(pair, (app) => raw(app, request.method, request.path, request));
-      check(got);
-    });
-  }
+  const pair = usePair({ http: { auth: { token: 'secret' }, cors: { origin: ['http://allowed.test'] } } });
+  rawCases(pair, cases);
 });
-
