@@ -5,7 +5,11 @@
  * test and the benchmark all use it.
  */
 const { r, run, globals, nodeExposure, useExposureContext, hasExposureContext, cancellationError, Serializer } = require('@bluelibs/runner');
+const { EventEmitter } = require('events');
 const { nativeExposure } = require('../../runner');
+
+/** Tasks tell tests where they are ('started', 'aborted'), tagged with their input. */
+const probe = new EventEmitter();
 
 /** A custom serializer type: both servers' app serializer and the clients' know it. */
 class Money {
@@ -71,6 +75,14 @@ const tasks = {
     const x = useExposureContext();
     return { req: x.req !== undefined, res: x.res !== undefined };
   }).build(),
+  // Waits until the client goes away, and tells what useExposureContext().signal said.
+  waitAbort: r.task('app.tasks.waitAbort').run(async (tag) => {
+    const { signal } = useExposureContext();
+    probe.emit('started', tag);
+    const reason = await new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason), { once: true }));
+    probe.emit('aborted', tag, { cancellation: cancellationError.is(reason), message: reason && reason.message });
+    return 'too late';
+  }).build(),
   hidden: r.task('app.tasks.hidden').run(async () => 'hidden').build(),
   odd: r.task('app.tasks/ünï code').run(async () => 'odd').build(),
 };
@@ -102,7 +114,7 @@ const authValidator = r.task('app.auth.validator')
 const EXPOSED_TASKS = [
   'app.tasks.add', 'app.tasks.echo', 'app.tasks.kind', 'app.tasks.nothing', 'app.tasks.typed', 'app.tasks.typed500',
   'app.tasks.teapot', 'app.tasks.untyped', 'app.tasks.thrownString', 'app.tasks.cancel', 'app.tasks.unencodable',
-  'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks/ünï code',
+  'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks/ünï code',
 ];
 const EXPOSED_EVENTS = ['app.events.notify', 'app.events.parallel', 'app.events.failing'];
 
@@ -172,4 +184,4 @@ function describe(v) {
   return typeof v;
 }
 
-module.exports = { startApp, clientSerializer, Money, tasks, events, errors: { conflict, plainTyped, teapot }, userContext, EXPOSED_TASKS, EXPOSED_EVENTS };
+module.exports = { probe, startApp, clientSerializer, Money, tasks, events, errors: { conflict, plainTyped, teapot }, userContext, EXPOSED_TASKS, EXPOSED_EVENTS };

@@ -4,7 +4,8 @@ const assert = require('assert');
 const net = require('net');
 const { r, run, globals, createHttpClient, nodeExposure } = require('@bluelibs/runner');
 const { nativeExposure } = require('../../runner');
-const { clientSerializer, startApp } = require('./app');
+const http = require('http');
+const { clientSerializer, startApp, probe } = require('./app');
 
 const add = r.task('life.add').run(async (i) => i.a + i.b).build();
 const tunnel = r.resource('life.tunnel').tags([globals.tags.tunnel]).init(async () => ({ mode: 'server', tasks: [add.id] })).build();
@@ -100,5 +101,27 @@ describe('nativeExposure lifecycle', function () {
     await value.close();
     assert.strictEqual(await refused(port), true);
     await rt.dispose();
+  });
+
+  it('a client that goes away aborts useExposureContext().signal with runner\'s cancellation error', async () => {
+    const seen = {};
+    for (const exposure of ['node', 'native']) {
+      const app = await startApp({ exposure, http: { auth: { token: 'secret' } } });
+      try {
+        const tag = `abort-${exposure}`;
+        const started = new Promise((resolve) => probe.on('started', function on(t) { if (t === tag) { probe.off('started', on); resolve(); } }));
+        const aborted = new Promise((resolve) => probe.on('aborted', function on(t, info) { if (t === tag) { probe.off('aborted', on); resolve(info); } }));
+        const req = http.request({ host: '127.0.0.1', port: app.port, method: 'POST', path: '/__runner/task/app.tasks.waitAbort', headers: { 'x-runner-token': 'secret', 'content-type': 'application/json' } });
+        req.on('error', () => {});
+        req.end(JSON.stringify({ input: tag }));
+        await started;
+        req.destroy();
+        seen[exposure] = await aborted;
+      } finally {
+        await app.runtime.dispose();
+      }
+    }
+    assert.deepStrictEqual(seen.native, seen.node);
+    assert.strictEqual(seen.node.cancellation, true);
   });
 });
