@@ -35,7 +35,7 @@ function tunnelConfig(http) {
   const basePath = resolveBasePath(h.basePath);
   const tunnel = {
     protocol: 'runner',
-    port: h.listen.port,
+    port: listenPort(h.listen.port),
     host: h.listen.host === undefined || h.listen.host === null ? DEFAULT_HOST : h.listen.host,
     basePath,
   };
@@ -45,6 +45,14 @@ function tunnelConfig(http) {
   if (h.auth) tunnel.auth = authConfig(h.auth);
   if (h.disableDiscovery !== undefined) tunnel.disableDiscovery = Boolean(h.disableDiscovery);
   return { tunnel, basePath, openExposure: Boolean(h.dangerouslyAllowOpenExposure) };
+}
+
+/**
+ * The port as Node's server.listen takes it: a number, or a string of digits (such as
+ * process.env.PORT). Anything else goes to Go as given, which names it in its error.
+ */
+function listenPort(port) {
+  return typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : port;
 }
 
 /**

@@ -77,6 +77,19 @@ describe('nativeExposure lifecycle', function () {
     await assert.rejects(run(appWith({ listen: { port: 'x' } }), quiet), /config\.port/);
   });
 
+  it('takes a port given as a string of digits (process.env.PORT), as Node\'s listen does', async () => {
+    const holder = net.createServer();
+    await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address();
+    await new Promise((resolve) => holder.close(resolve));
+    const rt = await run(appWith({ listen: { port: String(port) }, auth: { token: 't' } }), quiet);
+    try {
+      assert.strictEqual(rt.getResourceValue(nativeExposure).port, port);
+    } finally {
+      await rt.dispose();
+    }
+  });
+
   it('needs http.listen and refuses http.server: runner-native serves its own port', async () => {
     await assert.rejects(run(appWith({ auth: { token: 't' } }), quiet), /http\.listen/);
     await assert.rejects(run(appWith({ server: {}, listen: { port: 0 } }), quiet), /http\.server is not supported/);
