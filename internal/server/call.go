@@ -65,6 +65,7 @@ type Call struct {
 	idBuf   []byte    // backing array for ID
 	scratch []byte    // normalised path (runner routing)
 	body    []byte    // the request body read from a stream (runner)
+	hdr     []byte    // a repeated header's values joined (runner, see nodeHeader)
 	msg     []byte    // scratch for messages
 	out     []byte    // scratch for the response envelope
 	rid     [36]byte  // a generated request id

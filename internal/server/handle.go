@@ -57,7 +57,11 @@ func (s *Server) ask(r *request, what uint16, extras func(c *Call)) (allow bool,
 func (s *Server) authorize(r *request, path []byte) (protocol.Failure, bool) {
 	a := &s.cfg.Auth
 	if len(s.tokens) > 0 {
-		sum := sha256.Sum256(r.ctx.Request.Header.Peek(a.Header))
+		token := r.ctx.Request.Header.Peek(a.Header)
+		if s.dialect.Runner() {
+			token = nodeHeader(&r.c.hdr, &r.ctx.Request.Header, a.Header)
+		}
+		sum := sha256.Sum256(token)
 		match := 0
 		for i := range s.tokens {
 			match |= subtle.ConstantTimeCompare(sum[:], s.tokens[i][:])

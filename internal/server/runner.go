@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -100,8 +101,10 @@ func (s *Server) handleRunner(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	if v := ctx.Request.Header.Peek("X-Runner-Context"); len(v) > 0 {
-		c.Extras[wire.ExtraContext] = v
+	// Sent twice, Node joins the values with ", ": never a JSON object runner can parse,
+	// so it provides no context at all.
+	if v := ctx.Request.Header.PeekAll("X-Runner-Context"); len(v) == 1 && len(v[0]) > 0 {
+		c.Extras[wire.ExtraContext] = v[0]
 	}
 	// The request target, for useExposureContext().url (runner: new URL(req.url, ...)).
 	c.Extras[wire.ExtraURL] = ctx.Request.Header.RequestURI()
@@ -190,6 +193,42 @@ func (s *Server) readBody(r *request) ([]byte, bool) {
 	}
 	c.body = buf
 	return buf, true
+}
+
+// nodeHeader returns header name as runner reads it from Node's req.headers: a repeated
+// header's values joined with ", ", except for the headers Node keeps only the first of
+// (lib/_http_incoming.js matchKnownFields). A join is written into *buf.
+func nodeHeader(buf *[]byte, h *fasthttp.RequestHeader, name string) []byte {
+	if nodeKeepsFirst(name) {
+		return h.Peek(name)
+	}
+	all := h.PeekAll(name)
+	switch len(all) {
+	case 0:
+		return nil
+	case 1:
+		return all[0]
+	}
+	b := (*buf)[:0]
+	for i, v := range all {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, v...)
+	}
+	*buf = b
+	return b
+}
+
+// nodeKeepsFirst reports the headers whose repeats Node discards.
+func nodeKeepsFirst(name string) bool {
+	switch strings.ToLower(name) {
+	case "age", "authorization", "content-length", "content-type", "etag", "expires", "from", "host",
+		"if-modified-since", "if-unmodified-since", "last-modified", "location", "max-forwards",
+		"proxy-authorization", "referer", "retry-after", "server", "user-agent":
+		return true
+	}
+	return false
 }
 
 // isStreamingType reports a content type runner streams instead of parsing as JSON:

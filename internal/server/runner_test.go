@@ -397,3 +397,42 @@ func TestRunnerStalledBodyIsRequestTimeout(t *testing.T) {
 		assert.True(t, strings.HasSuffix(string(all), `{"ok":false,"error":{"message":"Request Timeout","code":"REQUEST_TIMEOUT"}}`), "%q", all)
 	}
 }
+
+// Node joins a repeated header's values with ", " (but for a few, such as
+// authorization, where it keeps the first); runner reads the joined value.
+func TestRunnerRepeatedHeadersReadAsNodeJoinsThem(t *testing.T) {
+	rec, base := startRunner(t, `"auth":{"token":["good","good, other"]}`, echo)
+	send := func(headers ...string) (int, http.Header) {
+		req, err := http.NewRequest("POST", base+"/__runner/task/app.add", strings.NewReader(`{"input":1}`))
+		require.NoError(t, err)
+		for i := 0; i < len(headers); i += 2 {
+			req.Header.Add(headers[i], headers[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode, res.Header
+	}
+	status, _ := send("X-Runner-Token", "good", "X-Runner-Token", "bad")
+	assert.Equal(t, 401, status, `"good, bad" is no token`)
+	status, _ = send("X-Runner-Token", "good", "X-Runner-Token", "other")
+	assert.Equal(t, 200, status, `"good, other" is one`)
+	_, h := send("X-Runner-Token", "good", "X-Runner-Request-Id", "a", "X-Runner-Request-Id", "b")
+	assert.Regexp(t, uuidV4, h.Get("X-Runner-Request-Id"), `"a, b" is no valid id`)
+	send("X-Runner-Token", "good", "X-Runner-Context", `{"x":"1"}`, "X-Runner-Context", `{"y":"2"}`)
+	_, has := rec.last().extras[wire.ExtraContext]
+	assert.False(t, has, "two contexts joined parse as nothing")
+	send("X-Runner-Token", "good", "X-Runner-Context", `{"x":"1"}`)
+	assert.Equal(t, `{"x":"1"}`, rec.last().extras[wire.ExtraContext])
+
+	_, base = startRunner(t, `"auth":{"token":"good","header":"Authorization"}`, echo)
+	req, err := http.NewRequest("POST", base+"/__runner/task/app.add", strings.NewReader(`{"input":1}`))
+	require.NoError(t, err)
+	req.Header.Add("Authorization", "good")
+	req.Header.Add("Authorization", "bad")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, 200, res.StatusCode, "Node keeps the first Authorization")
+}
