@@ -215,12 +215,26 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	c := acquireCall()
 	defer releaseCall(c)
 	r := &request{ctx: ctx, c: c, origin: ctx.Request.Header.Peek(fasthttp.HeaderOrigin)}
-	if s.dialect.Runner() {
-		s.ensureRequestID(r)
-	}
-	s.setCORS(r)
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
+	if s.dialect.Runner() {
+		// Runner's exposure never sees these requests: Node's HTTP server answers them
+		// itself (lib/_http_server.js socketOnError) with a bare status line and
+		// Connection: close: no body, no CORS, security or request-id headers.
+		switch {
+		case errors.Is(err, fasthttp.ErrBodyTooLarge):
+			s.nodeClientError(ctx, fasthttp.StatusRequestEntityTooLarge)
+		case errors.As(err, &small):
+			s.nodeClientError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge)
+		case errors.As(err, &netErr) && netErr.Timeout():
+			s.nodeClientError(ctx, fasthttp.StatusRequestTimeout)
+		default:
+			s.stats.RejectedHTTP.Add(1)
+			s.nodeClientError(ctx, fasthttp.StatusBadRequest)
+		}
+		return
+	}
+	s.setCORS(r)
 	var num [20]byte
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
@@ -234,6 +248,17 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 		s.fail(r, protocol.MalformedRequest, nil)
 	}
 	ctx.SetConnectionClose()
+}
+
+// nodeClientError answers as Node's HTTP server answers a request its parser or its
+// timeouts reject while no response has started (lib/_http_server.js socketOnError):
+// the status line and Connection: close, nothing else (fasthttp adds Date and
+// Content-Length: 0).
+func (s *Server) nodeClientError(ctx *fasthttp.RequestCtx, status int) {
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetConnectionClose()
+	s.stats.count(status)
 }
 
 // originCache remembers a RegExp policy's answers, per origin, up to a bound.

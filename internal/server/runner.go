@@ -141,10 +141,11 @@ func (s *Server) runnerBody(r *request, op Op, body []byte) bool {
 }
 
 // readBody reads the request body, at most MaxBodySize bytes (runner's JSON limit), and
-// answers 413 past it, 408 when the client stalls, 400 when the body is malformed (a
-// bad chunk). fasthttp streams bodies in runner mode (see New): the first bytes are
-// already read, the rest comes from the connection as it is read here. A body nobody
-// reads is drained or the connection closed by fasthttp, as Node dumps it.
+// answers 413 past it as runner does; when the client stalls or sends a broken chunk,
+// Node's bare 408 or 400 (see nodeClientError). fasthttp streams bodies in runner mode
+// (see New): the first bytes are already read, the rest comes from the connection as it
+// is read here. A body nobody reads is drained or the connection closed by fasthttp, as
+// Node dumps it.
 func (s *Server) readBody(r *request) ([]byte, bool) {
 	ctx := r.ctx
 	if !ctx.Request.IsBodyStream() {
@@ -180,13 +181,12 @@ func (s *Server) readBody(r *request) ([]byte, bool) {
 		}
 		if err != nil {
 			c.body = buf[:0]
-			ctx.SetConnectionClose()
 			var netErr net.Error
 			if errors.As(err, &netErr) && netErr.Timeout() {
-				s.fail(r, protocol.RequestTimeout, nil)
+				s.nodeClientError(ctx, fasthttp.StatusRequestTimeout)
 			} else {
 				s.stats.RejectedHTTP.Add(1)
-				s.fail(r, protocol.MalformedRequest, nil)
+				s.nodeClientError(ctx, fasthttp.StatusBadRequest)
 			}
 			return nil, false
 		}
