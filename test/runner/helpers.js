@@ -17,14 +17,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
  *   of the answer: Node announces `Connection: keep-alive` and `Keep-Alive: timeout=5`,
  *   fasthttp keeps HTTP/1.1 connections open without saying so, and each closes after an
  *   early error in its own way.
- * - content-length on a 204 (preflight) answer: runner sets "content-length: 0" and Node
- *   sends it; fasthttp never writes Content-Length on a 204, which RFC 9110 (8.6) forbids.
- *   The body is empty either way.
+ * - "content-length: 0": it says nothing the (compared) empty body does not. runner sets it
+ *   on 204 preflight answers, which fasthttp never gives one (RFC 9110 8.6 forbids it);
+ *   Node's bare answers to requests its parser rejects (400, 408, 431) have none, and
+ *   fasthttp writes one.
  * x-runner-request-id is compared apart: equal when the client chose it, a fresh UUID on
  * both sides otherwise.
  */
 const HOP_HEADERS = new Set(['date', 'connection', 'keep-alive']);
-const ignoredHeader = (name, status) => HOP_HEADERS.has(name) || (status === 204 && name === 'content-length');
+const ignoredHeader = (name, value) => HOP_HEADERS.has(name) || (name === 'content-length' && value === '0');
 
 const TOKEN = { 'x-runner-token': 'secret' };
 const JSON_CT = { 'content-type': 'application/json; charset=utf-8' };
@@ -97,14 +98,15 @@ function raw(app, method, path, { body, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
     const h = { ...headers };
-    if (payload !== undefined && h['content-length'] === undefined) h['content-length'] = String(payload.length);
+    if (payload !== undefined && !('content-length' in h)) h['content-length'] = String(payload.length);
+    for (const k of Object.keys(h)) if (h[k] === undefined) delete h[k];
     const req = http.request({ host: '127.0.0.1', port: app.port, method, path, headers: h, agent: false }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const out = { status: res.statusCode, headers: {}, body: text };
-        for (const [k, v] of Object.entries(res.headers)) if (!ignoredHeader(k, res.statusCode)) out.headers[k] = v;
+        for (const [k, v] of Object.entries(res.headers)) if (!ignoredHeader(k, v)) out.headers[k] = v;
         if (/^application\/json/.test(res.headers['content-type'] || '') && text) out.body = clientSerializer().parse(text);
         resolve(out);
       });
