@@ -3,26 +3,78 @@
  * inside the Node process and calls the handlers registered here.
  */
 
-export interface TunnelConfig {
+/** A value (de)serializer. Runner's `Serializer` fits; the default is JSON. */
+export interface SerializerLike {
+  parse(text: string): any;
+  stringify(value: any): string;
+}
+
+/** What an `authValidator` is given about a request. */
+export interface AuthRequest {
+  /** Request headers, lower-case names. */
+  headers: Record<string, string>;
+  method: string;
+  /** The request target as received, query included. */
+  url: string;
+  /** Its path. */
+  path: string;
+  /** Runner protocol: the request's x-runner-request-id (runner's validators see it among the headers). */
+  requestId?: string;
+}
+
+/** What `onAuthFailure` is told about a refused request. */
+export interface AuthFailure {
+  requestId?: string;
+  method: string;
+  path: string;
+  status: number;
+  code: string;
+}
+
+/** Runner-style CORS configuration (the same shape as runner's `http.cors`). */
+export interface CorsConfig {
   /**
-   * Wire format. 'seed' (default): this package's original protocol. 'runner':
-   * @bluelibs/runner 5.5.0's exposure protocol (string error codes, runner's check order,
-   * body rules, request ids, security headers, fail-closed auth, 2 MiB bodies).
+   * Allowed origin(s). Omitted: "*" (or none with `credentials`). A string is sent as is;
+   * a list echoes a listed Origin; a RegExp allows an Origin it matches; a function
+   * returns the value to send, or null.
    */
-  protocol?: 'seed' | 'runner';
+  origin?: string | string[] | RegExp | ((origin: string | undefined) => string | null | undefined);
+  /** Preflight Access-Control-Allow-Methods. Default ["POST", "OPTIONS"]. */
+  methods?: string[];
+  /** Preflight Access-Control-Allow-Headers. Default: echo the requested ones. */
+  allowedHeaders?: string[];
+  /** Access-Control-Expose-Headers on actual responses. */
+  exposedHeaders?: string[];
+  /** Send Access-Control-Allow-Credentials: true. */
+  credentials?: boolean;
+  /** Preflight Access-Control-Max-Age, in seconds. */
+  maxAge?: number;
+  /** Add Vary: Origin when the answer depends on the Origin. Default true. */
+  varyOrigin?: boolean;
+}
+
+export interface TunnelConfig {
   /** Port to listen on; 0 picks a free one (read it back from `server.port`). */
   port: number;
   /** Address to bind. Default: every interface. Use "127.0.0.1" for local clients only. */
   host?: string;
+  /**
+   * Wire format. 'seed' (default): this package's original protocol, numeric error codes.
+   * 'runner': @bluelibs/runner's exposure protocol (string codes, typed errors, request
+   * ids, security headers, fail-closed auth); see `@bluelibs/runner-native/runner`.
+   */
+  protocol?: 'seed' | 'runner';
   /** Prefix of every route. Default "/__runner". Normalised to one leading slash, no trailing slash. */
   basePath?: string;
-  /** Origins allowed to read responses. Default ["*"]. */
+  /** Origins allowed to read responses (seed style). Default ["*"]. Not together with `cors`. */
   corsOrigins?: string[];
-  /** Largest request body in bytes; larger ones get 413 PAYLOAD_TOO_LARGE. Default 10 MiB. */
+  /** Runner-style CORS. Default (runner protocol): "*". */
+  cors?: CorsConfig;
+  /** Largest request body in bytes; larger ones get 413 PAYLOAD_TOO_LARGE. Default 10 MiB (runner: 2 MiB). */
   maxBodySize?: number;
-  /** Largest request line plus headers in bytes; larger ones get 431 HEADERS_TOO_LARGE. Default 8 KiB. */
+  /** Largest request line plus headers in bytes; larger ones get 431 HEADERS_TOO_LARGE. Default 8 KiB (runner: 16 KiB). */
   maxHeaderSize?: number;
-  /** Deepest nesting of arrays/objects accepted in a body; deeper ones get 400 INVALID_JSON. Default 512. */
+  /** Deepest nesting of arrays/objects accepted in a body; deeper ones get 400 INVALID_JSON. Default 512 (runner: 1000). */
   maxJsonDepth?: number;
   /** Time allowed to read one request, in ms. Default 30000. */
   readTimeoutMs?: number;
@@ -34,65 +86,51 @@ export interface TunnelConfig {
   maxConnections?: number;
   /** Time a handler may take to settle, in ms; then 504 TIMEOUT and ctx.signal fires. Default 0: no limit. */
   taskTimeoutMs?: number;
-  /** Calls waiting for a handler at once; beyond it requests get 503 SERVICE_UNAVAILABLE at once. Default 10000. */
+  /** Calls waiting for a handler at once (at most 16777216); beyond it requests get 503 at once. Default 10000. */
   maxInFlight?: number;
+  /** How long close() waits for running handlers, in ms; then they are answered 503. Default 10000. */
+  closeTimeoutMs?: number;
   /** Release idle keep-alive connections' buffers: less memory per idle connection, some more CPU per request. Default false. */
   reduceMemoryUsage?: boolean;
-  /** Require a token on task, event and discovery requests (401 UNAUTHORIZED otherwise). */
+  /**
+   * Who may call. Seed protocol: `token` is required. Runner protocol: without a token
+   * or an `authValidator`, every request gets 500 AUTH_NOT_CONFIGURED unless
+   * `allowAnonymous` (runner fails closed).
+   */
   auth?: {
-    /** The token, or several accepted tokens. Required in the seed protocol. */
+    /** Accepted token(s), compared in constant time. */
     token?: string | string[];
     /** Header carrying the token. Default "x-runner-token". */
     header?: string;
-    /** Runner protocol: with no token and no validator, let every request in (else 500 AUTH_NOT_CONFIGURED). */
+    /** Runner protocol: let every request in when no token or validator is configured. */
     allowAnonymous?: boolean;
   };
-  /** Asked when the token does not match: a truthy `true` or `{ ok: true }` lets the request in. */
+  /** Asked when a request's token does not match: true (or {ok: true}) lets it in. */
   authValidator?: (request: AuthRequest) => boolean | { ok: boolean } | Promise<boolean | { ok: boolean }>;
-  /** Told about every request refused by auth (for logs). */
-  onAuthFailure?: (info: { requestId?: string; method: string; path: string; status: number; code: string }) => void;
-  /** Runner's CORS config (instead of corsOrigins). */
-  cors?: CorsConfig;
+  /** Told about every refused request (for logs). */
+  onAuthFailure?: (failure: AuthFailure) => void;
   /** Answer the discovery route 404. Default false. */
   disableDiscovery?: boolean;
   /**
-   * What an id nobody registered gets: 'open' 404 (seed default), 'list' 403 "not exposed"
-   * (runner default), 'closed' 403 "Exposure not enabled" for every id.
+   * What an id nobody registered gets: 'open' 404 (seed default), 'list' 403 "not
+   * exposed" (runner default), 'closed' 403 for every task and event.
    */
   exposure?: 'open' | 'list' | 'closed';
-  /** Encodes inputs, results, event payloads and error data (runner's Serializer fits). Default JSON. */
-  serializer?: { parse(text: string): any; stringify(value: any): string };
-  /** Default deadline of close(), in ms. Default 10000. */
-  closeTimeoutMs?: number;
+  /** Decodes inputs and encodes results, event results and error data. Default JSON. */
+  serializer?: SerializerLike;
+  /**
+   * Share the port: with SO_REUSEPORT across processes (node:cluster, pm2), and within a
+   * process one listener for every thread's server on the same host and port, each call
+   * going to the least busy thread that registered its id. Every thread must use the
+   * same configuration. Default false.
+   */
+  reusePort?: boolean;
 }
 
-/** What an auth validator is asked about. */
-export interface AuthRequest {
-  /** Request headers, lower-case names. */
-  headers: Record<string, string>;
-  method: string;
-  /** The request target, e.g. "/__runner/task/app.add?x=1". */
-  url: string;
-  /** Its path, normalised. */
-  path: string;
-  /** x-runner-request-id of the request (runner protocol). */
-  requestId?: string;
-}
-
-/** @bluelibs/runner's cors config (src/node/exposure/cors.ts). */
-export interface CorsConfig {
-  /** Default "*". A string is sent as is; a list, RegExp or function chooses per request Origin. */
-  origin?: string | string[] | RegExp | ((origin: string | undefined) => string | null | undefined);
-  /** Preflight's Access-Control-Allow-Methods. Default ["POST", "OPTIONS"]. */
-  methods?: string[];
-  /** Preflight's Access-Control-Allow-Headers. Default: the requested headers. */
-  allowedHeaders?: string[];
-  exposedHeaders?: string[];
-  credentials?: boolean;
-  /** Preflight's Access-Control-Max-Age, in seconds. */
-  maxAge?: number;
-  /** Add Vary: Origin when the allowed origin depends on the request. Default true. */
-  varyOrigin?: boolean;
+/** Options of registerTask and registerEvent. */
+export interface RegisterOptions {
+  /** Show the id in discovery. Default true. */
+  listed?: boolean;
 }
 
 /** The second argument of every handler. */
@@ -100,45 +138,24 @@ export interface CallContext {
   /** The task or event id. */
   readonly id: string;
   readonly kind: 'task' | 'event';
-  /** Request headers, lower-case names. Read before the call times out; {} afterwards. */
+  /** Always 'POST'. */
+  readonly method: 'POST';
+  /** Request headers, lower-case names. Read while the call runs; {} once it was answered or aborted. */
   readonly headers: Record<string, string>;
   /**
    * Fires when the client disconnects before its answer, the call times out, or the server
    * closes; `signal.reason.code` is 'CLIENT_DISCONNECTED', 'TIMEOUT' or 'SERVER_CLOSING'.
+   * Read after that, it is already aborted with the same reason.
    */
   readonly signal: AbortSignal;
-  /** x-runner-request-id of the request (runner protocol), else undefined. */
-  readonly requestId?: string;
-  /** The request target as received, e.g. '/__runner/task/app.add?x=1' (runner protocol). */
-  readonly url?: string;
-  /** Always 'POST'. */
-  readonly method: 'POST';
-  /** The raw x-runner-context header (runner protocol), else undefined. */
-  readonly contextHeader?: string;
-  /** Events: whether the client asked for the event's result (returnPayload); then the handler's value is answered. */
+  /** Runner protocol: the request's x-runner-request-id. */
+  readonly requestId: string | undefined;
+  /** Runner protocol: the request target as received. */
+  readonly url: string | undefined;
+  /** Runner protocol: the raw x-runner-context header. */
+  readonly contextHeader: string | undefined;
+  /** Events: whether the client asked for the event's result (`returnPayload`). */
   readonly returnPayload: boolean;
-}
-
-/**
- * A handler failure with an HTTP status and a structured error: throw or reject with one
- * to choose what the client sees; anything else thrown is a 500. In the runner protocol,
- * at status 500 only an error with an `id` (a typed error) keeps its message.
- */
-export class HandlerError extends Error {
-  constructor(message: string, options?: { status?: number; code?: string; id?: string; data?: unknown; httpCode?: number; cause?: unknown });
-  /** HTTP status of the answer. Default 500. */
-  readonly status: number;
-  /** Machine-readable code. Default 'INTERNAL_ERROR'. */
-  readonly code: string;
-  readonly id?: string;
-  readonly data?: unknown;
-  readonly httpCode?: number;
-}
-
-/** Options of registerTask and registerEvent. */
-export interface RegisterOptions {
-  /** Show the id in discovery. Default true. */
-  listed?: boolean;
 }
 
 /** Counters of a running server (all zero when it is not listening). */
@@ -160,13 +177,49 @@ export interface TunnelStats {
   timeouts: number;
   /** Calls answered 503 because maxInFlight was reached. */
   rejected: number;
-  /** Calls whose client disconnected while waiting. */
+  /** Calls whose client disconnected while waiting (an outcome of its own, not a 4xx). */
   disconnects: number;
+  /** Calls answered 503 because close() reached its deadline. */
+  closedByDeadline: number;
+  /** Requests refused as malformed HTTP. */
+  rejectedHTTP: number;
+  /** Threads serving the port (1 without reusePort). */
+  threads: number;
+  /** Calls waiting for this thread's handlers (`pending` counts every thread's). */
+  threadPending: number;
+  /** Calls handed to this thread since it listened. */
+  threadCalls: number;
+  /** Streamed answers cut because their stream failed after the first byte. */
+  streamErrors: number;
 }
 
 export type TaskHandler = (input: any, ctx: CallContext) => any | Promise<any>;
-/** An event handler; its value is the answer's result when the client asks (ctx.returnPayload). */
 export type EventHandler = (payload: any, ctx: CallContext) => any | Promise<any>;
+
+/** Options of HandlerError. */
+export interface HandlerErrorOptions {
+  /** HTTP status of the answer (100-599). Default 500. */
+  status?: number;
+  /** Machine-readable code. Default 'INTERNAL_ERROR'. */
+  code?: string;
+  /** A typed error's id (runner: the error helper's id; it keeps the message at 500). */
+  id?: string;
+  /** Structured data, encoded with the serializer. */
+  data?: unknown;
+  /** The httpCode runner's clients read. */
+  httpCode?: number;
+  cause?: unknown;
+}
+
+/** Throw (or reject with) one to choose the status and the error the client gets. */
+export class HandlerError extends Error {
+  constructor(message: string, options?: HandlerErrorOptions);
+  readonly status: number;
+  readonly code: string;
+  readonly id?: string;
+  readonly data?: unknown;
+  readonly httpCode?: number;
+}
 
 export class TunnelServer {
   /** @throws TypeError or RangeError naming the invalid field. */
@@ -179,10 +232,22 @@ export class TunnelServer {
   registerTask(taskId: string, handler: TaskHandler, options?: RegisterOptions): void;
   /** Registers or replaces an event handler. */
   registerEvent(eventId: string, handler: EventHandler, options?: RegisterOptions): void;
-  /** Resolves once the port accepts connections; rejects with an Error carrying `code` (e.g. "EADDRINUSE"). */
+  /**
+   * Resolves once the port accepts connections; rejects with an Error carrying `code`
+   * (e.g. "EADDRINUSE"), `errno`, `syscall`, `address` and `port`, as Node's servers do,
+   * or `code: 'ERR_SERVER_ALREADY_LISTEN'`.
+   */
   listen(): Promise<void>;
-  /** Stops accepting, answers every accepted request, releases native resources. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, closes idle connections, answers every accepted request, releases
+   * native resources. Past `timeoutMs` (default `closeTimeoutMs`), calls still running
+   * are answered 503. Idempotent.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+  /** Closes every connection not in the middle of a request. */
+  closeIdleConnections(): void;
+  /** Closes every connection at once, requests in progress included. */
+  closeAllConnections(): void;
   getTaskIds(): Promise<string[]>;
   getEventIds(): Promise<string[]>;
   /** Counters of the running server. */
@@ -190,3 +255,20 @@ export class TunnelServer {
   /** The bound port while listening, else null. */
   readonly port: number | null;
 }
+
+/** The threads started by startWorkers. */
+export interface Workers {
+  readonly workers: import('worker_threads').Worker[];
+  /** The port they serve. */
+  readonly port: number;
+  /** Closes every thread's server (the last one closes the port), then ends the threads. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `threads` worker threads (default: os.availableParallelism()) that each load
+ * `modulePath`, a module exporting `(workerData) => Promise<TunnelServer>` that builds a
+ * server with `reusePort: true`, registers its handlers and listens. Resolves once every
+ * thread listens.
+ */
+export function startWorkers(modulePath: string, options?: { threads?: number; workerData?: unknown }): Promise<Workers>;

@@ -13,6 +13,7 @@ const { checkConfig, errorFromGo } = require('./lib/config');
 const { Dispatcher } = require('./lib/dispatcher');
 const { HandlerError, nodeError, listenError } = require('./lib/errors');
 const { kDeclareMissing } = require('./lib/symbols');
+const { startWorkers } = require('./lib/threads');
 
 function describe(value) {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -292,4 +293,4 @@ class TunnelServer {
   }
 }
 
-module.exports = { TunnelServer, HandlerError };
+module.exports = { TunnelServer, HandlerError, startWorkers };

@@ -25,6 +25,8 @@ const IDLE_CONNS = Number(args['idle-conns'] || (SMOKE ? 200 : 2000));
 const PORT = 17071;
 const CLK_TCK = 100;
 
+const { burn, CPU_ROUNDS } = require('./handlers');
+
 const ECHO_INPUT = JSON.stringify({ input: { items: Array.from({ length: 60 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'], price: i * 1.25, ok: i % 2 === 0 })) } });
 
 const SCENARIOS = [
@@ -36,6 +38,7 @@ const SCENARIOS = [
   { name: 'sleep', what: 'sleep 5 ms, 1000 connections', path: '/__runner/task/app.tasks.sleep', body: '{"input":{"ms":5}}', conns: 1000 },
   { name: 'sequential', what: 'add, 1 connection', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 1 },
   { name: 'pipelined', what: 'add, 8 connections x 16 in flight', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 8, pipeline: 16 },
+  { name: 'cpu', what: `~1 ms of CPU per call (${CPU_ROUNDS} SHA-256 rounds), 64 connections`, path: '/__runner/task/app.tasks.cpu', body: '{}', conns: 64 },
   // The runner servers only: one @bluelibs/runner app, its add task behind a token.
   { name: 'runner', group: 'runner', what: '@bluelibs/runner 5.5.0 app, add, 64 connections, token auth', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 64, token: 'bench-token' },
 ];
@@ -44,7 +47,9 @@ const goBinary = path.join(root, 'build', 'bench', 'runner-go');
 const SERVERS = {
   native: { label: 'runner-native', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
   'native-lowmem': { label: 'runner-native, reduceMemoryUsage', env: { REDUCE_MEMORY: '1' }, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
+  'native-2t': { label: 'runner-native, 2 JS threads', threads: true, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native-threads.js')]] },
   'node-http': { label: 'node:http', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-http.js')]] },
+  'node-cluster': { label: 'node:cluster, 2 node:http workers', threads: true, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-cluster.js')]] },
   fastify: { label: 'Fastify', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'fastify.js')]] },
   go: { label: 'pure Go (ceiling)', cmd: () => [goBinary, ['-port', String(PORT)]] },
   'runner-node': { group: 'runner', label: 'nodeExposure (runner)', env: { EXPOSURE: 'node' }, cmd: runnerApp },
@@ -92,7 +97,8 @@ function buildGo() {
 /** Starts a server and resolves once it printed "ready" and accepts connections. */
 async function startServer(name, extraArgs) {
   const [cmd, argv] = SERVERS[name].cmd(extraArgs);
-  const child = spawn(cmd, argv, { env: { ...process.env, ...SERVERS[name].env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a server of several processes is measured and stopped whole.
+  const child = spawn(cmd, argv, { env: { ...process.env, ...SERVERS[name].env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout.on('data', (c) => { out += c; });
   child.stderr.on('data', (c) => { out += c; });
@@ -107,19 +113,29 @@ async function startServer(name, extraArgs) {
 async function stopServer(child) {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
+  process.kill(-child.pid, 'SIGKILL');
   await exited;
   await sleep(200); // let the port go
 }
 
-/** utime+stime ticks of a process, and of its main thread alone (the JavaScript thread for Node). */
+/** utime+stime ticks of every process of a server's group, and of its main thread alone (the JavaScript thread for Node). */
 function procStat(pid) {
-  const ticks = (file) => {
-    const stat = fs.readFileSync(file, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+  const fieldsOf = (file) => {
+    try {
+      const stat = fs.readFileSync(file, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch (_) {
+      return null; // the process ended meanwhile
+    }
   };
-  return { cpuTicks: ticks(`/proc/${pid}/stat`), mainTicks: ticks(`/proc/${pid}/task/${pid}/stat`) };
+  const ticks = (fields) => (fields ? Number(fields[11]) + Number(fields[12]) : 0);
+  let cpuTicks = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = fieldsOf(`/proc/${entry}/stat`);
+    if (fields && Number(fields[2]) === pid) cpuTicks += ticks(fields); // field 5: process group
+  }
+  return { cpuTicks, mainTicks: ticks(fieldsOf(`/proc/${pid}/task/${pid}/stat`)) };
 }
 
 function procStatus(pid) {
@@ -151,6 +167,7 @@ async function verify(name) {
     ['POST', '/__runner/task/app.tasks.add', '{"input":{"a":5,"b":3}}', '200 {"ok":true,"result":8}'],
     ['POST', '/__runner/task/app.tasks.echo', ECHO_INPUT, `200 {"ok":true,"result":${JSON.stringify(JSON.parse(ECHO_INPUT).input)}}`],
     ['POST', '/__runner/task/app.tasks.sleep', '{"input":{"ms":1}}', '200 {"ok":true,"result":true}'],
+    ['POST', '/__runner/task/app.tasks.cpu', '{}', `200 {"ok":true,"result":"${burn()}"}`],
     ['POST', '/__runner/event/app.events.notify', '{"payload":{"message":"hi"}}', '200 {"ok":true}'],
     ['POST', '/__runner/task/app.tasks.missing', '{}', '404 {"ok":false,"error":{"code":404,"message":"Task not found: app.tasks.missing","codeName":"NOT_FOUND"}}'],
   ];
@@ -271,7 +288,13 @@ function table(results, all, scenarios, shares) {
       const rps = med(s, 'rps');
       const vsNode = results['node-http'] ? rps / med('node-http', 'rps') : NaN;
       const vsGo = results.go ? rps / med('go', 'rps') : NaN;
-      lines.push(`| ${SERVERS[s].label} | ${fmt(rps)} | ${fmt(vsNode, 2)}× | ${fmt(vsGo, 2)}× | ${fmt(med(s, 'p50'), 2)} | ${sc.pipeline ? '–' : fmt(med(s, 'p99'), 2)} | ${fmt(med(s, 'cpuUs'), 1)} | ${s === 'go' ? '–' : fmt(med(s, 'mainUs'), 1)} |`);
+      lines.push(`| ${SERVERS[s].label} | ${fmt(rps)} | ${fmt(vsNode, 2)}× | ${fmt(vsGo, 2)}× | ${fmt(med(s, 'p50'), 2)} | ${sc.pipeline ? '–' : fmt(med(s, 'p99'), 2)} | ${fmt(med(s, 'cpuUs'), 1)} | ${s === 'go' || SERVERS[s].threads ? '–' : fmt(med(s, 'mainUs'), 1)} |`);
+    }
+    if (results.native && results['native-2t']) {
+      const two = med('native-2t', 'rps');
+      const parts = [`2 JS threads: ${fmt(two / med('native', 'rps'), 2)}× one thread's req/s`];
+      if (results['node-cluster']) parts.push(`${fmt(two / med('node-cluster', 'rps'), 2)}× node:cluster's`);
+      lines.push('', `Ratios (medians): ${parts.join(', ')}.`);
     }
   }
   return lines.join('\n');

@@ -13,6 +13,7 @@
 const native = require('./native');
 const W = require('./wire');
 const { HandlerError } = require('./errors');
+const { BodyStream, streamAnswer, isStreamingAnswer } = require('./streams');
 
 const INITIAL_BUFFER = 64 * 1024;
 /** A buffer grown for one huge request or answer is dropped back to this size after use. */
@@ -50,6 +51,7 @@ function abortReason(aux) {
 /** Module-private operations on a context: handlers never see them on ctx. */
 const SETTLE = Symbol('settle');
 const ABORT = Symbol('abort');
+const CALL_ID = Symbol('callId');
 
 /**
  * The second argument of every handler. `headers` and `signal` are built on first use,
@@ -104,6 +106,11 @@ class CallContext {
       if (this.#reason !== undefined) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
+  }
+
+  /** The bridge's id of this call (a slot reused by a later call has another id). */
+  get [CALL_ID]() {
+    return this.#callId;
   }
 
   /** Aborts the call (the first reason wins); nothing happens once it has settled. */
@@ -175,6 +182,9 @@ class Dispatcher {
     this.closing = false;
     /** @type {Array<CallContext|undefined>} running calls by slot (call id & SLOT_MASK) */
     this.calls = [];
+    /** Answer streams on their way to Go, and streamed request bodies, by call id. */
+    this.streams = new Map();
+    this.bodies = new Map();
     this.headerBuf = Buffer.allocUnsafeSlow(4096);
     this.flush = this.flush.bind(this);
     /** Test-only fault injection (see test/hardening.test.js); never set in production. */
@@ -243,9 +253,15 @@ class Dispatcher {
       try {
         if (kind === W.KIND_ABORT) {
           this.abort(id, aux);
+        } else if (kind === W.KIND_CREDIT) {
+          const answer = this.streams.get(id);
+          if (answer) answer.credit(slot);
+        } else if (kind === W.KIND_BODY) {
+          const body = this.bodies.get(id);
+          if (body) body.deliver(flags, Buffer.from(buf.subarray(start, inputEnd)), extraLen ? readExtras(buf, inputEnd, off).code : undefined);
         } else if (kind === W.KIND_TASK || kind === W.KIND_EVENT) {
           const extras = extraLen === 0 ? NO_EXTRAS : readExtras(buf, inputEnd, off);
-          this.call(id, kind, slot, (flags & W.FLAG_HAS_INPUT) !== 0 ? buf.toString('utf8', start, inputEnd) : undefined, extras);
+          this.call(id, kind, slot, (flags & W.FLAG_HAS_INPUT) !== 0 ? buf.toString('utf8', start, inputEnd) : undefined, extras, flags);
         } else if (kind === W.KIND_CHECK) {
           this.check(id, aux, readExtras(buf, inputEnd, off));
         } else if (kind === W.KIND_NOTICE) {
@@ -253,13 +269,13 @@ class Dispatcher {
         }
       } catch (err) {
         // Whatever went wrong belongs to this record alone: answer it, keep going.
-        if (kind !== W.KIND_ABORT && kind !== W.KIND_NOTICE) this.pushError(id, 500, undefined, messageOf(err, 'Internal error'));
+        if (kind === W.KIND_TASK || kind === W.KIND_EVENT || kind === W.KIND_CHECK) this.pushError(id, 500, undefined, messageOf(err, 'Internal error'));
       }
     }
   }
 
   /** Starts the handler of one call. */
-  call(id, kind, slot, text, extras) {
+  call(id, kind, slot, text, extras, flags) {
     if (this.faults && this.faults.call) this.faults.call(id);
     const entry = this.handlers[slot];
     let input;
@@ -281,6 +297,12 @@ class Dispatcher {
       }
     }
     const ctx = new CallContext(this, id, kind, entry.id, extras, returnPayload);
+    if ((flags & W.FLAG_BODY_STREAM) !== 0) {
+      const body = new BodyStream((n) => this.pushCredit(id, n));
+      body.once('close', () => this.bodies.delete(id));
+      this.bodies.set(id, body);
+      ctx.body = body;
+    }
     this.calls[id & SLOT_MASK] = ctx;
     if (this.closing) ctx[ABORT](abortReason(W.ABORT_CLOSING));
     let ret;
@@ -291,15 +313,27 @@ class Dispatcher {
       this.fail(id, kind, reason);
       return;
     }
-    if (ret !== null && (typeof ret === 'object' || typeof ret === 'function') && typeof ret.then === 'function') {
+    if (ret !== null && (typeof ret === 'object' || typeof ret === 'function') && typeof ret.then === 'function' && !isStreamingAnswer(ret)) {
       ret.then(
-        (value) => { this.settle(id, ctx); this.succeed(id, kind, ctx, value); },
+        (value) => this.settleWith(id, kind, ctx, value),
         (reason) => { this.settle(id, ctx); this.fail(id, kind, reason); },
       );
       return;
     }
+    this.settleWith(id, kind, ctx, ret);
+  }
+
+  /** The handler returned value: answer it, as a stream when it is one. */
+  settleWith(id, kind, ctx, value) {
+    if (kind === W.KIND_TASK && isStreamingAnswer(value)) {
+      // The call lives on until the stream is over: aborts still reach its signal.
+      streamAnswer(this, id, value, (err) => this.fail(id, kind, err))
+        .catch((err) => this.pushText(id, W.ANSWER_STREAM_ERROR, messageOf(err, 'stream failed')))
+        .finally(() => this.settle(id, ctx));
+      return;
+    }
     this.settle(id, ctx);
-    this.succeed(id, kind, ctx, ret);
+    this.succeed(id, kind, ctx, value);
   }
 
   settle(id, ctx) {
@@ -308,10 +342,15 @@ class Dispatcher {
     if (this.calls[slot] === ctx) this.calls[slot] = undefined;
   }
 
-  /** Fires the signal of call id, if it still runs here. */
+  /** Fires the signal of call id, if it still runs here, and ends its streams. */
   abort(id, aux) {
     const ctx = this.calls[id & SLOT_MASK];
-    if (ctx !== undefined) ctx[ABORT](abortReason(aux));
+    const reason = abortReason(aux);
+    if (ctx !== undefined && ctx[CALL_ID] === id) ctx[ABORT](reason);
+    const answer = this.streams.get(id);
+    if (answer) answer.abort(reason);
+    const body = this.bodies.get(id);
+    if (body) body.destroy(reason);
   }
 
   /** close() started: every running call, and every one that starts from now on, is aborted. */
@@ -423,11 +462,28 @@ class Dispatcher {
   }
 
   /** Encodes an answer whose payload is one text. */
-  pushText(id, kind, text, flags = 0) {
+  pushText(id, kind, text, flags = 0, status = 0) {
     const at = this.reserve(W.ANSWER_HEADER + text.length * 3); // UTF-8 bytes per UTF-16 unit, at most
     const n = text.length === 0 ? 0 : this.out.write(text, at + W.ANSWER_HEADER, 'utf8');
-    this.header(at, id, kind, flags, 0, n, 0);
+    this.header(at, id, kind, flags, status, n, 0);
     this.outLength = at + W.ANSWER_HEADER + n;
+    this.scheduleFlush();
+  }
+
+  /** Encodes an answer whose payload is bytes (a stream's chunk). */
+  pushBytes(id, kind, bytes) {
+    const at = this.reserve(W.ANSWER_HEADER + bytes.length);
+    bytes.copy(this.out, at + W.ANSWER_HEADER);
+    this.header(at, id, kind, 0, 0, bytes.length, 0);
+    this.outLength = at + W.ANSWER_HEADER + bytes.length;
+    this.scheduleFlush();
+  }
+
+  /** Asks Go for n more bytes of call id's request body. */
+  pushCredit(id, n) {
+    const at = this.reserve(W.ANSWER_HEADER);
+    this.header(at, id, W.ANSWER_BODY_CREDIT, 0, 0, 0, n);
+    this.outLength = at + W.ANSWER_HEADER;
     this.scheduleFlush();
   }
 

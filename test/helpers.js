@@ -81,13 +81,13 @@ function rawExchange(port, bytes, idleMs = 300) {
 }
 
 /**
- * Runs a script in a child Node process.
+ * Runs a script (or, with `file`, a file) in a child Node process.
  * @returns {Promise<{code: number|null, signal: string|null, stdout: string, stderr: string, ms: number}>}
  */
-function runChild(script, { args = [], env = {}, timeoutMs = 15000, onSpawn, cwd } = {}) {
+function runChild(script, { args = [], env = {}, timeoutMs = 15000, onSpawn, cwd, file } = {}) {
   return new Promise((resolve, reject) => {
     const began = Date.now();
-    const child = spawn(process.execPath, ['-e', script, ...args], {
+    const child = spawn(process.execPath, file ? [file, ...args] : ['-e', script, ...args], {
       cwd: cwd || path.resolve(__dirname, '..'),
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -124,4 +124,17 @@ function assertError(res, status, codeName, message) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { startServer, closeAll, request, post, rawExchange, runChild, sleep, agent, assertError, TunnelServer };
+/**
+ * Polls cond (state, never time) until it holds; mocha's timeout ends a wait that
+ * never does. Resolves with cond's truthy value.
+ * @param {() => any} cond
+ */
+async function waitFor(cond) {
+  for (;;) {
+    const value = await cond();
+    if (value) return value;
+    await sleep(2);
+  }
+}
+
+module.exports = { startServer, closeAll, request, post, rawExchange, runChild, sleep, waitFor, agent, assertError, TunnelServer };

@@ -3,7 +3,7 @@ const assert = require('assert');
 const net = require('net');
 const path = require('path');
 const { Worker } = require('worker_threads');
-const { startServer, closeAll, post, request, rawExchange, runChild, sleep, assertError } = require('./helpers');
+const { startServer, closeAll, post, request, rawExchange, runChild, waitFor, assertError } = require('./helpers');
 
 describe('auth', () => {
   after(closeAll);
@@ -70,8 +70,7 @@ describe('timeouts and overload', () => {
     });
     const res = await post(s.port, '/__runner/task/hangs', {});
     assertError(res, 504, 'TIMEOUT', /taskTimeoutMs \(100 ms\)/);
-    await sleep(20);
-    assert.ok(reason, 'the signal fired');
+    await waitFor(() => reason);
     assert.strictEqual(reason.code, 'TIMEOUT');
     assert.strictEqual(reason.name, 'AbortError');
     finishLate('too late');
@@ -87,7 +86,7 @@ describe('timeouts and overload', () => {
     let entered = 0;
     const s = await startServer({ maxInFlight: 5 }, (srv) => srv.registerTask('gated', async (input) => { entered++; await gate; return input; }));
     const first = Array.from({ length: 5 }, (_, i) => post(s.port, '/__runner/task/gated', { input: i }));
-    while (entered < 5) await sleep(5);
+    await waitFor(() => entered === 5);
     const extra = await Promise.all(Array.from({ length: 15 }, (_, i) => post(s.port, '/__runner/task/gated', { input: 100 + i })));
     extra.forEach((res) => assertError(res, 503, 'SERVICE_UNAVAILABLE', /maxInFlight=5/));
     release();
@@ -113,14 +112,15 @@ describe('disconnects', () => {
       sock.write('POST /__runner/task/waits HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}');
       sockets.push(sock);
     }
-    while (entered < 10) await sleep(5);
+    await waitFor(() => entered === 10);
     sockets.forEach((sock) => sock.destroy());
-    const deadline = Date.now() + 3000;
-    while (reasons.length < 10 && Date.now() < deadline) await sleep(20);
+    await waitFor(() => reasons.length === 10);
     assert.deepStrictEqual(reasons, Array(10).fill('CLIENT_DISCONNECTED'));
     const stats = s.getStats();
     assert.strictEqual(stats.disconnects, 10);
     assert.strictEqual(stats.pending, 0);
+    assert.strictEqual(stats.status4xx, 0, 'a disconnect is its own outcome, not a 4xx');
+    assert.strictEqual(stats.status5xx, 0);
   });
 
   it('clients dropping mid-headers and mid-body crash nothing; the server keeps answering', async () => {
@@ -133,13 +133,12 @@ describe('disconnects', () => {
     ];
     for (let round = 0; round < 25; round++) {
       await Promise.all(partials.map((bytes) => new Promise((resolve) => {
-        const sock = net.connect(s.port, '127.0.0.1', () => { sock.write(bytes); setTimeout(() => { sock.destroy(); resolve(); }, 2); });
+        const sock = net.connect(s.port, '127.0.0.1', () => sock.write(bytes, () => { sock.destroy(); resolve(); }));
         sock.on('error', resolve);
       })));
     }
     assert.strictEqual((await post(s.port, '/__runner/task/t', {})).text, '{"ok":true,"result":"alive"}');
-    await sleep(100);
-    assert.strictEqual(s.getStats().pending, 0);
+    assert.strictEqual(s.getStats().pending, 0, 'nothing partial ever reached JavaScript');
   });
 });
 
@@ -228,24 +227,21 @@ describe('malformed HTTP', () => {
 describe('slow clients', () => {
   after(closeAll);
 
-  it('a slowloris client is cut off after readTimeoutMs and does not delay others', async () => {
+  it('a slowloris client is cut off with 408 after readTimeoutMs while others are served', async () => {
     const s = await startServer({ readTimeoutMs: 300 }, (srv) => srv.registerTask('t', () => 'ok'));
     const slow = net.connect(s.port, '127.0.0.1');
-    let closedAt = 0;
-    const began = Date.now();
-    slow.on('close', () => { closedAt = Date.now(); });
+    let received = '';
+    const closed = new Promise((r) => slow.on('close', r));
+    slow.on('data', (c) => { received += c; });
     slow.on('error', () => {});
-    const dribble = setInterval(() => { if (!slow.destroyed) slow.write('X'); }, 50);
+    const dribble = setInterval(() => { if (!slow.destroyed) slow.write('X'); }, 20);
     slow.write('POST /__runner/task/t HTTP/1.1\r\nHost: x\r\nX-Slow: ');
     for (let i = 0; i < 10; i++) {
-      const t0 = Date.now();
       assert.strictEqual((await post(s.port, '/__runner/task/t', {})).text, '{"ok":true,"result":"ok"}');
-      assert.ok(Date.now() - t0 < 200, 'normal clients are not held up');
     }
-    while (!closedAt && Date.now() - began < 3000) await sleep(20);
+    await closed;
     clearInterval(dribble);
-    assert.ok(closedAt, 'the slow client was disconnected');
-    assert.ok(closedAt - began >= 250, `not before readTimeoutMs (${closedAt - began} ms)`);
+    assert.match(received, /^HTTP\/1\.1 408 /, 'the server cut the slow client off');
   });
 });
 
@@ -258,14 +254,11 @@ describe('read timeout', () => {
   ]) {
     it(`a request whose ${stalled} stall gets 408 REQUEST_TIMEOUT after readTimeoutMs, then the connection closes`, async () => {
       const s = await startServer({ readTimeoutMs: 300 }, (srv) => srv.registerTask('t', () => 'ok'));
-      const t0 = Date.now();
-      const text = await rawExchange(s.port, bytes, 2000);
-      const elapsed = Date.now() - t0;
+      const text = await rawExchange(s.port, bytes, 60000);
       assert.match(text, /^HTTP\/1\.1 408 /);
       assert.match(text, /\r\nConnection: close\r\n/i);
       const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
       assert.deepStrictEqual(body, { ok: false, error: { code: 408, message: 'Request not received within readTimeoutMs', codeName: 'REQUEST_TIMEOUT' } });
-      assert.ok(elapsed >= 250, `not before readTimeoutMs (${elapsed} ms)`);
     });
   }
 });
@@ -277,15 +270,22 @@ describe('worker threads', function () {
     const { parentPort, workerData } = require('worker_threads');
     const { TunnelServer } = require(${JSON.stringify(path.resolve(__dirname, '..'))});
     const s = new TunnelServer({ port: 0, host: '127.0.0.1' });
+    let entered = 0;
     s.registerTask('who', () => workerData.name);
-    s.registerTask('hang', () => new Promise(() => {}));
-    s.listen().then(() => parentPort.postMessage(s.port));
+    s.registerTask('hang', () => { parentPort.postMessage({ entered: ++entered }); return new Promise(() => {}); });
+    parentPort.on('message', (m) => { if (m === 'close') s.close(); });
+    s.listen().then(() => parentPort.postMessage({ port: s.port }));
   `;
   const startWorker = (name) => new Promise((resolve, reject) => {
     const worker = new Worker(workerScript, { eval: true, workerData: { name } });
-    worker.once('message', (port) => resolve({ worker, port }));
+    const state = { worker, entered: 0 };
+    worker.on('message', (m) => {
+      if (m.entered) state.entered = m.entered;
+      if (m.port) resolve(Object.assign(state, { port: m.port }));
+    });
     worker.once('error', reject);
   });
+  const refused = (port) => post(port, '/__runner/task/who', {}).then(() => false, () => true);
 
   it('servers in several workers at once answer with their own handlers', async () => {
     const workers = await Promise.all(['w1', 'w2', 'w3'].map(startWorker));
@@ -295,18 +295,36 @@ describe('worker threads', function () {
   });
 
   it('worker.terminate() with the server open and requests in flight: pending get 503, the process lives on', async () => {
-    const { worker, port } = await startWorker('doomed');
-    const inFlight = Array.from({ length: 20 }, () => post(port, '/__runner/task/hang', {}).catch((err) => ({ error: err.code })));
-    await sleep(100);
-    await worker.terminate();
+    const w = await startWorker('doomed');
+    const inFlight = Array.from({ length: 20 }, () => post(w.port, '/__runner/task/hang', {}).catch((err) => ({ error: err.code })));
+    await waitFor(() => w.entered === 20);
+    await w.worker.terminate();
     const answers = await Promise.all(inFlight);
+    let unavailable = 0;
     for (const a of answers) {
       if (a.error) continue; // the connection may close before an answer
       assertError(a, 503, 'SERVICE_UNAVAILABLE', 'Server is shutting down');
+      unavailable++;
     }
-    await sleep(300);
-    await assert.rejects(post(port, '/__runner/task/who', {}), /ECONNREFUSED|ECONNRESET|socket hang up/);
+    assert.ok(unavailable >= 1, `at least one pending call was answered 503 (${unavailable} of 20)`);
+    await waitFor(() => refused(w.port));
     // The main thread and its own servers are unaffected.
+    const mine = await startServer({}, (srv) => srv.registerTask('alive', () => true));
+    assert.strictEqual((await post(mine.port, '/__runner/task/alive', {})).text, '{"ok":true,"result":true}');
+    await closeAll();
+  });
+
+  it('close() followed at once by worker.terminate() crashes nothing and frees the port', async () => {
+    for (let i = 0; i < 5; i++) {
+      const w = await startWorker(`c${i}`);
+      const inFlight = post(w.port, '/__runner/task/hang', {}).catch((err) => ({ error: err.code }));
+      await waitFor(() => w.entered === 1);
+      w.worker.postMessage('close');
+      await w.worker.terminate();
+      const answer = await inFlight;
+      if (!answer.error) assert.strictEqual(answer.status, 503);
+      await waitFor(() => refused(w.port));
+    }
     const mine = await startServer({}, (srv) => srv.registerTask('alive', () => true));
     assert.strictEqual((await post(mine.port, '/__runner/task/alive', {})).text, '{"ok":true,"result":true}');
     await closeAll();
@@ -333,18 +351,18 @@ describe('host process safety', function () {
       process.stdout.on('error', () => {}); // the parent closed our stdout
       (async () => {
         const s = new TunnelServer({ port: 0, host: '127.0.0.1' });
-        s.registerTask('slow', () => new Promise((r) => setTimeout(() => r('x'.repeat(100000)), 50)));
+        // Answers only once its client is gone: the answer is written to a closed socket.
+        s.registerTask('late', (input, ctx) => new Promise((r) => ctx.signal.addEventListener('abort', () => r('x'.repeat(100000)))));
         await s.listen();
         for (let i = 0; i < 30; i++) {
           await new Promise((resolve) => {
             const sock = net.connect(s.port, '127.0.0.1', () => {
-              sock.write('POST /__runner/task/slow HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 2\\r\\n\\r\\n{}');
-              setTimeout(() => { sock.destroy(); resolve(); }, 10); // gone before the answer is written
+              sock.write('POST /__runner/task/late HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 2\\r\\n\\r\\n{}', () => { sock.destroy(); resolve(); });
             });
           });
           process.stdout.write('line ' + i + '\\n');
         }
-        await new Promise((r) => setTimeout(r, 200));
+        while (s.getStats().disconnects < 30) await new Promise((r) => setImmediate(r));
         await s.close();
         process.stderr.write('survived\\n');
       })();`,

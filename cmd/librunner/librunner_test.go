@@ -1,13 +1,16 @@
 package main
 
 import (
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluelibs/runner-native/internal/config"
+	"github.com/bluelibs/runner-native/internal/server"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
 
@@ -48,19 +51,56 @@ func TestNotifierDetachStopsEverything(t *testing.T) {
 	assert.Equal(t, detached, n.state)
 }
 
-// A failed listen never arms: the addon may free what it passed at once.
+func newTestInstance(t *testing.T, fields string) *instance {
+	t.Helper()
+	cfg, err := config.Decode([]byte(`{"port":0,"host":"127.0.0.1"` + fields + `}`))
+	require.NoError(t, err)
+	return &instance{cfg: cfg}
+}
+
+// A failed listen leaves nothing armed: the addon may free what it passed at once.
 func TestFailedListenLeavesNothingArmed(t *testing.T) {
-	cfg := config.Defaults(config.Seed)
-	cfg.Host = "127.0.0.1"
-	first := newInstance(cfg)
-	require.NoError(t, first.srv.Bind())
-	cfg.Port = first.srv.Port()
-	second := newInstance(cfg)
-	require.Error(t, second.srv.Bind())
-	assert.Equal(t, unarmed, second.sig.state)
-	assert.Nil(t, second.sig.send)
-	first.port.Close()
-	second.port.Close()
+	first := newTestInstance(t, "")
+	var s signals
+	port, err := listen(first, s.send)
+	require.NoError(t, err)
+	defer first.grp.leave(first, 0, false)
+	second := newTestInstance(t, `,"port":`+strconv.Itoa(port))
+	_, err = listen(second, s.send)
+	var le *server.ListenError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, "EADDRINUSE", le.Code)
+	assert.Equal(t, detached, second.sig.state)
+	assert.Nil(t, second.sig.send, "the callback is forgotten")
+	second.sig.signal(wire.SignalWake)
+	assert.Empty(t, s.got)
+}
+
+// Servers of one process that listen on one port with reusePort share one listener;
+// a different configuration is refused, naming the field.
+func TestReusePortGroups(t *testing.T) {
+	a := newTestInstance(t, `,"reusePort":true`)
+	var s signals
+	port, err := listen(a, s.send)
+	require.NoError(t, err)
+	b := newTestInstance(t, `,"reusePort":true,"port":`+strconv.Itoa(port))
+	got, err := listen(b, s.send)
+	require.NoError(t, err)
+	assert.Equal(t, port, got)
+	assert.Same(t, a.grp, b.grp)
+	assert.Equal(t, 2, a.grp.pool.Ports())
+	c := newTestInstance(t, `,"reusePort":true,"basePath":"/other","port":`+strconv.Itoa(port))
+	_, err = listen(c, s.send)
+	var le *server.ListenError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, "ERR_REUSEPORT_CONFIG", le.Code)
+	assert.Contains(t, le.Message, "config.basePath")
+	b.grp.leave(b, time.Second, false)
+	assert.Equal(t, 1, a.grp.pool.Ports(), "b left; a still serves")
+	a.grp.leave(a, time.Second, false)
+	groupsMu.Lock()
+	assert.Empty(t, groups, "the last one to leave closes the listener and forgets the group")
+	groupsMu.Unlock()
 }
 
 func TestEveryStatHasAReader(t *testing.T) {
@@ -68,8 +108,12 @@ func TestEveryStatHasAReader(t *testing.T) {
 		assert.NotNil(t, statReaders[name], name)
 	}
 	assert.Len(t, statReaders, len(wire.Stats))
-	in := newInstance(config.Defaults(config.Seed))
-	defer in.port.Close()
+	in := newTestInstance(t, "")
+	assert.Equal(t, make([]uint64, len(wire.Stats)), in.stats(), "zeros before listen")
+	var s signals
+	_, err := listen(in, s.send)
+	require.NoError(t, err)
+	defer in.grp.leave(in, 0, false)
 	assert.Len(t, in.stats(), len(wire.Stats))
 }
 

@@ -57,13 +57,13 @@ func init() {
 
 func main() {} // required by -buildmode=c-shared; never runs
 
-// instance is one TunnelServer's server: the HTTP server, its registry and the bridge
-// port through which its JavaScript thread is reached.
+// instance is one TunnelServer: until it listens, its configuration and registrations;
+// then its group (the listener it serves, alone or shared with other threads through
+// reusePort) and the bridge port through which its JavaScript thread is reached.
 type instance struct {
 	cfg       config.Config
-	srv       *server.Server
-	reg       *registry.Registry
-	pool      *bridge.Pool
+	early     []registry.Registration // registrations made before listen
+	grp       *group
 	port      *bridge.Port
 	portIndex int32
 	sig       notifier
@@ -74,17 +74,6 @@ var (
 	handles    sync.Map // uint64 -> *instance
 	lastHandle atomic.Uint64
 )
-
-func newInstance(cfg config.Config) *instance {
-	in := &instance{cfg: cfg, reg: new(registry.Registry), pool: bridge.NewPool()}
-	in.port, in.portIndex = in.pool.Add(func() { in.sig.signal(wire.SignalWake) }, bridge.Options{
-		Timeout:       config.Millis(cfg.TaskTimeoutMs),
-		MaxPending:    cfg.MaxInFlight,
-		WatchInterval: bridge.DefaultWatchInterval,
-	})
-	in.srv = server.New(cfg, in.reg, in.pool)
-	return in
-}
 
 func lookup(h C.uint64_t) *instance {
 	if v, ok := handles.Load(uint64(h)); ok {
@@ -161,7 +150,7 @@ func rn_create(cfgJSON *C.char, cfgLen C.size_t, errBuf *C.char, errCap C.size_t
 		writeOut(errBuf, errCap, errorJSON(err))
 		return 0
 	}
-	in := newInstance(cfg)
+	in := &instance{cfg: cfg}
 	id := lastHandle.Add(1)
 	handles.Store(id, in)
 	return C.uint64_t(id)
@@ -178,7 +167,11 @@ func rn_register(h C.uint64_t, batch *C.uint8_t, length C.size_t) (rc C.int32_t)
 	if !ok {
 		return -1
 	}
-	in.reg.Apply(in.portIndex, regs)
+	if in.grp == nil {
+		in.early = append(in.early, regs...)
+	} else {
+		in.grp.reg.Apply(in.portIndex, regs)
+	}
 	return 0
 }
 
@@ -212,20 +205,35 @@ func rn_listen(h C.uint64_t, fn C.rn_signal_fn, ctx unsafe.Pointer, errBuf *C.ch
 		writeOut(errBuf, errCap, []byte(`{"code":"EINVAL","errno":-22,"syscall":"listen","message":"unknown server handle"}`))
 		return -1
 	}
-	if err := in.srv.Bind(); err != nil {
-		writeOut(errBuf, errCap, errorJSON(err)) // fn and ctx were never stored
+	port, err := listen(in, func(what int32) { C.rn_call_signal(fn, ctx, C.int32_t(what)) })
+	if err != nil {
+		writeOut(errBuf, errCap, errorJSON(err))
 		return -1
 	}
-	in.sig.arm(func(what int32) { C.rn_call_signal(fn, ctx, C.int32_t(what)) })
-	in.srv.Serve()
-	return C.int32_t(in.srv.Port())
+	return C.int32_t(port)
+}
+
+// listen binds (or joins a reusePort group) and returns the port. The notifier is armed
+// before the group can hand this server a call, so no wake-up is lost; when listening
+// fails it is detached for good, and send (holding the addon's pointer) is forgotten.
+func listen(in *instance, send func(what int32)) (int, error) {
+	if in.grp != nil {
+		return 0, &server.ListenError{Code: "ERR_SERVER_ALREADY_LISTEN", Syscall: "listen", Message: "already listening"}
+	}
+	in.sig.arm(send)
+	g, err := joinOrBind(in)
+	if err != nil {
+		in.sig.detach()
+		return 0, err
+	}
+	return g.srv.Port(), nil
 }
 
 //export rn_exchange
 func rn_exchange(h C.uint64_t, mode C.int32_t, answers *C.uint8_t, answersLen C.size_t, buf *C.uint8_t, capacity C.size_t) (n C.int64_t) {
 	defer guard(func() { n = -1 })
 	in := lookup(h)
-	if in == nil {
+	if in == nil || in.port == nil {
 		return 0
 	}
 	written, need, err := in.port.Exchange(bytesOf(answers, answersLen), bytesOf(buf, capacity), int(mode))
@@ -242,7 +250,7 @@ func rn_exchange(h C.uint64_t, mode C.int32_t, answers *C.uint8_t, answersLen C.
 func rn_headers(h C.uint64_t, id C.uint32_t, buf *C.uint8_t, capacity C.size_t) (n C.int64_t) {
 	defer guard(func() { n = 0 })
 	in := lookup(h)
-	if in == nil || buf == nil {
+	if in == nil || in.port == nil || buf == nil {
 		return 0
 	}
 	out, ok := in.port.Headers(nil, uint32(id))
@@ -259,7 +267,7 @@ func rn_headers(h C.uint64_t, id C.uint32_t, buf *C.uint8_t, capacity C.size_t) 
 func rn_close(h C.uint64_t, timeoutMs C.int64_t) {
 	defer guard(nil)
 	in := lookup(h)
-	if in == nil || !in.closing.CompareAndSwap(false, true) {
+	if in == nil || in.grp == nil || !in.closing.CompareAndSwap(false, true) {
 		return
 	}
 	timeout := config.Millis(in.cfg.CloseTimeoutMs) // timeoutMs < 0: the configured one
@@ -268,20 +276,19 @@ func rn_close(h C.uint64_t, timeoutMs C.int64_t) {
 	}
 	go func() {
 		defer guard(nil)
-		_ = in.srv.Close(timeout, in.pool.Deadline) // JavaScript keeps answering meanwhile
-		in.port.Close()
-		in.sig.close(wire.SignalClosed) // the last signal; handles.Delete follows in rn_free
+		in.grp.leave(in, timeout, false) // JavaScript keeps answering meanwhile
+		in.sig.close(wire.SignalClosed)  // the last signal; handles.Delete follows in rn_free
 	}()
 }
 
 //export rn_close_connections
 func rn_close_connections(h C.uint64_t, idleOnly C.int32_t) {
 	defer guard(nil)
-	if in := lookup(h); in != nil {
+	if in := lookup(h); in != nil && in.grp != nil {
 		if idleOnly != 0 {
-			in.srv.CloseIdleConnections()
+			in.grp.srv.CloseIdleConnections()
 		} else {
-			in.srv.CloseAllConnections()
+			in.grp.srv.CloseAllConnections()
 		}
 	}
 }
@@ -294,15 +301,20 @@ func rn_detach(h C.uint64_t) {
 		return
 	}
 	in.sig.detach() // waits for a signal in progress; none can start after this
-	in.port.Shutdown(protocol.ShuttingDown)
+	if in.grp == nil {
+		handles.Delete(uint64(h))
+		return
+	}
 	if !in.closing.CompareAndSwap(false, true) {
-		handles.Delete(uint64(h)) // rn_close's goroutine finishes on its own
+		// close() is under way: its goroutine finishes the job; what is pending now can
+		// no longer be answered by JavaScript.
+		in.port.Shutdown(protocol.ShuttingDown)
+		handles.Delete(uint64(h))
 		return
 	}
 	go func() {
 		defer guard(nil)
-		_ = in.srv.Close(config.Millis(in.cfg.CloseTimeoutMs), in.pool.Deadline)
-		in.port.Close()
+		in.grp.leave(in, config.Millis(in.cfg.CloseTimeoutMs), true)
 		handles.Delete(uint64(h))
 	}()
 }
@@ -311,9 +323,7 @@ func rn_detach(h C.uint64_t) {
 func rn_free(h C.uint64_t) {
 	defer guard(nil)
 	if v, ok := handles.LoadAndDelete(uint64(h)); ok {
-		in := v.(*instance)
-		in.sig.detach()
-		in.port.Close() // its watchdog runs from rn_create on
+		v.(*instance).sig.detach()
 	}
 }
 
@@ -330,25 +340,34 @@ func rn_stats(h C.uint64_t, out *C.uint64_t, n C.size_t) (written C.int32_t) {
 }
 
 // statReaders read each counter of wire.Stats (a test checks that none is missing).
+// Server counters are the listener's (shared by the threads of a reusePort group);
+// the thread* ones are this server's own.
 var statReaders = map[string]func(in *instance) uint64{
-	"requests":         func(in *instance) uint64 { return in.srv.Stats().Requests.Load() },
-	"status2xx":        func(in *instance) uint64 { return in.srv.Stats().Status2xx.Load() },
-	"status4xx":        func(in *instance) uint64 { return in.srv.Stats().Status4xx.Load() },
-	"status5xx":        func(in *instance) uint64 { return in.srv.Stats().Status5xx.Load() },
-	"panics":           func(in *instance) uint64 { return in.srv.Stats().Panics.Load() },
-	"pending":          func(in *instance) uint64 { return uint64(in.port.Pending()) },
-	"connections":      func(in *instance) uint64 { return uint64(in.srv.OpenConnections()) },
-	"inFlight":         func(in *instance) uint64 { return uint64(max(in.srv.Stats().InFlight.Load(), 0)) },
-	"timeouts":         func(in *instance) uint64 { return in.pool.Stats().Timeouts.Load() },
-	"rejected":         func(in *instance) uint64 { return in.pool.Stats().Rejected.Load() },
-	"disconnects":      func(in *instance) uint64 { return in.pool.Stats().Disconnects.Load() },
-	"closedByDeadline": func(in *instance) uint64 { return in.pool.Stats().ClosedByDeadline.Load() },
-	"rejectedHTTP":     func(in *instance) uint64 { return in.srv.Stats().RejectedHTTP.Load() },
+	"requests":         func(in *instance) uint64 { return in.grp.srv.Stats().Requests.Load() },
+	"status2xx":        func(in *instance) uint64 { return in.grp.srv.Stats().Status2xx.Load() },
+	"status4xx":        func(in *instance) uint64 { return in.grp.srv.Stats().Status4xx.Load() },
+	"status5xx":        func(in *instance) uint64 { return in.grp.srv.Stats().Status5xx.Load() },
+	"panics":           func(in *instance) uint64 { return in.grp.srv.Stats().Panics.Load() },
+	"pending":          func(in *instance) uint64 { return uint64(in.grp.pool.Pending()) },
+	"connections":      func(in *instance) uint64 { return uint64(in.grp.srv.OpenConnections()) },
+	"inFlight":         func(in *instance) uint64 { return uint64(max(in.grp.srv.Stats().InFlight.Load(), 0)) },
+	"timeouts":         func(in *instance) uint64 { return in.grp.pool.Stats().Timeouts.Load() },
+	"rejected":         func(in *instance) uint64 { return in.grp.pool.Stats().Rejected.Load() },
+	"disconnects":      func(in *instance) uint64 { return in.grp.pool.Stats().Disconnects.Load() },
+	"closedByDeadline": func(in *instance) uint64 { return in.grp.pool.Stats().ClosedByDeadline.Load() },
+	"rejectedHTTP":     func(in *instance) uint64 { return in.grp.srv.Stats().RejectedHTTP.Load() },
+	"threads":          func(in *instance) uint64 { return uint64(in.grp.pool.Ports()) },
+	"threadPending":    func(in *instance) uint64 { return uint64(in.port.Pending()) },
+	"threadCalls":      func(in *instance) uint64 { return in.port.Calls() },
+	"streamErrors":     func(in *instance) uint64 { return in.grp.pool.Stats().StreamErrors.Load() },
 }
 
-// stats returns the counters in the order of wire.Stats.
+// stats returns the counters in the order of wire.Stats (zeros before listen).
 func (in *instance) stats() []uint64 {
 	out := make([]uint64, len(wire.Stats))
+	if in.grp == nil {
+		return out
+	}
 	for i, name := range wire.Stats {
 		if read := statReaders[name]; read != nil {
 			out[i] = read(in)

@@ -43,6 +43,7 @@ type Stats struct {
 	Rejected         atomic.Uint64 // calls answered 503 because MaxPending was reached
 	Disconnects      atomic.Uint64 // calls whose client went away while waiting
 	ClosedByDeadline atomic.Uint64 // calls answered 503 when close() reached its deadline
+	StreamErrors     atomic.Uint64 // answer streams that failed after their first byte (cut)
 }
 
 const (
@@ -54,6 +55,7 @@ type portState uint8
 
 const (
 	portOpen    portState = iota
+	portLeaving           // its thread is closing while others serve: no new calls
 	portClosing           // close() reached its deadline: new calls fail
 	portGone              // the JavaScript environment went away
 )
@@ -68,7 +70,9 @@ type Port struct {
 	queue     []entry // records JavaScript has not taken yet, from head on
 	head      int
 	aborts    []abortNote
+	credits   []creditNote
 	notices   [][]byte
+	bodies    [][]byte  // KindBody records, after the calls they belong to
 	slots     []*waiter // every call not answered yet, by slot
 	gens      []uint8   // generation of each slot, the top byte of call ids
 	free      []uint32
@@ -76,9 +80,11 @@ type Port struct {
 	inflight  bool   // a wake-up was sent and no wake-driven exchange consumed it
 	exchanges uint64 // for the watchdog
 	state     portState
-	failWith  protocol.Failure
 
 	load      atomic.Int32 // calls queued or running here, for balancing
+	open      atomic.Bool  // takes new calls (state == portOpen), read without p.mu
+	calls     atomic.Uint64
+	failure   atomic.Uint32 // the protocol.Failure new calls get once it is not open
 	stopWatch chan struct{}
 	stopOnce  sync.Once
 }
@@ -94,14 +100,22 @@ type abortNote struct {
 }
 
 type waiter struct {
-	id      uint32
-	call    *server.Call
-	done    chan struct{} // receives one value when the call has its answer
-	timer   *time.Timer
-	drained bool // JavaScript has taken the call
+	id       uint32
+	call     *server.Call
+	done     chan struct{} // receives one value when the call has its answer
+	timer    *time.Timer
+	drained  bool // JavaScript has taken the call
+	redirect bool // the port left before JavaScript took it: another port must
+	// Streams: the answer stream once it started (it then owns the waiter), and the
+	// credit JavaScript gave for the request body, with a kick when it grows.
+	stream *respStream
+	credit atomic.Int64
+	kick   chan struct{}
 }
 
-var waiterPool = sync.Pool{New: func() any { return &waiter{done: make(chan struct{}, 1)} }}
+var waiterPool = sync.Pool{New: func() any {
+	return &waiter{done: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
+}}
 
 // NewPort returns a port that wakes its JavaScript thread with wake. stats may be shared.
 func NewPort(wake func(), opts Options, stats *Stats) *Port {
@@ -109,6 +123,7 @@ func NewPort(wake func(), opts Options, stats *Stats) *Port {
 		stats = new(Stats)
 	}
 	p := &Port{wake: wake, opts: opts, stats: stats, stopWatch: make(chan struct{})}
+	p.open.Store(true)
 	if opts.WatchInterval > 0 {
 		go p.watch()
 	}
@@ -118,14 +133,14 @@ func NewPort(wake func(), opts Options, stats *Stats) *Port {
 // Load returns the number of calls queued or running on this port.
 func (p *Port) Load() int32 { return p.load.Load() }
 
-// Invoke queues c for JavaScript and waits for its answer (c.Slot must be set).
-func (p *Port) Invoke(c *server.Call) {
+// Invoke queues c for JavaScript and waits for its answer (c.Slot must be set). It
+// returns true, with c unanswered, when the port stopped taking calls before
+// JavaScript took this one: the caller hands it to another port (see Pool).
+func (p *Port) Invoke(c *server.Call) (redirect bool) {
 	p.mu.Lock()
 	if p.state != portOpen {
-		f := p.failWith
 		p.mu.Unlock()
-		c.Fail(f, "")
-		return
+		return true
 	}
 	if p.opts.MaxPending > 0 && p.pending >= p.opts.MaxPending {
 		p.mu.Unlock()
@@ -134,19 +149,73 @@ func (p *Port) Invoke(c *server.Call) {
 		return
 	}
 	w := waiterPool.Get().(*waiter)
-	w.call, w.drained = c, false
+	w.call, w.drained, w.redirect, w.stream = c, false, false, nil
+	w.credit.Store(0)
 	p.alloc(w)
 	p.queue = append(p.queue, entry{w.id, w})
 	p.load.Add(1)
+	p.calls.Add(1)
 	wake := p.arm()
 	p.mu.Unlock()
 	if wake {
 		p.wake()
 	}
-	p.wait(w)
+	if c.Body != nil {
+		p.feed(w)
+	} else {
+		p.wait(w)
+	}
+	if w.stream != nil {
+		// The answer goes on as a stream: the stream owns w, its slot and its load
+		// until the server has read it (respStream.finish).
+		p.mu.Lock()
+		w.call = nil
+		p.mu.Unlock()
+		return false
+	}
 	p.load.Add(-1)
+	redirect = w.redirect
 	w.call = nil
 	waiterPool.Put(w)
+	return redirect
+}
+
+// Calls returns how many calls were queued on this port since it was created.
+func (p *Port) Calls() uint64 { return p.calls.Load() }
+
+// Open reports whether the port takes new calls.
+func (p *Port) Open() bool { return p.open.Load() }
+
+// setState changes the state and what new calls get. Called with p.mu held.
+func (p *Port) setState(s portState, f protocol.Failure) {
+	p.state = s
+	p.open.Store(s == portOpen)
+	p.failure.Store(uint32(f))
+}
+
+// Leave stops taking calls because this port's thread is closing while others go on
+// serving: the calls JavaScript has not taken yet are handed back (Invoke returns true
+// for them, and the pool gives them to another port); the ones it has are still
+// answered by it.
+func (p *Port) Leave() {
+	p.mu.Lock()
+	if p.state == portOpen {
+		p.setState(portLeaving, protocol.ShuttingDown)
+	}
+	var moved []*waiter
+	for ; p.head < len(p.queue); p.head++ {
+		e := p.queue[p.head]
+		p.queue[p.head] = entry{}
+		if p.take(e.id) == e.w {
+			e.w.redirect = true
+			moved = append(moved, e.w)
+		}
+	}
+	p.queue, p.head = p.queue[:0], 0
+	p.mu.Unlock()
+	for _, w := range moved {
+		w.done <- struct{}{}
+	}
 }
 
 // alloc gives w a free slot and an id. Called with p.mu held.
@@ -194,7 +263,20 @@ func (p *Port) arm() bool {
 }
 
 func (p *Port) hasWork() bool {
-	return p.head < len(p.queue) || len(p.aborts) > 0 || len(p.notices) > 0
+	return p.head < len(p.queue) || len(p.aborts) > 0 || len(p.notices) > 0 || len(p.credits) > 0 || len(p.bodies) > 0
+}
+
+// get returns the waiter of pending call id without taking it, or nil. Called with
+// p.mu held.
+func (p *Port) get(id uint32) *waiter {
+	slot := id & slotMask
+	if int(slot) >= len(p.slots) {
+		return nil
+	}
+	if w := p.slots[slot]; w != nil && w.id == id {
+		return w
+	}
+	return nil
 }
 
 func (p *Port) wait(w *waiter) {
@@ -291,6 +373,10 @@ func (p *Port) apply(batch []byte) error {
 			return err
 		}
 		batch = rest
+		if a.Kind >= wire.AnswerStreamStart {
+			p.applyStream(a)
+			continue
+		}
 		p.mu.Lock()
 		w := p.take(a.ID)
 		p.mu.Unlock()
@@ -327,6 +413,43 @@ func (p *Port) apply(batch []byte) error {
 	return nil
 }
 
+// applyStream applies an answer about a stream: its start, a chunk, its end, or body
+// credit. The call stays in the table until its stream is over.
+func (p *Port) applyStream(a wire.Answer) {
+	p.mu.Lock()
+	w := p.get(a.ID)
+	if w == nil {
+		p.mu.Unlock()
+		return
+	}
+	s := w.stream
+	if a.Kind == wire.AnswerStreamStart && s == nil && w.call != nil {
+		c := w.call
+		w.stream = newRespStream(p, w, c.Conn, c.WriteTimeout)
+		p.mu.Unlock()
+		c.SetStream(a.Status, a.Payload, w.stream)
+		w.done <- struct{}{}
+		return
+	}
+	p.mu.Unlock()
+	switch a.Kind {
+	case wire.AnswerChunk:
+		if s != nil {
+			s.push(a.Payload)
+		}
+	case wire.AnswerEnd, wire.AnswerStreamError:
+		if s != nil {
+			s.end(a.Kind == wire.AnswerStreamError)
+		}
+	case wire.AnswerBodyCredit:
+		w.credit.Add(int64(a.HTTPCode))
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // drain writes queued records into buf. Called with p.mu held.
 func (p *Port) drain(buf []byte) (n, need int) {
 	for len(p.aborts) > 0 && n+wire.CallHeader <= len(buf) {
@@ -339,6 +462,16 @@ func (p *Port) drain(buf []byte) (n, need int) {
 		return n, 0
 	}
 	p.aborts = nil
+	for len(p.credits) > 0 && n+wire.CallHeader <= len(buf) {
+		cr := p.credits[0]
+		wire.PutCallHeader(buf[n:], cr.id, wire.KindCredit, 0, 0, cr.n, 0, 0)
+		n += wire.CallHeader
+		p.credits = p.credits[1:]
+	}
+	if len(p.credits) > 0 {
+		return n, 0
+	}
+	p.credits = nil
 	for len(p.notices) > 0 {
 		rec := p.notices[0]
 		if n+len(rec) > len(buf) {
@@ -373,6 +506,19 @@ func (p *Port) drain(buf []byte) (n, need int) {
 		p.head++
 	}
 	p.queue, p.head = p.queue[:0], 0
+	for len(p.bodies) > 0 {
+		rec := p.bodies[0]
+		if n+len(rec) > len(buf) {
+			if n == 0 {
+				need = len(rec)
+			}
+			return n, need
+		}
+		n += copy(buf[n:], rec)
+		p.bodies[0] = nil
+		p.bodies = p.bodies[1:]
+	}
+	p.bodies = nil
 	return n, 0
 }
 
@@ -388,7 +534,7 @@ func (p *Port) Headers(dst []byte, id uint32) ([]byte, bool) {
 		return dst, false
 	}
 	w := p.slots[slot]
-	if w == nil || w.id != id || w.call.Header == nil {
+	if w == nil || w.id != id || w.call == nil || w.call.Header == nil {
 		return dst, false
 	}
 	return appendHeaderObject(dst, w.call.Header), true
@@ -398,12 +544,17 @@ func (p *Port) Headers(dst []byte, id uint32) ([]byte, bool) {
 // later call the same; JavaScript is told about the calls it has, so their signals fire.
 func (p *Port) Deadline() {
 	p.mu.Lock()
-	if p.state == portOpen {
-		p.state, p.failWith = portClosing, protocol.ClosedBeforeAnswer
+	if p.state == portOpen || p.state == portLeaving {
+		p.setState(portClosing, protocol.ClosedBeforeAnswer)
 	}
 	var released []*waiter
+	var streams []*respStream
 	for _, w := range p.slots {
 		if w == nil {
+			continue
+		}
+		if w.stream != nil {
+			streams = append(streams, w.stream)
 			continue
 		}
 		p.take(w.id)
@@ -412,10 +563,13 @@ func (p *Port) Deadline() {
 		}
 		released = append(released, w)
 	}
+	p.stats.ClosedByDeadline.Add(uint64(len(released))) // counted before pending reads 0
 	wake := p.hasWork() && p.arm()
 	p.mu.Unlock()
+	for _, st := range streams {
+		st.abort(wire.AbortClosing)
+	}
 	for _, w := range released {
-		p.stats.ClosedByDeadline.Add(1)
 		w.call.Fail(protocol.ClosedBeforeAnswer, "")
 		w.done <- struct{}{}
 	}
@@ -428,17 +582,25 @@ func (p *Port) Deadline() {
 // waking JavaScript: its environment is going away.
 func (p *Port) Shutdown(f protocol.Failure) {
 	p.mu.Lock()
-	p.state, p.failWith = portGone, f
+	p.setState(portGone, f)
 	var released []*waiter
+	var streams []*respStream
 	for _, w := range p.slots {
-		if w != nil {
+		switch {
+		case w == nil:
+		case w.stream != nil:
+			streams = append(streams, w.stream)
+		default:
 			p.take(w.id)
 			released = append(released, w)
 		}
 	}
 	clear(p.queue)
-	p.queue, p.head, p.aborts, p.notices = p.queue[:0], 0, nil, nil
+	p.queue, p.head, p.aborts, p.notices, p.credits, p.bodies = p.queue[:0], 0, nil, nil, nil, nil
 	p.mu.Unlock()
+	for _, st := range streams {
+		st.abort(0) // JavaScript is gone: nobody to tell
+	}
 	for _, w := range released {
 		w.call.Fail(f, "")
 		w.done <- struct{}{}

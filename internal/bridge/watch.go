@@ -29,9 +29,10 @@ import (
 // clients do not do this in practice.
 
 type watched struct {
-	w    *waiter
-	id   uint32
-	conn net.Conn
+	w      *waiter
+	id     uint32
+	conn   net.Conn
+	stream *respStream
 }
 
 func (p *Port) watch() {
@@ -54,8 +55,14 @@ func (p *Port) watch() {
 			p.inflight = true
 		}
 		for _, w := range p.slots {
-			if w != nil && w.call.Conn != nil {
-				snap = append(snap, watched{w, w.id, w.call.Conn})
+			switch {
+			case w == nil:
+			case w.stream != nil:
+				if w.stream.conn != nil {
+					snap = append(snap, watched{w, w.id, w.stream.conn, w.stream})
+				}
+			case w.call != nil && w.call.Conn != nil:
+				snap = append(snap, watched{w, w.id, w.call.Conn, nil})
 			}
 		}
 		p.mu.Unlock()
@@ -63,6 +70,12 @@ func (p *Port) watch() {
 			p.wake()
 		}
 		for _, s := range snap {
+			if s.stream != nil {
+				if peerGone(s.conn) {
+					s.stream.Close() // wakes the writer; counts the disconnect, tells JavaScript
+				}
+				continue
+			}
 			if peerGone(s.conn) && p.expire(s.w, s.id, wire.AbortDisconnect) {
 				s.w.call.Fail(protocol.ClientGone, "")
 				s.w.done <- struct{}{} // the handler goroutine returns; nobody reads the answer

@@ -125,6 +125,15 @@ type Config struct {
 	// function), for logging. Default false.
 	AuthFailureNotices bool
 
+	// ReusePort lets several servers listen on one port ("reusePort"). Default false.
+	// Across processes (node:cluster, pm2) each binds with SO_REUSEPORT and the kernel
+	// spreads connections (Linux; macOS accepts the bind without balancing). Within one
+	// process, the servers of every JavaScript thread that listen on the same host and
+	// port share one listener, and each call goes to the thread with the fewest calls
+	// not yet answered among those that registered its id. They must use the same
+	// configuration.
+	ReusePort bool
+
 	// Serializer is true when JavaScript decodes and encodes values with a custom
 	// serializer ("serializer"); Go does not use it, it only checks its shape.
 	Serializer bool

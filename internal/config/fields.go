@@ -164,6 +164,7 @@ var fields = []field{
 	intField("taskTimeoutMs", 0, 1<<31-1, func(c *Config) *int { return &c.TaskTimeoutMs }),
 	intField("closeTimeoutMs", 0, 1<<31-1, func(c *Config) *int { return &c.CloseTimeoutMs }),
 	boolField("reduceMemoryUsage", func(c *Config) *bool { return &c.ReduceMemoryUsage }),
+	boolField("reusePort", func(c *Config) *bool { return &c.ReusePort }),
 	{"auth", func(d *decoder, n string, v any) error {
 		o, ok := v.(map[string]any)
 		if !ok || isMarker(v) {
@@ -521,6 +522,9 @@ func jsString(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// IsToken reports whether s is an HTTP field name (RFC 9110 token).
+func IsToken(s string) bool { return isToken(s) }
 
 // isToken reports whether s is an HTTP field name (RFC 9110 token).
 func isToken(s string) bool {

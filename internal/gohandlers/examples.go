@@ -1,6 +1,8 @@
 package gohandlers
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -16,6 +18,7 @@ func RegisterExamples(s *Set) {
 	s.Task("app.tasks.complex", complex)
 	s.Task("app.tasks.echo", echo)
 	s.Task("app.tasks.sleep", sleep)
+	s.Task("app.tasks.cpu", cpu)
 	s.Event("app.events.notify", func([]byte) ([]byte, error) { return nil, nil })
 }
 
@@ -64,4 +67,16 @@ func sleep(input []byte) ([]byte, error) {
 	}
 	time.Sleep(time.Duration(in.Ms) * time.Millisecond)
 	return []byte("true"), nil
+}
+
+// cpuRounds is bench/handlers.js's CPU_ROUNDS: the same hashing, the same answer.
+const cpuRounds = 500
+
+func cpu([]byte) ([]byte, error) {
+	digest := make([]byte, 32)
+	for i := 0; i < cpuRounds; i++ {
+		sum := sha256.Sum256(digest)
+		digest = sum[:]
+	}
+	return []byte(`"` + hex.EncodeToString(digest) + `"`), nil
 }

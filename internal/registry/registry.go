@@ -75,9 +75,12 @@ func (r *Registry) Apply(port int32, batch []Registration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.load()
+	// The id lists are copied once per batch (snapshots already published keep theirs),
+	// then appended to freely.
 	next := &tables{
 		tasks: clone(old.tasks, batch, route.Task), events: clone(old.events, batch, route.Event),
-		taskIDs: old.taskIDs, eventIDs: old.eventIDs,
+		taskIDs:  append(make([]string, 0, len(old.taskIDs)+len(batch)), old.taskIDs...),
+		eventIDs: append(make([]string, 0, len(old.eventIDs)+len(batch)), old.eventIDs...),
 	}
 	for _, reg := range batch {
 		m, ids := next.tasks, &next.taskIDs
@@ -96,7 +99,7 @@ func (r *Registry) Apply(port int32, batch []Registration) {
 			}
 			e.Listed = e.Listed || prev.Listed && len(e.Targets) > 0
 		} else {
-			*ids = append((*ids)[:len(*ids):len(*ids)], reg.ID)
+			*ids = append(*ids, reg.ID)
 		}
 		if reg.Missing {
 			e.Missing = len(e.Targets) == 0

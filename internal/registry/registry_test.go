@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -75,6 +76,29 @@ func TestTenThousandIDsInOneBatch(t *testing.T) {
 	r.Apply(0, batch)
 	assert.NotNil(t, r.Lookup(route.Task, []byte("t9999")))
 	assert.Contains(t, string(r.Discovery(true)), `"t9999"`)
+}
+
+// bytesAllocated returns what one batch of n new ids allocates (deterministic, unlike time).
+func bytesAllocated(n int) uint64 {
+	batch := make([]Registration, n)
+	for i := range batch {
+		batch[i] = task("t"+strconv.Itoa(i), int32(i))
+	}
+	var r Registry
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r.Apply(0, batch)
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// A batch costs O(n): twice the ids allocate about twice the bytes (a quadratic copy of
+// the id list, which this once had, allocates four times as much).
+func TestABatchIsLinear(t *testing.T) {
+	small, large := bytesAllocated(10000), bytesAllocated(40000)
+	ratio := float64(large) / float64(small)
+	assert.Less(t, ratio, 6.0, "4x the ids allocated %.1fx the bytes", ratio)
 }
 
 func TestConcurrentLookupsDuringWrites(t *testing.T) {

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"io"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -32,6 +34,7 @@ const (
 	HandlerErr         // the handler failed (Call.Err)
 	Verdict            // a check's answer (Call.Allow, Call.Value)
 	Failed             // the server failed the call itself (Call.Failure, Call.FailArg)
+	Streaming          // the answer is a stream (Call.Stream, StreamStatus, StreamHeaders)
 )
 
 // Call is one request on its way to a handler, and the answer on its way back. Calls are
@@ -52,6 +55,12 @@ type Call struct {
 	// until Invoke returns (for ctx.headers and disconnect detection).
 	Header *fasthttp.RequestHeader
 	Conn   net.Conn
+	// Body, when set, is the request body to stream to the handler (ctx.body) instead of
+	// an input, at most BodyLimit bytes. WriteTimeout bounds each write of a streamed
+	// answer.
+	Body         io.Reader
+	BodyLimit    int
+	WriteTimeout time.Duration
 
 	Outcome Outcome
 	Result  []byte
@@ -60,6 +69,12 @@ type Call struct {
 	Value   []byte
 	Failure protocol.Failure
 	FailArg []byte
+	// A streamed answer: what to send as status and headers (name NUL value NUL
+	// pairs, content-type first), and the body, which the server reads until io.EOF (an
+	// error means the stream failed: the response must be cut) and then closes.
+	StreamStatus  int
+	StreamHeaders []byte
+	Stream        io.ReadCloser
 
 	errBufs [4][]byte // backing arrays of Err's parts
 	idBuf   []byte    // backing array for ID
@@ -108,6 +123,14 @@ func (c *Call) SetVerdict(allow bool, value []byte) {
 	c.Outcome = Verdict
 }
 
+// SetStream records a streamed answer; headers is copied.
+func (c *Call) SetStream(status int, headers []byte, stream io.ReadCloser) {
+	c.StreamStatus = status
+	c.StreamHeaders = append(c.StreamHeaders[:0], headers...)
+	c.Stream = stream
+	c.Outcome = Streaming
+}
+
 // Fail records that the server failed the call itself (timeout, overload, shutdown...).
 func (c *Call) Fail(f protocol.Failure, arg string) {
 	c.Failure = f
@@ -120,6 +143,8 @@ func (c *Call) reset() {
 	c.Input, c.HasInput = nil, false
 	c.Extras = [wire.ExtraCount][]byte{}
 	c.Header, c.Conn = nil, nil
+	c.Body, c.BodyLimit, c.WriteTimeout = nil, 0, 0
+	c.StreamStatus, c.StreamHeaders, c.Stream = 0, c.StreamHeaders[:0], nil
 	c.Outcome, c.Result, c.Allow, c.Value = Unanswered, c.Result[:0], false, c.Value[:0]
 	c.Err = protocol.HandlerError{}
 	c.Failure, c.FailArg = 0, c.FailArg[:0]

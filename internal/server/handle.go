@@ -1,15 +1,18 @@
 package server
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/bluelibs/runner-native/internal/config"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
@@ -190,6 +193,8 @@ func (s *Server) answer(r *request, wantResult bool) {
 		s.reply(r, status, c.out)
 	case Failed:
 		s.fail(r, c.Failure, c.FailArg)
+	case Streaming:
+		s.writeStream(r)
 	default:
 		s.fail(r, protocol.InternalPanic, nil)
 	}
@@ -291,4 +296,71 @@ func memberName(op Op) string {
 		return "payload"
 	}
 	return "input"
+}
+
+// Headers a streamed answer may not set: runner's security list (respondStream in
+// src/node/exposure/httpResponse.ts@5.5.0), and the framing headers the server owns.
+var blockedStreamHeaders = map[string]bool{
+	"set-cookie": true, "access-control-allow-origin": true, "access-control-allow-credentials": true,
+	"x-content-type-options": true, "x-frame-options": true,
+	"content-length": true, "transfer-encoding": true, "connection": true, "keep-alive": true,
+	"upgrade": true, "trailer": true, "te": true,
+}
+
+// writeStream answers with the handler's stream: its status and headers now, its bytes
+// as they come (chunked), read by fasthttp through the call's stream.
+func (s *Server) writeStream(r *request) {
+	c, h := r.c, &r.ctx.Response.Header
+	status := c.StreamStatus
+	if status < 100 || status > 599 {
+		status = fasthttp.StatusOK
+	}
+	r.ctx.SetStatusCode(status)
+	for rest := c.StreamHeaders; len(rest) > 0; {
+		name, value, next, ok := nextPair(rest)
+		if !ok {
+			break
+		}
+		rest = next
+		lower := strings.ToLower(string(name))
+		switch {
+		case lower == "content-type":
+			if validFieldValue(value) {
+				h.SetContentTypeBytes(value)
+			}
+		case blockedStreamHeaders[lower], !config.IsToken(lower), !validFieldValue(value):
+		default:
+			h.AddBytesKV(name, value)
+		}
+	}
+	if s.dialect.Runner() {
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+	}
+	r.ctx.Response.SetBodyStream(c.Stream, -1)
+	s.stats.count(status)
+}
+
+// nextPair reads one name NUL value NUL pair.
+func nextPair(b []byte) (name, value, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return nil, nil, nil, false
+	}
+	j := bytes.IndexByte(b[i+1:], 0)
+	if j < 0 {
+		return nil, nil, nil, false
+	}
+	return b[:i], b[i+1 : i+1+j], b[i+2+j:], true
+}
+
+// validFieldValue refuses the bytes that would break a header: CR, LF, NUL and other
+// controls but tab.
+func validFieldValue(v []byte) bool {
+	for _, c := range v {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -138,6 +138,7 @@ func (s *Server) call(r *request, op Op, id []byte) {
 	c := r.c
 	c.Op, c.ID = op, id
 	c.Header, c.Conn = &r.ctx.Request.Header, r.ctx.Conn()
+	c.WriteTimeout = config.Millis(s.cfg.WriteTimeoutMs)
 	s.invoke(c)
 	// Events answer a result only when JavaScript sends one (returnPayload).
 	s.answer(r, true)

@@ -122,7 +122,11 @@ func (s *Server) Listen() error {
 // can finish its own setup only once the address is known to be its own.
 func (s *Server) Bind() error {
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
-	ln, err := net.Listen("tcp", addr)
+	var lc net.ListenConfig
+	if s.cfg.ReusePort {
+		lc.Control = reusePort
+	}
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return newListenError(err)
 	}

@@ -49,11 +49,30 @@ const (
 	KindCheck  = 3 // decide something for a request; aux says what (Check*)
 	KindAbort  = 4 // call id stopped waiting for its answer; aux is the reason (Abort*)
 	KindNotice = 5 // something happened that JavaScript may log; no answer expected
+	KindCredit = 6 // a response stream may send slot more bytes (Go wrote them to the client)
+	KindBody   = 7 // a piece of a request body stream: aux is the stream (0: the body), input the bytes
 )
 
 // Flags of call records.
 const (
-	FlagHasInput = 1 // the input bytes are present (else the handler gets undefined)
+	FlagHasInput   = 1 // the input bytes are present (else the handler gets undefined)
+	FlagBodyStream = 2 // the request body arrives as a stream of KindBody records (ctx.body)
+)
+
+// Flags of body records.
+const (
+	FlagEnd    = 1 // the stream ends after these bytes
+	FlagFailed = 2 // the stream failed: the input is why, extra code its code
+)
+
+// Stream sizes.
+const (
+	// StreamWindow is how many bytes of a response stream JavaScript may send ahead of
+	// the credit Go gives back as it writes them to the client: the memory a slow client
+	// can hold per stream.
+	StreamWindow = 256 << 10
+	// BodyChunk is the largest piece of a request body Go sends in one record.
+	BodyChunk = 64 << 10
 )
 
 // What a check record asks (its aux).
@@ -100,6 +119,15 @@ const (
 	// AnswerUnencodable: the handler's value could not be encoded (payload: why).
 	// Answered 500; the seed protocol shows why, runner's does not.
 	AnswerUnencodable = 6
+	// AnswerStreamStart: the answer is a stream; status is the HTTP status, the payload
+	// the headers as name NUL value NUL pairs (the first is content-type).
+	AnswerStreamStart = 7
+	AnswerChunk       = 8  // payload: the next bytes of the stream
+	AnswerEnd         = 9  // the stream ended well
+	AnswerStreamError = 10 // the stream failed (payload: why): the response is cut
+	// AnswerBodyCredit: JavaScript can take httpCode more bytes of request body stream
+	// status (0: the body).
+	AnswerBodyCredit = 11
 )
 
 // Flags of answers.
@@ -129,6 +157,7 @@ const (
 var Stats = []string{
 	"requests", "status2xx", "status4xx", "status5xx", "panics", "pending", "connections",
 	"inFlight", "timeouts", "rejected", "disconnects", "closedByDeadline", "rejectedHTTP",
+	"threads", "threadPending", "threadCalls", "streamErrors",
 }
 
 // AbortReasons maps an abort reason to the code and message JavaScript puts on
@@ -150,8 +179,13 @@ func Constants() []byte {
 		"CALL_HEADER": CallHeader, "EXTRA_HEADER": ExtraHeader, "ANSWER_HEADER": AnswerHeader,
 		"KIND_TASK": KindTask, "KIND_EVENT": KindEvent, "KIND_CHECK": KindCheck,
 		"KIND_ABORT": KindAbort, "KIND_NOTICE": KindNotice,
-		"FLAG_HAS_INPUT": FlagHasInput,
-		"REG_HEADER":     RegHeader, "REG_LISTED": RegListed, "REG_MISSING": RegMissing,
+		"FLAG_HAS_INPUT": FlagHasInput, "FLAG_BODY_STREAM": FlagBodyStream,
+		"FLAG_END": FlagEnd, "FLAG_FAILED": FlagFailed,
+		"STREAM_WINDOW": StreamWindow, "BODY_CHUNK": BodyChunk,
+		"KIND_CREDIT": KindCredit, "KIND_BODY": KindBody,
+		"ANSWER_STREAM_START": AnswerStreamStart, "ANSWER_CHUNK": AnswerChunk, "ANSWER_END": AnswerEnd,
+		"ANSWER_STREAM_ERROR": AnswerStreamError, "ANSWER_BODY_CREDIT": AnswerBodyCredit,
+		"REG_HEADER": RegHeader, "REG_LISTED": RegListed, "REG_MISSING": RegMissing,
 		"CHECK_AUTH": CheckAuth, "CHECK_ORIGIN": CheckOrigin,
 		"NOTICE_AUTH_FAILURE": NoticeAuthFailure,
 		"EXTRA_REQUEST_ID":    ExtraRequestID, "EXTRA_CONTEXT": ExtraContext,

@@ -75,6 +75,9 @@ func constValue(t *testing.T, name string) float64 {
 		"FlagHasCode": FlagHasCode, "FlagHasID": FlagHasID, "FlagHasData": FlagHasData, "FlagHasHTTPCode": FlagHasHTTPCode,
 		"FlagDataUndefined": FlagDataUndefined, "FlagAllow": FlagAllow,
 		"SignalWake": SignalWake, "SignalClosed": SignalClosed, "ExchangeWake": ExchangeWake, "ExchangeFlush": ExchangeFlush,
+		"KindCredit": KindCredit, "KindBody": KindBody, "FlagBodyStream": FlagBodyStream, "FlagEnd": FlagEnd, "FlagFailed": FlagFailed,
+		"StreamWindow": StreamWindow, "BodyChunk": BodyChunk, "AnswerStreamStart": AnswerStreamStart, "AnswerChunk": AnswerChunk,
+		"AnswerEnd": AnswerEnd, "AnswerStreamError": AnswerStreamError, "AnswerBodyCredit": AnswerBodyCredit,
 	}
 	v, ok := values[name]
 	if !assert.True(t, ok, "add %s to constValue", name) {

@@ -1,6 +1,6 @@
 // Type-checked by `npm run test:types` (tsc --noEmit --strict): the seed README's usage,
 // and the additions, must compile against index.d.ts unchanged.
-import { TunnelServer, TunnelConfig, TunnelStats, CallContext } from '../..';
+import { TunnelServer, TunnelConfig, TunnelStats, CallContext, HandlerError } from '../..';
 
 declare const db: { users: { create(input: unknown): Promise<{ id: number; email: string }> } };
 
@@ -40,11 +40,34 @@ async function additions(): Promise<void> {
     ctx.signal.addEventListener('abort', () => undefined);
     return { id: ctx.id, kind: ctx.kind, ua: ctx.headers['user-agent'] };
   });
+  server.registerTask('typed.error', () => {
+    throw new HandlerError('Conflict', { status: 409, code: 'CONFLICT', id: 'app.errors.conflict', data: { k: 1 }, httpCode: 409 });
+  });
+  server.registerEvent('with.result', (payload: number, ctx) => (ctx.returnPayload ? payload * 2 : undefined), { listed: false });
   await server.listen();
   const port: number | null = server.port;
   const stats: TunnelStats = server.getStats();
-  console.log(port, stats.requests, stats.pending, stats.timeouts);
-  await server.close();
+  console.log(port, stats.requests, stats.pending, stats.timeouts, stats.closedByDeadline);
+  server.closeIdleConnections();
+  await server.close({ timeoutMs: 1000 });
+  server.closeAllConnections();
+}
+
+async function runnerProtocol(): Promise<void> {
+  const server = new TunnelServer({
+    port: 0,
+    protocol: 'runner',
+    serializer: { parse: JSON.parse, stringify: JSON.stringify },
+    cors: { origin: /\.example$/, credentials: true, exposedHeaders: ['x-runner-request-id'] },
+    auth: { token: ['a', 'b'], allowAnonymous: false },
+    authValidator: async ({ headers }) => ({ ok: headers.authorization === 'Bearer x' }),
+    onAuthFailure: ({ requestId, status, code }) => console.log(requestId, status, code),
+    exposure: 'list',
+    disableDiscovery: true,
+    closeTimeoutMs: 5000,
+  });
+  server.registerTask('t', (input, ctx) => [ctx.requestId, ctx.url, ctx.contextHeader]);
+  await server.listen();
 }
 
 function misuse(): void {
@@ -58,8 +81,13 @@ function misuse(): void {
   server.registerTask('x', 42);
   // @ts-expect-error port is read-only
   server.port = 1;
+  // @ts-expect-error an unknown protocol
+  new TunnelServer({ port: 0, protocol: 'grpc' });
+  // @ts-expect-error exposure is one of three words
+  new TunnelServer({ port: 0, exposure: 'some' });
 }
 
 void seed;
 void additions;
+void runnerProtocol;
 void misuse;

@@ -1,0 +1,10 @@
+'use strict';
+// This package on THREADS JavaScript threads (default 2) sharing one port: reusePort
+// through startWorkers, each thread running bench/servers/native-thread.js.
+const path = require('path');
+const { startWorkers } = require('../..');
+
+startWorkers(path.join(__dirname, 'native-thread.js'), {
+  threads: Number(process.env.THREADS || 2),
+  workerData: { port: Number(process.env.PORT) },
+}).then(() => console.log('ready'));

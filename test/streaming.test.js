@@ -1,0 +1,167 @@
+'use strict';
+/**
+ * Streams through the bridge (issue #10): answers a handler streams, request bodies it
+ * reads as they arrive, backpressure both ways, failures and disconnects mid-stream.
+ */
+const assert = require('assert');
+const crypto = require('crypto');
+const http = require('http');
+const net = require('net');
+const { Readable } = require('stream');
+const { startServer, closeAll, post, waitFor, assertError } = require('./helpers');
+
+/** A readable of `count` chunks of `size` bytes, chunk i filled with byte i % 251, counting what it produced. */
+function counted(count, size, state = { produced: 0 }) {
+  let i = 0;
+  const stream = new Readable({
+    read() {
+      if (i === count) {
+        this.push(null);
+        return;
+      }
+      const chunk = Buffer.alloc(size, i % 251);
+      i++;
+      state.produced += size;
+      this.push(chunk);
+    },
+  });
+  return stream;
+}
+
+function expectedDigest(count, size) {
+  const h = crypto.createHash('sha256');
+  for (let i = 0; i < count; i++) h.update(Buffer.alloc(size, i % 251));
+  return h.digest('hex');
+}
+
+/** POSTs and collects the answer as a digest; resolves with how it ended. */
+function fetchDigest(port, id, body = '{}', { pause } = {}) {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/__runner/task/${id}`, headers: { 'content-type': 'application/json' } }, (res) => {
+      const h = crypto.createHash('sha256');
+      let bytes = 0;
+      if (pause) pause(res);
+      res.on('data', (c) => { h.update(c); bytes += c.length; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, bytes, digest: h.digest('hex'), complete: res.complete }));
+      res.on('aborted', () => resolve({ status: res.statusCode, headers: res.headers, bytes, aborted: true }));
+      res.on('error', () => resolve({ status: res.statusCode, bytes, aborted: true }));
+    });
+    req.on('error', (err) => resolve({ error: err.code }));
+    req.end(body);
+  });
+}
+
+describe('streamed answers', function () {
+  this.timeout(60000);
+  afterEach(closeAll);
+
+  it('a Readable answer is sent chunked, byte for byte', async () => {
+    const s = await startServer({}, (srv) => srv.registerTask('dl', () => counted(100, 65536)));
+    const res = await fetchDigest(s.port, 'dl');
+    assert.strictEqual(res.status, 200);
+    assert.strictEqual(res.headers['transfer-encoding'], 'chunked');
+    assert.strictEqual(res.headers['content-type'], 'application/octet-stream');
+    assert.strictEqual(res.bytes, 100 * 65536);
+    assert.strictEqual(res.digest, expectedDigest(100, 65536));
+  });
+
+  it('{ stream, status, contentType, headers }: the handler chooses them, except the headers it may not set', async () => {
+    const s = await startServer({}, (srv) => srv.registerTask('spec', () => ({
+      stream: Readable.from(['hello ', 'world']),
+      status: 201,
+      contentType: 'text/plain; charset=utf-8',
+      headers: {
+        'x-custom': 'yes', 'set-cookie': 'session=stolen', 'access-control-allow-origin': 'https://evil.example',
+        'content-length': '5', 'x-bad': 'line\r\nInjected: 1',
+      },
+    })));
+    const res = await fetchDigest(s.port, 'spec');
+    assert.strictEqual(res.status, 201);
+    assert.strictEqual(res.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.strictEqual(res.headers['x-custom'], 'yes');
+    assert.strictEqual(res.headers['set-cookie'], undefined);
+    assert.strictEqual(res.headers['access-control-allow-origin'], '*', 'the server\'s CORS, not the handler\'s');
+    assert.strictEqual(res.headers['x-bad'], undefined, 'a value with CR/LF is dropped');
+    assert.strictEqual(res.headers.injected, undefined);
+    assert.strictEqual(res.bytes, 11);
+  });
+
+  it('a stream that fails before its first byte is an ordinary error answer', async () => {
+    const s = await startServer({}, (srv) => srv.registerTask('early', () => new Readable({ read() { this.destroy(new Error('no data for you')); } })));
+    assertError(await post(s.port, '/__runner/task/early', {}), 500, 'INTERNAL_ERROR', 'no data for you');
+  });
+
+  it('a stream that fails after its first byte cuts the response, and is counted', async () => {
+    const s = await startServer({}, (srv) => srv.registerTask('cut', () => Readable.from((async function* gen() {
+      yield Buffer.alloc(1000, 1);
+      throw new Error('disk gone');
+    })())));
+    const res = await fetchDigest(s.port, 'cut');
+    assert.strictEqual(res.status, 200);
+    assert.strictEqual(res.aborted, true, 'the client sees an incomplete chunked body');
+    assert.ok(res.bytes >= 1000);
+    await waitFor(() => s.getStats().streamErrors === 1);
+    assert.strictEqual((await post(s.port, '/__runner/task/missing', {})).status, 404, 'the server goes on');
+  });
+
+  it('a slow client slows the stream down: the handler produces only a bounded amount ahead', async () => {
+    const state = { produced: 0 };
+    const total = 256 * 1024 * 1024;
+    const s = await startServer({ writeTimeoutMs: 600000 }, (srv) => srv.registerTask('big', () => counted(total / 65536, 65536, state)));
+    let response;
+    const done = fetchDigest(s.port, 'big', '{}', { pause: (res) => { response = res; res.pause(); } });
+    await waitFor(() => response);
+    // Wait until production stops (a plateau of 50 polls), then check where it stopped.
+    let last = -1;
+    let same = 0;
+    await waitFor(() => {
+      same = state.produced === last ? same + 1 : 0;
+      last = state.produced;
+      return same >= 50;
+    });
+    assert.ok(state.produced < 64 * 1024 * 1024, `only ${(state.produced / 2 ** 20).toFixed(1)} MB of 256 MB produced while the client did not read`);
+    response.resume();
+    const res = await done;
+    assert.strictEqual(res.bytes, total);
+    assert.strictEqual(res.digest, expectedDigest(total / 65536, 65536));
+  });
+
+  it('a client that goes away mid-stream destroys the stream and fires the signal', async () => {
+    let reason;
+    let destroyed = false;
+    const s = await startServer({}, (srv) => srv.registerTask('endless', (input, ctx) => {
+      ctx.signal.addEventListener('abort', () => { reason = ctx.signal.reason.code; });
+      const stream = new Readable({ read() { this.push(Buffer.alloc(16384, 7)); } });
+      stream.on('close', () => { destroyed = true; });
+      return stream;
+    }));
+    const sock = net.connect(s.port, '127.0.0.1');
+    let got = 0;
+    await new Promise((resolve) => {
+      sock.on('data', (c) => {
+        got += c.length;
+        if (got > 1024 * 1024) { sock.destroy(); resolve(); }
+      });
+      sock.write('POST /__runner/task/endless HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}');
+    });
+    await waitFor(() => destroyed && reason);
+    assert.strictEqual(reason, 'CLIENT_DISCONNECTED');
+    await waitFor(() => s.getStats().disconnects === 1 && s.getStats().pending === 0);
+  });
+
+  it('close() past its deadline cuts a stream that never ends', async () => {
+    let destroyed = false;
+    const s = await startServer({}, (srv) => srv.registerTask('endless', () => {
+      const stream = new Readable({ read() { setImmediate(() => this.push(Buffer.alloc(1024, 1))); } });
+      stream.on('close', () => { destroyed = true; });
+      return stream;
+    }));
+    let response;
+    const done = fetchDigest(s.port, 'endless', '{}', { pause: (res) => { response = res; } });
+    await waitFor(() => response);
+    await s.close({ timeoutMs: 100 });
+    const res = await done;
+    assert.strictEqual(res.aborted, true);
+    await waitFor(() => destroyed);
+  });
+});
