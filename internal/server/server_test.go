@@ -152,7 +152,7 @@ func TestEventAnswersOKWithPayload(t *testing.T) {
 func TestDiscovery(t *testing.T) {
 	_, base := start(t, cfg(t, ""), nil)
 	want := `{"ok":true,"result":{"allowList":{"enabled":true,` +
-		`"tasks":["app.tasks.add","app.tasks.greet","app.tasks.complex","app.tasks.echo","app.tasks.sleep"],` +
+		`"tasks":["app.tasks.add","app.tasks.greet","app.tasks.complex","app.tasks.echo","app.tasks.sleep","app.tasks.cpu"],` +
 		`"events":["app.events.notify"]}}}`
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		res, body := do(t, m, base+"/__runner/discovery", "")
