@@ -6,6 +6,7 @@
  */
 const { r, run, globals, nodeExposure, useExposureContext, hasExposureContext, cancellationError, Serializer } = require('@bluelibs/runner');
 const { EventEmitter } = require('events');
+const { Readable } = require('stream');
 const { nativeExposure } = require('../../runner');
 
 /** Tasks tell tests where they are ('started', 'aborted'), tagged with their input. */
@@ -83,6 +84,14 @@ const tasks = {
     probe.emit('aborted', tag, { cancellation: cancellationError.is(reason), message: reason && reason.message });
     return 'too late';
   }).build(),
+  // Streamed answers, as runner pipes them (httpResponse.ts respondStream).
+  stream: r.task('app.tasks.stream').run(async () => Readable.from([Buffer.from('hello '), Buffer.from('world')])).build(),
+  streamWrapped: r.task('app.tasks.streamWrapped').run(async () => ({
+    stream: Readable.from([Buffer.from('a,b\n')]),
+    status: 201,
+    contentType: 'text/csv',
+    headers: { 'x-extra': 'yes', 'set-cookie': 'blocked=1', 'x-frame-options': 'SAMEORIGIN', 'access-control-allow-origin': 'http://evil.test' },
+  })).build(),
   hidden: r.task('app.tasks.hidden').run(async () => 'hidden').build(),
   odd: r.task('app.tasks/ünï code').run(async () => 'odd').build(),
 };
@@ -114,7 +123,7 @@ const authValidator = r.task('app.auth.validator')
 const EXPOSED_TASKS = [
   'app.tasks.add', 'app.tasks.echo', 'app.tasks.kind', 'app.tasks.nothing', 'app.tasks.typed', 'app.tasks.typed500',
   'app.tasks.teapot', 'app.tasks.untyped', 'app.tasks.thrownString', 'app.tasks.cancel', 'app.tasks.unencodable',
-  'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks/ünï code',
+  'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks.stream', 'app.tasks.streamWrapped', 'app.tasks/ünï code',
 ];
 const EXPOSED_EVENTS = ['app.events.notify', 'app.events.parallel', 'app.events.failing'];
 

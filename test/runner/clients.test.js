@@ -199,6 +199,11 @@ describe('runner differential: runner\'s clients see nodeExposure and nativeExpo
     assert.deepStrictEqual(got.context, { value: { name: 'sam' } });
   });
 
+  it('smart client: a streamed answer to a JSON call fails alike (runner\'s client parses it as JSON)', async () => {
+    const got = await same(pair, (app) => outcome(smartClient(app).task('app.tasks.stream')));
+    assert.deepStrictEqual([got.error.class, got.error.message], ['SyntaxError', 'Invalid JSON payload.']);
+  });
+
   it('logs: task errors and auth failures are logged alike through runner\'s logger', async () => {
     const rid = `log-check-${Date.now()}`;
     const views = await same(pair, async (app) => {

@@ -104,6 +104,14 @@ const cases = [
   }],
   ['CORS: preflight needs no token, even on an unknown id', { method: 'OPTIONS', path: '/__runner/task/no.such', headers: { origin: 'http://evil.test' } }, (o) => assert.deepStrictEqual([o.status, o.headers['access-control-allow-origin']], [204, undefined])],
   ['CORS: preflight on discovery', { method: 'OPTIONS', path: '/__runner/discovery', headers: { origin: 'http://allowed.test' } }, (o) => assert.strictEqual(o.status, 204)],
+  ['a task returning a Readable streams it', post('/__runner/task/app.tasks.stream', '{}', { origin: 'http://allowed.test' }), (o) => {
+    assert.deepStrictEqual([o.status, o.body, o.headers['content-type'], o.headers['transfer-encoding']], [200, 'hello world', 'application/octet-stream', 'chunked']);
+    assert.deepStrictEqual([o.headers['x-content-type-options'], o.headers['access-control-allow-origin'], reqid(o.headers)], ['nosniff', 'http://allowed.test', '<uuid>']);
+  }],
+  ['a streamed answer with status, type and headers, the unsafe ones dropped', post('/__runner/task/app.tasks.streamWrapped', '{}'), (o) => {
+    assert.deepStrictEqual([o.status, o.body, o.headers['content-type'], o.headers['x-extra']], [201, 'a,b\n', 'text/csv', 'yes']);
+    assert.deepStrictEqual([o.headers['set-cookie'], o.headers['x-frame-options'], o.headers['access-control-allow-origin']], [undefined, 'DENY', undefined], "the task's set-cookie, x-frame-options and ACAO are dropped");
+  }],
   ['security headers on every JSON answer', post('/__runner/task/app.tasks.add', '{}'), (o) => assert.deepStrictEqual([o.headers['x-content-type-options'], o.headers['x-frame-options'], o.headers['content-type']], ['nosniff', 'DENY', 'application/json; charset=utf-8'])],
 ];
 
