@@ -38,7 +38,7 @@ const SCENARIOS = [
   { name: 'sleep', what: 'sleep 5 ms, 1000 connections', path: '/__runner/task/app.tasks.sleep', body: '{"input":{"ms":5}}', conns: 1000 },
   { name: 'sequential', what: 'add, 1 connection', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 1 },
   { name: 'pipelined', what: 'add, 8 connections x 16 in flight', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 8, pipeline: 16 },
-  { name: 'cpu', what: `~1 ms of CPU per call (${CPU_ROUNDS} SHA-256 rounds), 64 connections`, path: '/__runner/task/app.tasks.cpu', body: '{}', conns: 64 },
+  { name: 'cpu', what: `~1 ms of CPU per call (FNV-1a over 4 KiB, ${CPU_ROUNDS} rounds), 64 connections`, path: '/__runner/task/app.tasks.cpu', body: '{}', conns: 64 },
   // The runner servers only: one @bluelibs/runner app, its add task behind a token.
   { name: 'runner', group: 'runner', what: '@bluelibs/runner 5.5.0 app, add, 64 connections, token auth', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 64, token: 'bench-token' },
 ];

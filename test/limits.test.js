@@ -47,16 +47,22 @@ describe('connection limits', () => {
     assert.strictEqual((await post(s.port, '/__runner/task/missing', {})).status, 404, 'the server still serves others');
   });
 
-  it('maxConnections: a connection beyond the limit gets 503 and is closed', async () => {
+  it('maxConnections: a connection beyond the limit gets the JSON 503 and is closed', async () => {
     let release;
     const gate = new Promise((r) => { release = r; });
     const s = await startServer({ maxConnections: 2 }, (srv) => srv.registerTask('gated', () => gate));
     const busy = [await connect(s.port), await connect(s.port)];
     busy.forEach((sock) => sock.write('POST /__runner/task/gated HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}'));
-    await waitFor(() => s.getStats().inFlight === 2);
+    await waitFor(() => s.getStats().inFlight === 2); // both connections are served
     const text = await rawExchange(s.port, 'POST /__runner/task/gated HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}');
     assert.match(text, /^HTTP\/1\.1 503 /);
+    assert.match(text, /\r\nContent-Type: application\/json; charset=utf-8\r\n/i);
+    assert.match(text, /\r\nConnection: close\r\n/i);
+    assert.deepStrictEqual(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)), {
+      ok: false, error: { code: 503, message: 'Too many connections (maxConnections=2)', codeName: 'SERVICE_UNAVAILABLE' },
+    });
     assert.strictEqual(s.getStats().inFlight, 2, 'two calls are inside their handler');
+    assert.strictEqual(s.getStats().status5xx, 1, 'the 503 is counted');
     release('done');
     busy.forEach((sock) => sock.destroy());
   });

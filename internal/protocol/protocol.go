@@ -152,6 +152,12 @@ func (d Dialect) AppendFailure(dst []byte, f Failure, msg []byte) ([]byte, int) 
 	return appendError(d, dst, t.status, t.code, msg, nil), t.status
 }
 
+// AppendCustom appends an error envelope with an explicit status, code and message
+// (the strict HTTP guard's refusals, whose codes are its own) and returns the status.
+func (d Dialect) AppendCustom(dst []byte, status int, code, message string) ([]byte, int) {
+	return appendError(d, dst, status, code, []byte(message), nil), status
+}
+
 // HandlerError is an error answered by a handler (see wire.SplitError): nil parts are
 // absent.
 type HandlerError struct {

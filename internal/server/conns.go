@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/bluelibs/runner-native/internal/httpguard"
 )
 
 // connSet tracks the connections of a server from accept until fasthttp is done with
@@ -32,8 +34,12 @@ func (cs *connSet) remove(c *lingerConn) {
 	cs.mu.Unlock()
 }
 
-// track is fasthttp's ConnState hook.
+// track is fasthttp's ConnState hook. fasthttp sees the guard's connection, which
+// wraps ours.
 func (cs *connSet) track(c net.Conn, state fasthttp.ConnState) {
+	if g, ok := c.(*httpguard.Conn); ok {
+		c = g.Conn
+	}
 	lc, ok := c.(*lingerConn)
 	if !ok {
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/bluelibs/runner-native/internal/config"
+	"github.com/bluelibs/runner-native/internal/httpguard"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
@@ -220,28 +221,22 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	c := acquireCall()
 	defer releaseCall(c)
 	r := &request{ctx: ctx, c: c, origin: ctx.Request.Header.Peek(fasthttp.HeaderOrigin)}
-	var small *fasthttp.ErrSmallBuffer
-	var netErr net.Error
 	if s.dialect.Runner() {
-		// Runner's exposure never sees these requests: Node's HTTP server answers them
-		// itself (lib/_http_server.js socketOnError) with a bare status line and
-		// Connection: close: no body, no CORS, security or request-id headers.
-		switch {
-		case errors.Is(err, fasthttp.ErrBodyTooLarge):
-			s.nodeClientError(ctx, fasthttp.StatusRequestEntityTooLarge)
-		case errors.As(err, &small):
-			s.nodeClientError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge)
-		case errors.As(err, &netErr) && netErr.Timeout():
-			s.nodeClientError(ctx, fasthttp.StatusRequestTimeout)
-		default:
-			s.stats.RejectedHTTP.Add(1)
-			s.nodeClientError(ctx, fasthttp.StatusBadRequest)
-		}
-		return
+		s.ensureRequestID(r)
 	}
 	s.setCORS(r)
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
 	var num [20]byte
+	rej, guarded := httpguard.RejectionOf(ctx.Conn())
 	switch {
+	case guarded: // the guard refused a request whose head fasthttp had already read
+		if rej.Status != 503 {
+			s.stats.RejectedHTTP.Add(1)
+		}
+		var status int
+		c.out, status = s.dialect.AppendCustom(c.out[:0], rej.Status, rej.Code, s.guardMessage(rej))
+		s.reply(r, status, c.out)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(s.cfg.MaxBodySize), 10))
 	case errors.As(err, &small):
@@ -253,17 +248,6 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 		s.fail(r, protocol.MalformedRequest, nil)
 	}
 	ctx.SetConnectionClose()
-}
-
-// nodeClientError answers as Node's HTTP server answers a request its parser or its
-// timeouts reject while no response has started (lib/_http_server.js socketOnError):
-// the status line and Connection: close, nothing else (fasthttp adds Date and
-// Content-Length: 0).
-func (s *Server) nodeClientError(ctx *fasthttp.RequestCtx, status int) {
-	ctx.Response.Reset()
-	ctx.SetStatusCode(status)
-	ctx.SetConnectionClose()
-	s.stats.count(status)
 }
 
 // originCache remembers a RegExp policy's answers, per origin, up to a bound.

@@ -141,11 +141,10 @@ func (s *Server) runnerBody(r *request, op Op, body []byte) bool {
 }
 
 // readBody reads the request body, at most MaxBodySize bytes (runner's JSON limit), and
-// answers 413 past it as runner does; when the client stalls or sends a broken chunk,
-// Node's bare 408 or 400 (see nodeClientError). fasthttp streams bodies in runner mode
-// (see New): the first bytes are already read, the rest comes from the connection as it
-// is read here. A body nobody reads is drained or the connection closed by fasthttp, as
-// Node dumps it.
+// answers 413 past it, 408 when the client stalls, 400 when the body is malformed (a
+// bad chunk). fasthttp streams bodies in runner mode (see New): the first bytes are
+// already read, the rest comes from the connection as it is read here. A body nobody
+// reads is drained or the connection closed by fasthttp, as Node dumps it.
 func (s *Server) readBody(r *request) ([]byte, bool) {
 	ctx := r.ctx
 	if !ctx.Request.IsBodyStream() {
@@ -181,12 +180,13 @@ func (s *Server) readBody(r *request) ([]byte, bool) {
 		}
 		if err != nil {
 			c.body = buf[:0]
+			ctx.SetConnectionClose()
 			var netErr net.Error
 			if errors.As(err, &netErr) && netErr.Timeout() {
-				s.nodeClientError(ctx, fasthttp.StatusRequestTimeout)
+				s.fail(r, protocol.RequestTimeout, nil)
 			} else {
 				s.stats.RejectedHTTP.Add(1)
-				s.nodeClientError(ctx, fasthttp.StatusBadRequest)
+				s.fail(r, protocol.MalformedRequest, nil)
 			}
 			return nil, false
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/bluelibs/runner-native/internal/config"
 	"github.com/bluelibs/runner-native/internal/cors"
+	"github.com/bluelibs/runner-native/internal/httpguard"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/registry"
 )
@@ -88,7 +89,7 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) *Server {
 		ReadTimeout:                  config.Millis(cfg.ReadTimeoutMs),
 		WriteTimeout:                 config.Millis(cfg.WriteTimeoutMs),
 		IdleTimeout:                  config.Millis(cfg.IdleTimeoutMs),
-		Concurrency:                  cfg.MaxConnections,
+		Concurrency:                  2 * cfg.MaxConnections, // a backstop: the guard bounds connections
 		ReduceMemoryUsage:            cfg.ReduceMemoryUsage,
 		// Inside Node, Go must never write to stdout/stderr: a closed pipe would kill
 		// the whole process with SIGPIPE, and the output is not ours to use anyway.
@@ -140,7 +141,7 @@ func (s *Server) Serve() {
 	go func() {
 		defer close(s.served)
 		defer func() { _ = recover() }() // a panic here must never reach Node
-		_ = s.http.Serve(trackingListener{s.ln, &s.conns})
+		_ = s.http.Serve(httpguard.NewListener(trackingListener{s.ln, &s.conns}, s.guardConfig()))
 	}()
 }
 

@@ -18,9 +18,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
  *   fasthttp keeps HTTP/1.1 connections open without saying so, and each closes after an
  *   early error in its own way.
  * - "content-length: 0": it says nothing the (compared) empty body does not. runner sets it
- *   on 204 preflight answers, which fasthttp never gives one (RFC 9110 8.6 forbids it);
- *   Node's bare answers to requests its parser rejects (400, 408, 431) have none, and
- *   fasthttp writes one.
+ *   on 204 preflight answers, which fasthttp never gives one (RFC 9110 8.6 forbids it).
  * x-runner-request-id is compared apart: equal when the client chose it, a fresh UUID on
  * both sides otherwise.
  */

@@ -1,0 +1,3 @@
+package httpguard
+
+func init() { raisePanics = true } // a bug must fail the tests, not close a connection quietly

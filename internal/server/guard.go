@@ -1,0 +1,56 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/bluelibs/runner-native/internal/config"
+	"github.com/bluelibs/runner-native/internal/httpguard"
+)
+
+// guardConfig sets up the httpguard listener that checks every request before fasthttp
+// reads it, and bounds the open connections (maxConnections) with a JSON 503.
+//
+// The guard wraps the lingering connection, not the reverse: its Close writes a pending
+// answer first, and the lingering close that follows half-closes and drains, so a client
+// still sending reads that answer instead of a reset.
+func (s *Server) guardConfig() httpguard.Config {
+	header := "Vary: Origin\r\n" // no Origin was read: an explicit list allows nothing
+	if s.cfg.CORS.Mode == config.OriginAny {
+		header = "Access-Control-Allow-Origin: *\r\n"
+	}
+	if s.dialect.Runner() {
+		header += "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+	}
+	return httpguard.Config{
+		MaxHeadSize:  s.cfg.MaxHeaderSize,
+		MaxConns:     s.cfg.MaxConnections,
+		Body:         s.guardAnswer,
+		Header:       header,
+		WriteTimeout: config.Millis(s.cfg.WriteTimeoutMs),
+		ReadTimeout:  config.Millis(s.cfg.ReadTimeoutMs),
+	}
+}
+
+// guardAnswer counts an answer the guard writes itself and builds its envelope.
+func (s *Server) guardAnswer(dst []byte, r httpguard.Rejection) []byte {
+	s.stats.Requests.Add(1)
+	if r.Status != 503 {
+		s.stats.RejectedHTTP.Add(1)
+	}
+	s.stats.count(r.Status)
+	out, _ := s.dialect.AppendCustom(dst, r.Status, r.Code, s.guardMessage(r))
+	return out
+}
+
+// guardMessage names the setting behind a limit, as the server's own answers do.
+func (s *Server) guardMessage(r httpguard.Rejection) string {
+	switch r.Status {
+	case 408:
+		return "Request not received within readTimeoutMs"
+	case 431:
+		return "Request headers exceed maxHeaderSize (" + strconv.Itoa(s.cfg.MaxHeaderSize) + " bytes)"
+	case 503:
+		return "Too many connections (maxConnections=" + strconv.Itoa(s.cfg.MaxConnections) + ")"
+	}
+	return r.Message
+}
