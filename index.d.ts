@@ -18,6 +18,8 @@ export interface AuthRequest {
   url: string;
   /** Its path. */
   path: string;
+  /** Runner protocol: the request's x-runner-request-id (runner's validators see it among the headers). */
+  requestId?: string;
 }
 
 /** What `onAuthFailure` is told about a refused request. */

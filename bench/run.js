@@ -39,6 +39,8 @@ const SCENARIOS = [
   { name: 'sequential', what: 'add, 1 connection', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 1 },
   { name: 'pipelined', what: 'add, 8 connections x 16 in flight', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 8, pipeline: 16 },
   { name: 'cpu', what: `~1 ms of CPU per call (FNV-1a over 4 KiB, ${CPU_ROUNDS} rounds), 64 connections`, path: '/__runner/task/app.tasks.cpu', body: '{}', conns: 64 },
+  // The runner servers only: one @bluelibs/runner app, its add task behind a token.
+  { name: 'runner', group: 'runner', what: '@bluelibs/runner 5.5.0 app, add, 64 connections, token auth', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 64, token: 'bench-token' },
 ];
 
 const goBinary = path.join(root, 'build', 'bench', 'runner-go');
@@ -50,7 +52,17 @@ const SERVERS = {
   'node-cluster': { label: 'node:cluster, 2 node:http workers', threads: true, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-cluster.js')]] },
   fastify: { label: 'Fastify', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'fastify.js')]] },
   go: { label: 'pure Go (ceiling)', cmd: () => [goBinary, ['-port', String(PORT)]] },
+  'runner-node': { group: 'runner', label: 'nodeExposure (runner)', env: { EXPOSURE: 'node' }, cmd: runnerApp },
+  'runner-native': { group: 'runner', label: 'nativeExposure', env: { EXPOSURE: 'native' }, cmd: runnerApp },
+  'runner-seed': { group: 'runner', label: 'TunnelServer, seed protocol', env: { EXPOSURE: 'seed' }, cmd: runnerApp },
 };
+
+function runnerApp(extraArgs = []) {
+  return [process.execPath, [...extraArgs, path.join(__dirname, 'servers', 'runner-app.js')]];
+}
+
+/** The scenarios a server takes part in: its group's (seed servers: the ungrouped ones). */
+const scenariosOf = (name, scenarios) => scenarios.filter((sc) => (sc.group || 'seed') === (SERVERS[name].group || 'seed'));
 
 function parseArgs(list) {
   const out = {};
@@ -83,8 +95,8 @@ function buildGo() {
 }
 
 /** Starts a server and resolves once it printed "ready" and accepts connections. */
-async function startServer(name) {
-  const [cmd, argv] = SERVERS[name].cmd();
+async function startServer(name, extraArgs) {
+  const [cmd, argv] = SERVERS[name].cmd(extraArgs);
   // Its own process group: a server of several processes is measured and stopped whole.
   const child = spawn(cmd, argv, { env: { ...process.env, ...SERVERS[name].env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
@@ -133,11 +145,12 @@ function procStatus(pid) {
 }
 
 /** One HTTP request over a fresh socket; resolves with "status body". */
-function exchange(method, urlPath, body) {
+function exchange(method, urlPath, body, token) {
   return new Promise((resolve, reject) => {
     const sock = net.connect(PORT, '127.0.0.1');
     let data = '';
-    sock.on('connect', () => sock.write(`${method} ${urlPath} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
+    const auth = token ? `x-runner-token: ${token}\r\n` : '';
+    sock.on('connect', () => sock.write(`${method} ${urlPath} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${auth}Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
     sock.on('data', (c) => { data += c; });
     sock.on('end', () => {
       const status = (data.match(/^HTTP\/1\.1 (\d+)/) || [])[1];
@@ -149,6 +162,7 @@ function exchange(method, urlPath, body) {
 
 /** Throws unless the server answers the protocol correctly. */
 async function verify(name) {
+  if (SERVERS[name].group === 'runner') return verifyRunner(name);
   const checks = [
     ['POST', '/__runner/task/app.tasks.add', '{"input":{"a":5,"b":3}}', '200 {"ok":true,"result":8}'],
     ['POST', '/__runner/task/app.tasks.echo', ECHO_INPUT, `200 {"ok":true,"result":${JSON.stringify(JSON.parse(ECHO_INPUT).input)}}`],
@@ -163,10 +177,26 @@ async function verify(name) {
   }
 }
 
+/** The runner servers: the add task, a wrong token, an unknown task (runner's 403, the seed's 404). */
+async function verifyRunner(name) {
+  const unknown = name === 'runner-seed'
+    ? '404 {"ok":false,"error":{"code":404,"message":"Task not found: app.tasks.nope","codeName":"NOT_FOUND"}}'
+    : '403 {"ok":false,"error":{"message":"Task app.tasks.nope not exposed","code":"FORBIDDEN"}}';
+  const checks = [
+    ['/__runner/task/app.tasks.add', 'bench-token', '200 {"ok":true,"result":8}'],
+    ['/__runner/task/app.tasks.add', 'wrong', name === 'runner-seed' ? '401 {"ok":false,"error":{"code":401,"message":"Missing or invalid x-runner-token header","codeName":"UNAUTHORIZED"}}' : '401 {"ok":false,"error":{"message":"Unauthorized","code":"UNAUTHORIZED"}}'],
+    ['/__runner/task/app.tasks.nope', 'bench-token', unknown],
+  ];
+  for (const [p, token, want] of checks) {
+    const got = await exchange('POST', p, '{"input":{"a":5,"b":3}}', token);
+    if (got !== want) throw new Error(`${name}: wrong answer for POST ${p}:\n  want ${want}\n  got  ${got}`);
+  }
+}
+
 function runWrk(scenario) {
   return new Promise((resolve, reject) => {
     const wrkArgs = ['-t1', `-c${scenario.conns}`, `-d${DURATION}s`, '--timeout', '5s', '-s', path.join(__dirname, 'lua', 'post.lua'), `http://127.0.0.1:${PORT}${scenario.path}`];
-    const child = spawn('wrk', wrkArgs, { env: { ...process.env, WRK_BODY: scenario.body, WRK_PIPELINE: String(scenario.pipeline || 1) } });
+    const child = spawn('wrk', wrkArgs, { env: { ...process.env, WRK_BODY: scenario.body, WRK_PIPELINE: String(scenario.pipeline || 1), WRK_TOKEN: scenario.token || '' } });
     let out = '';
     child.stdout.on('data', (c) => { out += c; });
     child.stderr.on('data', (c) => { out += c; });
@@ -234,10 +264,16 @@ function fmt(x, digits = 0) {
   return x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-function table(results, servers, scenarios) {
+function table(results, all, scenarios, shares) {
   const lines = [];
   for (const sc of scenarios) {
+    const servers = all.filter((s) => scenariosOf(s, [sc]).length > 0);
+    if (servers.length === 0) continue;
     lines.push(`\n### ${sc.name}: ${sc.what}\n`);
+    if (sc.group === 'runner') {
+      lines.push(...runnerTable(results, servers, sc, shares));
+      continue;
+    }
     if (sc.idle) {
       lines.push('| server | bytes per idle connection (median) | runs |', '|---|---:|---|');
       for (const s of servers) {
@@ -264,6 +300,93 @@ function table(results, servers, scenarios) {
   return lines.join('\n');
 }
 
+/**
+ * The runner scenario's table: req/s against nodeExposure's, server CPU per request
+ * against the seed-protocol TunnelServer's (the targets: at least 3x nodeExposure's
+ * req/s, at most 1.3x the seed's CPU per request), and the serializer's share.
+ */
+function runnerTable(results, servers, sc, shares) {
+  const med = (s, k) => median(results[s][sc.name].map((r) => r[k]));
+  const has = (s) => servers.includes(s);
+  const lines = ['| server | req/s | vs nodeExposure | p50 ms | p99 ms | server CPU µs/req | CPU vs seed protocol | main-thread CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const s of servers) {
+    const vsNode = has('runner-node') ? med(s, 'rps') / med('runner-node', 'rps') : NaN;
+    const vsSeed = has('runner-seed') ? med(s, 'cpuUs') / med('runner-seed', 'cpuUs') : NaN;
+    lines.push(`| ${SERVERS[s].label} | ${fmt(med(s, 'rps'))} | ${fmt(vsNode, 2)}× | ${fmt(med(s, 'p50'), 2)} | ${fmt(med(s, 'p99'), 2)} | ${fmt(med(s, 'cpuUs'), 1)} | ${fmt(vsSeed, 2)}× | ${fmt(med(s, 'mainUs'), 1)} |`);
+  }
+  if (shares.length > 0) {
+    lines.push('', `Serializer (runner's Serializer.parse and .stringify, inclusive) share of the JavaScript thread's busy samples during one ${DURATION} s run (--cpu-prof): `
+      + `${shares.map((x) => `${SERVERS[x.name].label} ${fmt(x.share * 100, 1)} % of ${fmt(x.samples)} samples`).join('; ')}.`);
+  }
+  return lines;
+}
+
+/** One extra run per runner exposure under --cpu-prof: the serializer's share of the JS thread. */
+async function serializerShares(servers, scenarios) {
+  const sc = scenarios.find((x) => x.name === 'runner');
+  if (!sc) return [];
+  const out = [];
+  for (const name of ['runner-native', 'runner-node'].filter((s) => servers.includes(s))) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-native-prof-'));
+    const child = await startServer(name, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    let t0;
+    let t1;
+    try {
+      await runWrk(sc).catch(() => {}); // warm-up
+      t0 = process.hrtime.bigint() / 1000n;
+      await runWrk(sc);
+      t1 = process.hrtime.bigint() / 1000n;
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      await sleep(200); // let the port go
+    }
+    const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`${name}: no CPU profile written`);
+    const profile = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    fs.rmSync(dir, { recursive: true, force: true });
+    out.push({ name, ...serializerShare(profile, Number(t0), Number(t1)) });
+    console.log(`serializer share ${SERVERS[name].label}: ${fmt(out[out.length - 1].share * 100, 1)} %`);
+  }
+  return out;
+}
+
+/**
+ * Samples of the JavaScript thread (idle excluded) taken in [t0, t1] (µs, the monotonic
+ * clock V8 and process.hrtime share), and the fraction of them inside the app
+ * serializer's parse or stringify (bench/servers/runner-app.js names them).
+ */
+function serializerShare(profile, t0, t1) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n.id);
+  const memo = new Map();
+  const inSerializer = (id) => {
+    const chain = [];
+    let found = false;
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+      if (memo.has(cur)) { found = memo.get(cur); break; }
+      chain.push(cur);
+      if (/^benchSerializer/.test(byId.get(cur).callFrame.functionName)) { found = true; break; }
+    }
+    for (const c of chain) memo.set(c, found);
+    return found;
+  };
+  let t = profile.startTime;
+  let samples = 0;
+  let inside = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i];
+    if (t < t0 || t > t1) continue;
+    const node = byId.get(profile.samples[i]);
+    if (node.callFrame.functionName === '(idle)') continue;
+    samples++;
+    if (inSerializer(node.id)) inside++;
+  }
+  return { share: samples > 0 ? inside / samples : NaN, samples };
+}
+
 async function main() {
   const servers = (args.servers ? String(args.servers).split(',') : Object.keys(SERVERS));
   const scenarios = args.scenarios ? SCENARIOS.filter((s) => String(args.scenarios).split(',').includes(s.name)) : SCENARIOS;
@@ -274,10 +397,11 @@ async function main() {
   const started = Date.now();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const name of servers) {
+      if (scenariosOf(name, scenarios).length === 0) continue;
       const child = await startServer(name);
       try {
         await verify(name);
-        for (const sc of scenarios) {
+        for (const sc of scenariosOf(name, scenarios)) {
           const r = sc.idle ? await measureIdle(child) : await measureLoad(name, child, sc);
           results[name][sc.name].push(r);
           console.log(`round ${round} ${SERVERS[name].label.padEnd(18)} ${sc.name.padEnd(10)} ${sc.idle ? `${fmt(r.bytesPerConn)} B/conn` : `${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUs, 1)} µs/req`}`);
@@ -289,9 +413,10 @@ async function main() {
       }
     }
   }
+  const shares = await serializerShares(servers, scenarios);
   const m = machine();
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  const rssLines = ['| server | peak RSS MB (median over rounds) |', '|---|---:|', ...servers.map((s) => `| ${SERVERS[s].label} | ${fmt(median(peakRss[s]) / 1024, 1)} |`)];
+  const rssLines = ['| server | peak RSS MB (median over rounds) |', '|---|---:|', ...servers.filter((s) => peakRss[s].length > 0).map((s) => `| ${SERVERS[s].label} | ${fmt(median(peakRss[s]) / 1024, 1)} |`)];
   const doc = [
     '# Benchmarks',
     '',
@@ -303,7 +428,7 @@ async function main() {
     'medians over rounds. Server and wrk share the two cores. "Server CPU" is utime+stime of the server process from /proc over the measured run, divided by requests;',
     '"main-thread CPU" is the same for the process\'s main thread alone: the JavaScript thread of the Node servers (for runner-native, the rest is Go). wrk reports no useful p99 for pipelined requests.',
     'Answers are checked before and after each server is measured; any socket error or non-2xx answer rejects the run.',
-    table(results, servers, scenarios),
+    table(results, servers, scenarios, shares),
     '',
     '### peak memory',
     '',

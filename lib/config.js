@@ -21,6 +21,11 @@ function replacer(key, value) {
     default: break;
   }
   if (value instanceof RegExp) return { $js: 'regexp', text: String(value) };
+  // A serializer is usually a class instance (runner's Serializer) whose methods live on
+  // its prototype, where JSON.stringify does not look: show Go the two it needs.
+  if (key === 'serializer' && value !== null && typeof value === 'object') {
+    return { parse: value.parse, stringify: value.stringify };
+  }
   if (value instanceof Map || value instanceof Set) return { $js: 'object', text: String(value) };
   return value;
 }

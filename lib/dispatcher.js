@@ -365,7 +365,7 @@ class Dispatcher {
     if (what === W.CHECK_AUTH) {
       const validator = this.options.authValidator;
       const headers = this.headersOf(id);
-      decision = validator ? validator({ headers, method: extras.method, url: extras.url, path: extras.path }) : false;
+      decision = validator ? validator({ headers, method: extras.method, url: extras.url, path: extras.path, requestId: extras.requestId }) : false;
     } else if (what === W.CHECK_ORIGIN) {
       const choose = this.options.corsOrigin;
       decision = choose ? choose(extras.origin) : null;

@@ -2,6 +2,8 @@
 wrk.method = "POST"
 wrk.body = os.getenv("WRK_BODY")
 wrk.headers["Content-Type"] = "application/json"
+local token = os.getenv("WRK_TOKEN")
+if token and token ~= "" then wrk.headers["x-runner-token"] = token end
 
 local depth = tonumber(os.getenv("WRK_PIPELINE") or "1")
 if depth > 1 then

@@ -114,6 +114,12 @@ type Config struct {
 	// CRLF (for example "Access-Control-Allow-Origin: *\r\n"). Default none.
 	Header string
 
+	// Bare answers with the status line and Connection: close alone, as Node's HTTP
+	// server answers what its parser refuses (the runner protocol, whose clients must
+	// see what they see from runner's own server). Body is still called, to count the
+	// answer, but neither its output nor Header is sent. Default false.
+	Bare bool
+
 	// WriteTimeout bounds writing one answer. Default DefaultWriteTimeout.
 	WriteTimeout time.Duration
 
@@ -188,6 +194,12 @@ func (l *Listener) answer(c net.Conn, r Rejection) {
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = append(b, ' ')
 	b = append(b, reason(r.Status)...)
+	if l.cfg.Bare {
+		b = append(b, "\r\nConnection: close\r\n\r\n"...)
+		_ = c.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
+		_, _ = c.Write(b)
+		return
+	}
 	b = append(b, "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(body)), 10)
 	b = append(b, "\r\nConnection: close\r\nDate: "...)

@@ -79,6 +79,8 @@ type Call struct {
 	errBufs [4][]byte // backing arrays of Err's parts
 	idBuf   []byte    // backing array for ID
 	scratch []byte    // normalised path (runner routing)
+	body    []byte    // the request body read from a stream (runner)
+	hdr     []byte    // a repeated header's values joined (runner, see nodeHeader)
 	msg     []byte    // scratch for messages
 	out     []byte    // scratch for the response envelope
 	rid     [36]byte  // a generated request id
@@ -146,7 +148,7 @@ func (c *Call) reset() {
 	c.Outcome, c.Result, c.Allow, c.Value = Unanswered, c.Result[:0], false, c.Value[:0]
 	c.Err = protocol.HandlerError{}
 	c.Failure, c.FailArg = 0, c.FailArg[:0]
-	c.msg, c.out = c.msg[:0], c.out[:0]
+	c.msg, c.out, c.body = c.msg[:0], c.out[:0], c.body[:0]
 }
 
 // maxPooledBuf keeps one huge answer from pinning its buffers in the pool forever.
@@ -157,7 +159,7 @@ var callPool = sync.Pool{New: func() any { return new(Call) }}
 func acquireCall() *Call { return callPool.Get().(*Call) }
 
 func releaseCall(c *Call) {
-	if cap(c.Result) > maxPooledBuf || cap(c.out) > maxPooledBuf || cap(c.errBufs[3]) > maxPooledBuf {
+	if cap(c.Result) > maxPooledBuf || cap(c.out) > maxPooledBuf || cap(c.errBufs[3]) > maxPooledBuf || cap(c.body) > maxPooledBuf {
 		return
 	}
 	c.reset()

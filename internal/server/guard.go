@@ -18,10 +18,10 @@ func (s *Server) guardConfig() httpguard.Config {
 	if s.cfg.CORS.Mode == config.OriginAny {
 		header = "Access-Control-Allow-Origin: *\r\n"
 	}
-	if s.dialect.Runner() {
-		header += "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
-	}
 	return httpguard.Config{
+		// Runner's exposure never sees what Node's HTTP parser refuses: Node answers it
+		// with the bare status line. Its clients must see the same (HTTP_ERROR).
+		Bare:         s.dialect.Runner(),
 		MaxHeadSize:  s.cfg.MaxHeaderSize,
 		MaxConns:     s.cfg.MaxConnections,
 		Body:         s.guardAnswer,

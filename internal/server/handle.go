@@ -61,7 +61,11 @@ func (s *Server) ask(r *request, what uint16, extras func(c *Call)) (allow bool,
 func (s *Server) authorize(r *request, path []byte) (protocol.Failure, bool) {
 	a := &s.cfg.Auth
 	if len(s.tokens) > 0 {
-		sum := sha256.Sum256(r.ctx.Request.Header.Peek(a.Header))
+		token := r.ctx.Request.Header.Peek(a.Header)
+		if s.dialect.Runner() {
+			token = nodeHeader(&r.c.hdr, &r.ctx.Request.Header, a.Header)
+		}
+		sum := sha256.Sum256(token)
 		match := 0
 		for i := range s.tokens {
 			match |= subtle.ConstantTimeCompare(sum[:], s.tokens[i][:])
@@ -72,6 +76,8 @@ func (s *Server) authorize(r *request, path []byte) (protocol.Failure, bool) {
 	}
 	if a.Validator {
 		ok, _ := s.ask(r, wire.CheckAuth, func(q *Call) {
+			// runner's validators see the request id among the headers (it writes it there).
+			q.Extras[wire.ExtraRequestID] = r.c.Extras[wire.ExtraRequestID]
 			q.Extras[wire.ExtraMethod] = r.ctx.Method()
 			q.Extras[wire.ExtraURL] = r.ctx.Request.Header.RequestURI()
 			q.Extras[wire.ExtraPath] = path
@@ -215,14 +221,29 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	c := acquireCall()
 	defer releaseCall(c)
 	r := &request{ctx: ctx, c: c, origin: ctx.Request.Header.Peek(fasthttp.HeaderOrigin)}
-	if s.dialect.Runner() {
-		s.ensureRequestID(r)
-	}
-	s.setCORS(r)
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
 	var num [20]byte
 	rej, guarded := httpguard.RejectionOf(ctx.Conn())
+	if s.dialect.Runner() {
+		// Runner's exposure never sees these requests: Node's HTTP server answers them
+		// itself (lib/_http_server.js socketOnError) with a bare status line and
+		// Connection: close: no body, no CORS, security or request-id headers.
+		switch {
+		case guarded:
+			s.nodeClientError(ctx, rej.Status)
+		case errors.Is(err, fasthttp.ErrBodyTooLarge):
+			s.nodeClientError(ctx, fasthttp.StatusRequestEntityTooLarge)
+		case errors.As(err, &small):
+			s.nodeClientError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge)
+		case errors.As(err, &netErr) && netErr.Timeout():
+			s.nodeClientError(ctx, fasthttp.StatusRequestTimeout)
+		default:
+			s.nodeClientError(ctx, fasthttp.StatusBadRequest)
+		}
+		return
+	}
+	s.setCORS(r)
 	switch {
 	case guarded: // the guard refused a request whose head fasthttp had already read
 		if rej.Status != 503 {
@@ -242,6 +263,20 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 		s.fail(r, protocol.MalformedRequest, nil)
 	}
 	ctx.SetConnectionClose()
+}
+
+// nodeClientError answers as Node's HTTP server answers a request its parser or its
+// timeouts reject while no response has started (lib/_http_server.js socketOnError):
+// the status line and Connection: close, nothing else (fasthttp adds Date and
+// Content-Length: 0).
+func (s *Server) nodeClientError(ctx *fasthttp.RequestCtx, status int) {
+	if status >= 400 && status < 500 && status != 408 && status != 413 && status != 431 {
+		s.stats.RejectedHTTP.Add(1)
+	}
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetConnectionClose()
+	s.stats.count(status)
 }
 
 // originCache remembers a RegExp policy's answers, per origin, up to a bound.

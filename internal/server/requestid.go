@@ -17,7 +17,11 @@ const requestIDHeader = "X-Runner-Request-Id"
 // JavaScript (for logs).
 func (s *Server) ensureRequestID(r *request) {
 	c := r.c
-	id := trimSpace(r.ctx.Request.Header.Peek(requestIDHeader))
+	var id []byte
+	// Sent twice, Node joins the values with ", ", which is never a valid id.
+	if all := r.ctx.Request.Header.PeekAll(requestIDHeader); len(all) == 1 {
+		id = trimSpace(all[0])
+	}
 	if !validRequestID(id) {
 		id = newUUID(c.rid[:])
 	}

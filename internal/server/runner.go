@@ -2,10 +2,16 @@ package server
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/bluelibs/runner-native/internal/config"
+	"github.com/bluelibs/runner-native/internal/httpguard"
 	"github.com/bluelibs/runner-native/internal/jsonscan"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/route"
@@ -87,14 +93,22 @@ func (s *Server) handleRunner(ctx *fasthttp.RequestCtx) {
 		s.fail(r, protocol.UnsupportedMedia, nil)
 		return
 	}
-	if body := ctx.PostBody(); len(body) > 0 {
+	body, ok := s.readBody(r)
+	if !ok {
+		return
+	}
+	if len(body) > 0 {
 		if !s.runnerBody(r, op, body) {
 			return
 		}
 	}
-	if v := ctx.Request.Header.Peek("X-Runner-Context"); len(v) > 0 {
-		c.Extras[wire.ExtraContext] = v
+	// Sent twice, Node joins the values with ", ": never a JSON object runner can parse,
+	// so it provides no context at all.
+	if v := ctx.Request.Header.PeekAll("X-Runner-Context"); len(v) == 1 && len(v[0]) > 0 {
+		c.Extras[wire.ExtraContext] = v[0]
 	}
+	// The request target, for useExposureContext().url (runner: new URL(req.url, ...)).
+	c.Extras[wire.ExtraURL] = ctx.Request.Header.RequestURI()
 	s.call(r, op, id)
 }
 
@@ -125,6 +139,99 @@ func (s *Server) runnerBody(r *request, op Op, body []byte) bool {
 		}
 	}
 	return true
+}
+
+// readBody reads the request body, at most MaxBodySize bytes (runner's JSON limit), and
+// answers 413 past it, 408 when the client stalls, 400 when the body is malformed (a
+// bad chunk). fasthttp streams bodies in runner mode (see New): the first bytes are
+// already read, the rest comes from the connection as it is read here. A body nobody
+// reads is drained or the connection closed by fasthttp, as Node dumps it.
+func (s *Server) readBody(r *request) ([]byte, bool) {
+	ctx := r.ctx
+	if !ctx.Request.IsBodyStream() {
+		return ctx.PostBody(), true
+	}
+	limit := s.cfg.MaxBodySize
+	var num [20]byte
+	if n := ctx.Request.Header.ContentLength(); n > limit {
+		ctx.SetConnectionClose()
+		s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(limit), 10))
+		return nil, false
+	}
+	c := r.c
+	buf := c.body[:0]
+	if n := ctx.Request.Header.ContentLength(); n > cap(buf) {
+		buf = make([]byte, 0, n)
+	}
+	stream := ctx.RequestBodyStream()
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := stream.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			c.body = buf[:0]
+			ctx.SetConnectionClose()
+			s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(limit), 10))
+			return nil, false
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// A stalled or broken body: Node's HTTP server answers these itself, bare.
+			c.body = buf[:0]
+			var netErr net.Error
+			switch rej, guarded := httpguard.RejectionOf(ctx.Conn()); {
+			case guarded:
+				s.nodeClientError(ctx, rej.Status)
+			case errors.As(err, &netErr) && netErr.Timeout():
+				s.nodeClientError(ctx, fasthttp.StatusRequestTimeout)
+			default:
+				s.nodeClientError(ctx, fasthttp.StatusBadRequest)
+			}
+			return nil, false
+		}
+	}
+	c.body = buf
+	return buf, true
+}
+
+// nodeHeader returns header name as runner reads it from Node's req.headers: a repeated
+// header's values joined with ", ", except for the headers Node keeps only the first of
+// (lib/_http_incoming.js matchKnownFields). A join is written into *buf.
+func nodeHeader(buf *[]byte, h *fasthttp.RequestHeader, name string) []byte {
+	if nodeKeepsFirst(name) {
+		return h.Peek(name)
+	}
+	all := h.PeekAll(name)
+	switch len(all) {
+	case 0:
+		return nil
+	case 1:
+		return all[0]
+	}
+	b := (*buf)[:0]
+	for i, v := range all {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, v...)
+	}
+	*buf = b
+	return b
+}
+
+// nodeKeepsFirst reports the headers whose repeats Node discards.
+func nodeKeepsFirst(name string) bool {
+	switch strings.ToLower(name) {
+	case "age", "authorization", "content-length", "content-type", "etag", "expires", "from", "host",
+		"if-modified-since", "if-unmodified-since", "last-modified", "location", "max-forwards",
+		"proxy-authorization", "referer", "retry-after", "server", "user-agent":
+		return true
+	}
+	return false
 }
 
 // isStreamingType reports a content type runner streams instead of parsing as JSON:

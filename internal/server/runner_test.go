@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -198,6 +199,8 @@ func TestRunnerAuth(t *testing.T) {
 			}
 		}
 		assert.EqualValues(t, wire.CheckAuth, check.check)
+		assert.Regexp(t, uuidV4, check.extras[wire.ExtraRequestID], "the validator sees the request id, as runner's does in its headers")
+		delete(check.extras, wire.ExtraRequestID)
 		assert.Equal(t, map[int]string{wire.ExtraMethod: "POST", wire.ExtraURL: "/__runner/task/app.add?q=1", wire.ExtraPath: "/__runner/task/app.add"}, check.extras)
 		res, _ = do(t, "POST", base+"/__runner/task/app.add", `{"input":1}`, "X-Ok", "no")
 		assert.Equal(t, 401, res.StatusCode)
@@ -236,6 +239,14 @@ func TestRunnerEventsAndContexts(t *testing.T) {
 	assert.Equal(t, `{"app.ctx":"\"v\""}`, got.extras[wire.ExtraContext])
 	_, _ = do(t, "POST", base+"/__runner/event/app.ev", `5`)
 	assert.False(t, rec.last().hasInput, "a non-object event body has no payload")
+}
+
+func TestRunnerCallsCarryTheRequestTarget(t *testing.T) {
+	rec, base := startRunner(t, anonymous, echo)
+	_, _ = do(t, "POST", base+"/__runner/task/app.add?x=1&y=%20", `{"input":1}`)
+	assert.Equal(t, "/__runner/task/app.add?x=1&y=%20", rec.last().extras[wire.ExtraURL], "for useExposureContext().url")
+	_, _ = do(t, "POST", base+"/__runner/event/app.ev", `{"payload":1}`)
+	assert.Equal(t, "/__runner/event/app.ev", rec.last().extras[wire.ExtraURL])
 }
 
 func TestRunnerStreamingTypesWaitForStreaming(t *testing.T) {
@@ -322,4 +333,138 @@ func TestRunnerHeaderLimitIsNodes(t *testing.T) {
 	_, base := startRunner(t, anonymous, echo)
 	res, _ := do(t, "POST", base+"/__runner/task/app.add", `{"input":1}`, "X-Runner-Context", strings.Repeat("c", 12<<10))
 	assert.Equal(t, 200, res.StatusCode, "a 12 KiB context header fits runner's 16 KiB default")
+}
+
+// Runner reads a body only after 405, auth, 403 and 404 (taskHandler.ts@5.5.0), so an
+// oversized body gets those answers first, and 413 only when it would be read.
+func TestRunnerBodyLimitComesAfterEarlierChecks(t *testing.T) {
+	_, base := startRunner(t, `"auth":{"token":"t"},"maxBodySize":1024`, echo)
+	big := `"` + strings.Repeat("x", 2048) + `"`
+	cases := []struct {
+		name, method, path, token, body string
+		status                          int
+	}{
+		{"read: 413", "POST", "/__runner/task/app.add", "t", big, 413},
+		{"wrong token first", "POST", "/__runner/task/app.add", "bad", big, 401},
+		{"method first", "PUT", "/__runner/task/app.add", "t", big, 405},
+		{"exposure first", "POST", "/__runner/task/not.exposed", "t", big, 403},
+		{"missing id first", "POST", "/__runner/task/app.gone", "t", big, 404},
+		{"no route first", "POST", "/__runner/nothing", "t", big, 404},
+		{"discovery ignores the body", "GET", "/__runner/discovery", "t", big, 200},
+		{"exactly the limit", "POST", "/__runner/task/app.add", "t", `"` + strings.Repeat("y", 1022) + `"`, 200},
+		{"one byte over", "POST", "/__runner/task/app.add", "t", `"` + strings.Repeat("y", 1023) + `"`, 413},
+	}
+	for _, c := range cases {
+		res, body := do(t, c.method, base+c.path, c.body, "X-Runner-Token", c.token)
+		assert.Equal(t, c.status, res.StatusCode, c.name)
+		if c.status == 413 {
+			assert.Equal(t, `{"ok":false,"error":{"message":"Payload too large","code":"PAYLOAD_TOO_LARGE"}}`, body, c.name)
+		}
+		if c.status == 200 && c.path == "/__runner/task/app.add" {
+			assert.Equal(t, `{"ok":true,"result":`+c.body+`}`, body, "the whole body arrives")
+		}
+	}
+	for _, size := range []int{100, 5000} {
+		req, err := http.NewRequest("POST", base+"/__runner/task/app.add", io.MultiReader(strings.NewReader(`"`), strings.NewReader(strings.Repeat("z", size)), strings.NewReader(`"`)))
+		require.NoError(t, err)
+		req.ContentLength = -1 // chunked
+		req.Header.Set("X-Runner-Token", "t")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if size < 1024 {
+			assert.Equal(t, 200, res.StatusCode, "a small chunked body")
+			assert.Equal(t, `{"ok":true,"result":"`+strings.Repeat("z", size)+`"}`, string(b))
+		} else {
+			assert.Equal(t, 413, res.StatusCode, "a chunked body over the limit")
+		}
+	}
+}
+
+func TestRunnerStalledBodyIsRequestTimeout(t *testing.T) {
+	_, base := startRunner(t, anonymous+`,"readTimeoutMs":200`, echo)
+	for _, sent := range []int{2, 9000} { // within fasthttp's first read, and past it
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		require.NoError(t, err)
+		body := strings.Repeat("1", sent)
+		_, err = fmt.Fprintf(conn, "POST /__runner/task/app.add HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", sent+10, body)
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+		all, _ := io.ReadAll(conn)
+		conn.Close()
+		assert.True(t, strings.HasPrefix(string(all), "HTTP/1.1 408 Request Timeout\r\n"), "%d bytes sent: %q", sent, all)
+		assert.True(t, strings.HasSuffix(string(all), "Connection: close\r\n\r\n"), "Node's bare answer: %q", all)
+	}
+}
+
+// What Node's own HTTP server rejects before runner's exposure runs gets Node's bare
+// answer: the status line, Connection: close, no body, so runner's clients see
+// HTTP_ERROR with the status, as they do from nodeExposure.
+func TestRunnerClientErrorsAreNodesBareAnswers(t *testing.T) {
+	_, base := startRunner(t, anonymous+`,"readTimeoutMs":300`, echo)
+	addr := strings.TrimPrefix(base, "http://")
+	for _, c := range []struct {
+		name, request, status string
+	}{
+		{"headers over the limit", "POST /__runner/task/app.add HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 20<<10) + "\r\nContent-Length: 2\r\n\r\n{}", "HTTP/1.1 431 Request Header Fields Too Large\r\n"},
+		{"malformed", "POST /__runner/task/app.add HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+		{"unknown method", "BREW /__runner/task/app.add HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 501 Not Implemented\r\n"},
+		{"headers that never end", "POST /__runner/task/app.add HTTP/1.1\r\nHost: x\r\n", "HTTP/1.1 408 Request Timeout\r\n"},
+		{"a broken chunk", "POST /__runner/task/app.add HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		_, err = conn.Write([]byte(c.request))
+		require.NoError(t, err, c.name)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+		all, _ := io.ReadAll(conn)
+		conn.Close()
+		text := string(all)
+		assert.True(t, strings.HasPrefix(text, c.status), "%s: %q", c.name, text)
+		assert.Contains(t, text, "Connection: close\r\n", c.name)
+		assert.True(t, strings.HasSuffix(text, "\r\n\r\n"), "%s: no body: %q", c.name, text)
+		for _, h := range []string{"X-Runner-Request-Id", "Access-Control-Allow-Origin", "X-Content-Type-Options", "Content-Type"} {
+			assert.NotContains(t, text, h+":", c.name)
+		}
+	}
+}
+
+// Node joins a repeated header's values with ", " (but for a few, such as
+// authorization, where it keeps the first); runner reads the joined value.
+func TestRunnerRepeatedHeadersReadAsNodeJoinsThem(t *testing.T) {
+	rec, base := startRunner(t, `"auth":{"token":["good","good, other"]}`, echo)
+	send := func(headers ...string) (int, http.Header) {
+		req, err := http.NewRequest("POST", base+"/__runner/task/app.add", strings.NewReader(`{"input":1}`))
+		require.NoError(t, err)
+		for i := 0; i < len(headers); i += 2 {
+			req.Header.Add(headers[i], headers[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode, res.Header
+	}
+	status, _ := send("X-Runner-Token", "good", "X-Runner-Token", "bad")
+	assert.Equal(t, 401, status, `"good, bad" is no token`)
+	status, _ = send("X-Runner-Token", "good", "X-Runner-Token", "other")
+	assert.Equal(t, 200, status, `"good, other" is one`)
+	_, h := send("X-Runner-Token", "good", "X-Runner-Request-Id", "a", "X-Runner-Request-Id", "b")
+	assert.Regexp(t, uuidV4, h.Get("X-Runner-Request-Id"), `"a, b" is no valid id`)
+	send("X-Runner-Token", "good", "X-Runner-Context", `{"x":"1"}`, "X-Runner-Context", `{"y":"2"}`)
+	_, has := rec.last().extras[wire.ExtraContext]
+	assert.False(t, has, "two contexts joined parse as nothing")
+	send("X-Runner-Token", "good", "X-Runner-Context", `{"x":"1"}`)
+	assert.Equal(t, `{"x":"1"}`, rec.last().extras[wire.ExtraContext])
+
+	_, base = startRunner(t, `"auth":{"token":"good","header":"Authorization"}`, echo)
+	req, err := http.NewRequest("POST", base+"/__runner/task/app.add", strings.NewReader(`{"input":1}`))
+	require.NoError(t, err)
+	req.Header.Add("Authorization", "good")
+	req.Header.Add("Authorization", "bad")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, 200, res.StatusCode, "Node keeps the first Authorization")
 }

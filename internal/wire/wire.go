@@ -77,7 +77,7 @@ const (
 
 // What a check record asks (its aux).
 const (
-	CheckAuth   = 1 // run the auth validator: extras method, url, path; headers via rn_headers
+	CheckAuth   = 1 // run the auth validator: extras requestId (runner), method, url, path; headers via rn_headers
 	CheckOrigin = 2 // choose Access-Control-Allow-Origin: extra origin (absent: no Origin header)
 )
 

@@ -1,0 +1,46 @@
+'use strict';
+/**
+ * The runner scenario's servers: one @bluelibs/runner 5.5.0 app with the benchmark's
+ * `add` task, exposed by runner's nodeExposure (EXPOSURE=node) or by nativeExposure
+ * (EXPOSURE=native); EXPOSURE=seed serves the same task from a seed-protocol
+ * TunnelServer, for reference. Every one requires the same token.
+ *
+ * The app serializer's parse and stringify are wrapped in named functions, so that a
+ * CPU profile (PROFILE: run with --cpu-prof; SIGTERM writes it) can tell their share of
+ * the JavaScript thread.
+ */
+const { r, run, globals, nodeExposure } = require('@bluelibs/runner');
+const { TunnelServer } = require('../..');
+const { nativeExposure } = require('../../runner');
+const { tasks } = require('../handlers');
+
+const PORT = Number(process.env.PORT);
+const TOKEN = 'bench-token';
+const ADD = 'app.tasks.add';
+
+process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile
+
+async function main() {
+  if (process.env.EXPOSURE === 'seed') {
+    const server = new TunnelServer({ port: PORT, host: '127.0.0.1', auth: { token: TOKEN } });
+    server.registerTask(ADD, tasks[ADD]);
+    await server.listen();
+    return;
+  }
+  const add = r.task(ADD).run(tasks[ADD]).build();
+  const tunnel = r.resource('app.tunnel').tags([globals.tags.tunnel])
+    .init(async () => ({ mode: 'server', transport: 'http', tasks: [ADD] })).build();
+  const marked = r.resource('app.serializerMarks').dependencies({ serializer: globals.resources.serializer })
+    .init(async (_, { serializer }) => {
+      const parse = serializer.parse.bind(serializer);
+      const stringify = serializer.stringify.bind(serializer);
+      serializer.parse = function benchSerializerParse(text, options) { return parse(text, options); };
+      serializer.stringify = function benchSerializerStringify(value) { return stringify(value); };
+    }).build();
+  const exposure = (process.env.EXPOSURE === 'native' ? nativeExposure : nodeExposure).with({
+    http: { listen: { port: PORT, host: '127.0.0.1' }, auth: { token: TOKEN } },
+  });
+  await run(r.resource('app').register([add, tunnel, marked, exposure]).build(), { logs: { printThreshold: null }, shutdownHooks: false });
+}
+
+main().then(() => console.log('ready'), (err) => { console.error(err); process.exit(1); });

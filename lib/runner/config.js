@@ -1,0 +1,70 @@
+'use strict';
+/**
+ * nativeExposure's `http` config (runner's NodeExposureHttpConfig) turned into a
+ * runner-protocol TunnelConfig. Go validates the result; this file only maps names and
+ * applies runner's own defaults where they differ from TunnelServer's.
+ */
+
+const DEFAULT_BASE_PATH = '/__runner';
+/** runner: listen.host ?? "127.0.0.1" (src/node/exposure/exposureServer.ts). */
+const DEFAULT_HOST = '127.0.0.1';
+
+/** runner's resolveBasePath (src/node/exposure/router.ts). */
+function resolveBasePath(basePath) {
+  let p = basePath === undefined || basePath === null ? DEFAULT_BASE_PATH : String(basePath);
+  if (!p.startsWith('/')) p = `/${p}`;
+  if (p.endsWith('/') && p !== '/') p = p.slice(0, -1);
+  return p;
+}
+
+/**
+ * @param {object|undefined} http nativeExposure's config.http
+ * @returns {{tunnel: object, basePath: string, openExposure: boolean}} the TunnelConfig
+ *   without the fields decided at ready (exposure, hooks), the resolved base path, and
+ *   whether dangerouslyAllowOpenExposure is set
+ * @throws {TypeError} for what nativeExposure cannot do (no listen, an http.Server)
+ */
+function tunnelConfig(http) {
+  const h = http || {};
+  if (h.server !== undefined) {
+    throw new TypeError('nativeExposure: http.server is not supported: runner-native serves its own port; use http.listen');
+  }
+  if (!h.listen || typeof h.listen !== 'object') {
+    throw new TypeError('nativeExposure: http.listen ({ port, host? }) is required: runner-native cannot be attached to another server');
+  }
+  const basePath = resolveBasePath(h.basePath);
+  const tunnel = {
+    protocol: 'runner',
+    port: listenPort(h.listen.port),
+    host: h.listen.host === undefined || h.listen.host === null ? DEFAULT_HOST : h.listen.host,
+    basePath,
+  };
+  if (h.cors !== undefined && h.cors !== null) tunnel.cors = h.cors;
+  const maxSize = h.limits && h.limits.json && h.limits.json.maxSize;
+  if (maxSize !== undefined && maxSize !== null) tunnel.maxBodySize = maxSize;
+  if (h.auth) tunnel.auth = authConfig(h.auth);
+  if (h.disableDiscovery !== undefined) tunnel.disableDiscovery = Boolean(h.disableDiscovery);
+  return { tunnel, basePath, openExposure: Boolean(h.dangerouslyAllowOpenExposure) };
+}
+
+/**
+ * The port as Node's server.listen takes it: a number, or a string of digits (such as
+ * process.env.PORT). Anything else goes to Go as given, which names it in its error.
+ */
+function listenPort(port) {
+  return typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : port;
+}
+
+/**
+ * runner's auth config: a falsy token is no token (runner tests `if (authCfg?.token)`),
+ * header and allowAnonymous as given.
+ */
+function authConfig(auth) {
+  const out = {};
+  if (auth.token) out.token = auth.token;
+  if (auth.header !== undefined) out.header = auth.header;
+  if (auth.allowAnonymous !== undefined) out.allowAnonymous = auth.allowAnonymous === true;
+  return out;
+}
+
+module.exports = { tunnelConfig, resolveBasePath, DEFAULT_HOST };

@@ -1,0 +1,114 @@
+'use strict';
+/**
+ * Async contexts around exposed calls, as runner 5.5.0 sets them up
+ * (src/node/exposure/handlers/contextWrapper.ts):
+ *
+ * - user contexts from the x-runner-context header: serializer.parse gives
+ *   {contextId: text}; each context of the store present there is parsed with its own
+ *   ctx.parse and provided around the call; a bad header or entry is ignored;
+ * - for tasks only, runner's exposure request context (useExposureContext()), which is
+ *   keyed by id in runner's async-local map, so a context defined with the same id and
+ *   provided here is what useExposureContext() reads. Its value carries what exists
+ *   without a Node request: url, basePath, headers, method and signal; req and res are
+ *   undefined.
+ */
+
+/**
+ * runner's withUserContexts: fn wrapped in the contexts the header carries.
+ * @param {string|undefined} headerText the raw x-runner-context header
+ * @param {() => Promise<any>} fn
+ * @returns {() => Promise<any>}
+ */
+function withUserContexts(headerText, store, serializer, fn) {
+  if (!headerText) return fn;
+  let wrapped = fn;
+  try {
+    const map = serializer.parse(headerText);
+    for (const [id, ctx] of store.asyncContexts.entries()) {
+      const raw = map[id];
+      if (typeof raw !== 'string') continue;
+      try {
+        const value = ctx.parse(raw);
+        const prev = wrapped;
+        wrapped = async () => await ctx.provide(value, prev);
+      } catch (_) {
+        // a context that does not parse is ignored, as runner does
+      }
+    }
+  } catch (_) {
+    // a header that does not parse is ignored, as runner does
+  }
+  return wrapped;
+}
+
+const REQUEST_ID_HEADER = 'x-runner-request-id';
+
+/**
+ * The value of useExposureContext() inside an exposed task. Built per call; url,
+ * headers and signal are made on first read, so tasks that never look pay nothing.
+ */
+class ExposureRequest {
+  #ctx;
+  #cancellation;
+  #url;
+  #headers;
+  #signal;
+
+  /**
+   * @param {import('../../index').CallContext} ctx the call's context
+   * @param {string} basePath
+   * @param {any} cancellationError runner's cancellationError helper
+   */
+  constructor(ctx, basePath, cancellationError) {
+    this.#ctx = ctx;
+    this.#cancellation = cancellationError;
+    /** Node's IncomingMessage under nodeExposure; there is none here. */
+    this.req = undefined;
+    /** Node's ServerResponse under nodeExposure; there is none here. */
+    this.res = undefined;
+    this.basePath = basePath;
+    this.method = ctx.method;
+  }
+
+  /** The request URL, as runner builds it: new URL(req.url, "http://localhost"). */
+  get url() {
+    if (this.#url === undefined) this.#url = new URL(this.#ctx.url || '/', 'http://localhost');
+    return this.#url;
+  }
+
+  /** Request headers, lower-case names, with the request id runner writes into them. */
+  get headers() {
+    if (this.#headers === undefined) {
+      this.#headers = { ...this.#ctx.headers };
+      if (this.#ctx.requestId) this.#headers[REQUEST_ID_HEADER] = this.#ctx.requestId;
+    }
+    return this.#headers;
+  }
+
+  /** Aborts when the client goes away, with runner's cancellation error as its reason. */
+  get signal() {
+    if (this.#signal === undefined) {
+      const source = this.#ctx.signal;
+      const controller = new AbortController();
+      const forward = () => controller.abort(cancellationReason(this.#cancellation, source.reason));
+      if (source.aborted) forward();
+      else source.addEventListener('abort', forward, { once: true });
+      this.#signal = controller.signal;
+    }
+    return this.#signal;
+  }
+}
+
+function cancellationReason(cancellationError, reason) {
+  const text = reason && reason.code === 'CLIENT_DISCONNECTED'
+    ? 'Client Closed Request'
+    : (reason && reason.message) || 'Request aborted';
+  try {
+    cancellationError.throw({ reason: text });
+  } catch (err) {
+    return err;
+  }
+  return new Error(text);
+}
+
+module.exports = { withUserContexts, ExposureRequest };

@@ -1,0 +1,226 @@
+'use strict';
+/**
+ * The part of nativeExposure that is the same for every runner version: a runner-protocol
+ * TunnelServer whose tasks and events run through the application's task runner and
+ * event manager. Go decides everything on the wire (routes, methods, auth order, CORS,
+ * 403/404, body rules, envelopes); JavaScript runs calls, maps their errors and sets up
+ * async contexts. What differs between runner versions is in the flavour (see
+ * flavour-v5.js).
+ *
+ * When it listens: runner computes the allow-list on every request from the values of
+ * the tunnel resources, which exist only once those resources are initialized, and runs
+ * tasks whose dependencies are computed only after every resource is initialized. So
+ * nativeExposure checks its config during init, and binds its port, computes the
+ * allow-list and registers the exposed ids when runner emits its ready event (before
+ * any other ready listener); from then on every answer is the one runner gives once the
+ * application is up. README.md ("Using with @bluelibs/runner") says why.
+ */
+const { TunnelServer } = require('../../index');
+const W = require('../wire');
+const { kDeclareMissing } = require('../symbols');
+const { tunnelConfig } = require('./config');
+const { toHandlerError, parallelEventError, safeLog } = require('./errors');
+const { withUserContexts, ExposureRequest } = require('./contexts');
+
+/**
+ * @typedef {object} Flavour what one runner version provides (see flavour-v5.js)
+ * @property {string} name
+ * @property {string} resourceId
+ * @property {Function} defineResource
+ * @property {Record<string, any>} dependencies store, taskRunner, eventManager, logger, serializer
+ * @property {any} readyEvent emitted once every resource is initialized
+ * @property {any} cancellationError runner's cancellation error helper
+ * @property {any} exposureContext an async context with the id useExposureContext() reads
+ * @property {(store: any) => any[]} authValidatorTasks
+ * @property {(store: any, logger: any) => {enabled: boolean, tasks: Map<string, boolean>, events: Map<string, boolean>}} allowList
+ * @property {(deps: any, task: any, input: any) => Promise<any>} runTask
+ * @property {(deps: any, event: any, payload: any, withResult: boolean) => Promise<any>} emitEvent
+ */
+
+const TASK_ERROR = 'exposure.task.error';
+const EVENT_ERROR = 'exposure.event.error';
+const AUTH_FAILURE = 'exposure.auth.failure';
+const LISTEN = 'node.exposure.listen';
+
+class NativeExposure {
+  /**
+   * @param {{http?: object}|undefined} cfg the resource's config
+   * @param {any} deps the resource's dependencies
+   * @param {Flavour} flavour
+   */
+  constructor(cfg, deps, flavour) {
+    const { tunnel, basePath, openExposure } = tunnelConfig(cfg && cfg.http);
+    this.deps = deps;
+    this.flavour = flavour;
+    this.basePath = basePath;
+    this.openExposure = openExposure;
+    this.env = { store: deps.store, logger: deps.logger, cancellationError: flavour.cancellationError };
+    // runner reads its validator tasks once, when the exposure is created.
+    this.validators = flavour.authValidatorTasks(deps.store);
+    this.config = { ...tunnel, serializer: deps.serializer, onAuthFailure: (info) => this.authFailed(info) };
+    if (this.validators.length > 0) this.config.authValidator = (req) => this.validate(req);
+    /** @type {TunnelServer|null} */
+    this.server = null;
+    this.started = null;
+    this.closed = false;
+    // Checks the whole config now, so that a bad one fails the application's boot.
+    void new TunnelServer({ ...this.config, exposure: 'closed' });
+  }
+
+  /** Computes the allow-list, registers what it exposes and listens. Once. */
+  start() {
+    if (this.started === null) this.started = this.listen();
+    return this.started;
+  }
+
+  async listen() {
+    if (this.closed) return;
+    const { store, logger } = this.deps;
+    const list = this.flavour.allowList(store, logger);
+    // runner: no server-mode tunnel → 403 "Exposure not enabled", unless the app opts
+    // into open exposure, where every id of the store is callable and none is listed.
+    const mode = list.enabled ? 'list' : this.openExposure ? 'open' : 'closed';
+    const server = new TunnelServer({ ...this.config, exposure: mode });
+    if (mode === 'list') {
+      this.expose(server, list.tasks, list.events);
+    } else if (mode === 'open') {
+      const all = (entries, key) => new Map(Array.from(entries, (e) => [e[key].id, true]));
+      this.expose(server, all(store.tasks.values(), 'task'), all(store.events.values(), 'event'), false);
+    }
+    await server.listen();
+    this.server = server;
+    safeLog(logger, 'info', LISTEN, { basePath: this.basePath, port: this.config.port, host: this.config.host });
+  }
+
+  /**
+   * Registers every id: a handler for those in the store, a 404 for allow-listed ids the
+   * store does not have (runner: "Task <id> not found").
+   */
+  expose(server, tasks, events, listed = true) {
+    const { store } = this.deps;
+    for (const [id, acceptsContext] of tasks) {
+      const entry = store.tasks.get(id);
+      if (entry) server.registerTask(id, this.taskHandler(entry.task, acceptsContext), { listed });
+      else server[kDeclareMissing](W.KIND_TASK, id, listed);
+    }
+    for (const [id, acceptsContext] of events) {
+      const entry = store.events.get(id);
+      if (entry) server.registerEvent(id, this.eventHandler(entry.event, acceptsContext), { listed });
+      else server[kDeclareMissing](W.KIND_EVENT, id, listed);
+    }
+  }
+
+  /** runner's task path: user contexts, the exposure request context, the task runner. */
+  taskHandler(task, acceptsContext) {
+    const { deps, flavour, env, basePath } = this;
+    const context = flavour.exposureContext;
+    const fail = (ctx) => (err) => { throw toHandlerError(err, env, TASK_ERROR, ctx.requestId); };
+    return (input, ctx) => {
+      let run = () => flavour.runTask(deps, task, input);
+      if (acceptsContext) run = withUserContexts(ctx.contextHeader, deps.store, deps.serializer, run);
+      const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
+      return settle(() => context.provide(request, run), fail(ctx));
+    };
+  }
+
+  /** runner's event path: user contexts (no request context), emit or emitWithResult. */
+  eventHandler(event, acceptsContext) {
+    const { deps, flavour, env } = this;
+    const fail = (ctx) => (err) => { throw toHandlerError(err, env, EVENT_ERROR, ctx.requestId); };
+    return (payload, ctx) => {
+      const withResult = ctx.returnPayload;
+      if (withResult && event.parallel) throw parallelEventError(event.id);
+      let run = () => flavour.emitEvent(deps, event, payload, withResult);
+      if (acceptsContext) run = withUserContexts(ctx.contextHeader, deps.store, deps.serializer, run);
+      return settle(run, fail(ctx));
+    };
+  }
+
+  /**
+   * runner's authenticator, step 2: the validator tasks in turn, the first {ok: true}
+   * wins, a throw counts as a refusal. They get runner's input: the headers (with the
+   * request id runner writes into them), method, url and the URL's pathname.
+   */
+  async validate(req) {
+    const url = req.url || '/';
+    const headers = { ...req.headers };
+    if (req.requestId) headers['x-runner-request-id'] = req.requestId;
+    let path;
+    try {
+      path = new URL(url, 'http://localhost').pathname;
+    } catch (_) {
+      return false;
+    }
+    const input = { headers, method: req.method || 'GET', url, path };
+    for (const task of this.validators) {
+      try {
+        const result = await this.flavour.runTask(this.deps, task, input);
+        if (result && result.ok) return true;
+      } catch (_) {
+        // a validator that throws refuses; the next one is asked
+      }
+    }
+    return false;
+  }
+
+  authFailed({ requestId, method, path, status, code }) {
+    safeLog(this.deps.logger, 'warn', AUTH_FAILURE, { requestId, method, path, status, code });
+  }
+
+  async close() {
+    this.closed = true;
+    if (this.started) await this.started.catch(() => {});
+    if (this.server) await this.server.close();
+  }
+
+  /** What the resource gives the application. */
+  value() {
+    const self = this;
+    return {
+      /** The resolved base path, e.g. "/__runner". */
+      basePath: this.basePath,
+      /** The configured host (runner's default: 127.0.0.1). */
+      host: this.config.host,
+      /** The bound port once listening (the real one with port 0), else null. */
+      get port() { return self.server ? self.server.port : null; },
+      /** The TunnelServer once listening (getStats(), closeIdleConnections()...), else null. */
+      get server() { return self.server; },
+      /** Stops serving: answers every accepted request, then releases the port. */
+      close: () => self.close(),
+    };
+  }
+}
+
+/** fn() as a promise whose rejection (or synchronous throw) goes through onError. */
+function settle(fn, onError) {
+  let ret;
+  try {
+    ret = fn();
+  } catch (err) {
+    return Promise.reject(err).catch(onError);
+  }
+  return Promise.resolve(ret).catch(onError);
+}
+
+/**
+ * Creates the exposure during the resource's init: the config is checked now, the port
+ * is bound at the ready event (at once when the event manager is already locked, as for
+ * a resource initialized lazily after boot).
+ * @param {{http?: object}|undefined} cfg
+ * @param {any} deps
+ * @param {Flavour} flavour
+ */
+async function createNativeExposure(cfg, deps, flavour) {
+  const exposure = new NativeExposure(cfg, deps, flavour);
+  const { eventManager } = deps;
+  if (eventManager.isLocked) {
+    await exposure.start();
+  } else {
+    eventManager.addListener(flavour.readyEvent, () => exposure.start(), {
+      order: Number.MIN_SAFE_INTEGER, id: flavour.resourceId,
+    });
+  }
+  return exposure.value();
+}
+
+module.exports = { createNativeExposure, NativeExposure };

@@ -1,0 +1,44 @@
+/**
+ * @bluelibs/runner-native/runner: nativeExposure, a drop-in replacement for
+ * @bluelibs/runner 5.x's nodeExposure, served by runner-native's Go server.
+ *
+ *   import { nativeExposure } from '@bluelibs/runner-native/runner';
+ *   app.register([serverTunnel, nativeExposure.with({ http: { listen: { port: 7070 }, auth: { token } } })]);
+ */
+import type { IResource } from '@bluelibs/runner';
+import type { NodeExposureHttpConfig, nodeExposure } from '@bluelibs/runner/node';
+import type { TunnelServer } from './index';
+
+/**
+ * nodeExposure's http config, as nativeExposure takes it: basePath, listen (required:
+ * runner-native serves its own port; host defaults to "127.0.0.1"), auth, cors,
+ * limits.json.maxSize, disableDiscovery, dangerouslyAllowOpenExposure. `server` (attach
+ * to an http.Server) is not supported; limits.multipart waits for multipart support.
+ */
+export type NativeExposureHttpConfig = Omit<NodeExposureHttpConfig, 'server' | 'listen'> & {
+  listen: { port: number; host?: string };
+  server?: never;
+};
+
+export interface NativeExposureConfig {
+  http: NativeExposureHttpConfig;
+}
+
+/** What the resource gives the application. */
+export interface NativeExposureValue {
+  /** The resolved base path, e.g. "/__runner". */
+  readonly basePath: string;
+  /** The address bound: listen.host, default "127.0.0.1". */
+  readonly host: string;
+  /** The bound port (the real one with port 0) once runner is ready, else null. */
+  readonly port: number | null;
+  /** The TunnelServer once listening (getStats(), closeIdleConnections()...), else null. */
+  readonly server: TunnelServer | null;
+  /** Stops serving: every accepted request is answered, then the port is released. */
+  close(): Promise<void>;
+}
+
+type DependenciesOf<R> = R extends IResource<any, any, infer D, any, any, any, any> ? D : never;
+
+/** The resource: nodeExposure's dependencies and config, runner-native's server. */
+export declare const nativeExposure: IResource<NativeExposureConfig, Promise<NativeExposureValue>, DependenciesOf<typeof nodeExposure>>;

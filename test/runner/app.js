@@ -1,0 +1,196 @@
+'use strict';
+/**
+ * One @bluelibs/runner 5.5.0 application, served by runner's own nodeExposure or by
+ * nativeExposure (buildApp's `exposure` argument). The differential tests, the browser
+ * test and the benchmark all use it.
+ */
+const { r, run, globals, nodeExposure, useExposureContext, hasExposureContext, cancellationError, Serializer } = require('@bluelibs/runner');
+const { EventEmitter } = require('events');
+const { Readable } = require('stream');
+const { nativeExposure } = require('../../runner');
+
+/** Tasks tell tests where they are ('started', 'aborted'), tagged with their input. */
+const probe = new EventEmitter();
+
+/** A custom serializer type: both servers' app serializer and the clients' know it. */
+class Money {
+  constructor(amount, currency) {
+    this.amount = amount;
+    this.currency = currency;
+  }
+}
+const moneyType = {
+  id: 'app.Money',
+  is: (v) => v instanceof Money,
+  serialize: (v) => ({ amount: v.amount, currency: v.currency }),
+  deserialize: (v) => new Money(v.amount, v.currency),
+};
+
+/** A serializer as the clients need it (the custom type registered). */
+function clientSerializer() {
+  const s = new Serializer();
+  s.addType(moneyType);
+  return s;
+}
+
+// Typed errors, their helpers registered in the app (runner: store.errors).
+const conflict = r.error('app.errors.conflict').httpCode(409).build();
+const plainTyped = r.error('app.errors.plain').build(); // no httpCode: status 500, typed
+const teapot = r.error('app.errors.teapot').httpCode(418).build(); // thrown without data
+
+const userContext = r.asyncContext('app.ctx.user').build();
+
+/** The ids of the tasks that ran, per runtime (a fresh array each run). */
+const calls = r.resource('app.calls').init(async () => []).build();
+
+const tasks = {
+  add: r.task('app.tasks.add').run(async (input) => input.a + input.b).build(),
+  echo: r.task('app.tasks.echo').dependencies({ calls }).run(async (input, { calls: ran }) => { ran.push('app.tasks.echo'); return input; }).build(),
+  kind: r.task('app.tasks.kind').run(async (input) => describe(input)).build(),
+  nothing: r.task('app.tasks.nothing').run(async () => undefined).build(),
+  typed: r.task('app.tasks.typed').run(async (input) => conflict.throw({ reason: 'taken', at: new Date(0), input })).build(),
+  typed500: r.task('app.tasks.typed500').run(async () => plainTyped.throw({ n: 1 })).build(),
+  teapot: r.task('app.tasks.teapot').run(async () => { teapot.throw(undefined); }).build(),
+  untyped: r.task('app.tasks.untyped').run(async () => { throw new Error('secret database detail'); }).build(),
+  thrownString: r.task('app.tasks.thrownString').run(async () => { throw 'a string'; }).build(), // eslint-disable-line no-throw-literal
+  cancel: r.task('app.tasks.cancel').run(async () => cancellationError.throw({ reason: 'gave up' })).build(),
+  unencodable: r.task('app.tasks.unencodable').run(async () => () => 1).build(),
+  context: r.task('app.tasks.context').run(async () => {
+    const user = safe(() => userContext.use());
+    if (!hasExposureContext()) return { user, exposure: false };
+    const x = useExposureContext();
+    return {
+      user,
+      exposure: true,
+      path: x.url.pathname,
+      search: x.url.search,
+      basePath: x.basePath,
+      method: x.method,
+      custom: x.headers['x-custom'],
+      requestId: x.headers['x-runner-request-id'],
+      aborted: x.signal.aborted,
+    };
+  }).build(),
+  // The one deliberate difference inside tasks: no Node request or response object.
+  nodeObjects: r.task('app.tasks.nodeObjects').run(async () => {
+    const x = useExposureContext();
+    return { req: x.req !== undefined, res: x.res !== undefined };
+  }).build(),
+  // Waits until the client goes away, and tells what useExposureContext().signal said.
+  waitAbort: r.task('app.tasks.waitAbort').run(async (tag) => {
+    const { signal } = useExposureContext();
+    probe.emit('started', tag);
+    const reason = await new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason), { once: true }));
+    probe.emit('aborted', tag, { cancellation: cancellationError.is(reason), message: reason && reason.message });
+    return 'too late';
+  }).build(),
+  // Streamed answers, as runner pipes them (httpResponse.ts respondStream).
+  stream: r.task('app.tasks.stream').run(async () => Readable.from([Buffer.from('hello '), Buffer.from('world')])).build(),
+  streamWrapped: r.task('app.tasks.streamWrapped').run(async () => ({
+    stream: Readable.from([Buffer.from('a,b\n')]),
+    status: 201,
+    contentType: 'text/csv',
+    headers: { 'x-extra': 'yes', 'set-cookie': 'blocked=1', 'x-frame-options': 'SAMEORIGIN', 'access-control-allow-origin': 'http://evil.test' },
+  })).build(),
+  hidden: r.task('app.tasks.hidden').run(async () => 'hidden').build(),
+  odd: r.task('app.tasks/ünï code').run(async () => 'odd').build(),
+};
+
+const events = {
+  notify: r.event('app.events.notify').build(),
+  parallel: r.event('app.events.parallel').parallel(true).build(),
+  failing: r.event('app.events.failing').build(),
+  hiddenEvent: r.event('app.events.hidden').build(),
+};
+
+/** Records what hooks saw, per app instance (see buildApp). */
+function hooks(seen) {
+  return [
+    r.hook('app.hooks.notify').on(events.notify).run(async (ev) => {
+      seen.push({ event: ev.id, data: ev.data, user: safe(() => userContext.use()), exposure: hasExposureContext() });
+      if (ev.data && typeof ev.data === 'object' && 'double' in ev.data) ev.data = { ...ev.data, double: ev.data.double * 2 };
+    }).build(),
+    r.hook('app.hooks.parallel').on(events.parallel).run(async () => {}).build(),
+    r.hook('app.hooks.failing').on(events.failing).run(async () => conflict.throw({ reason: 'event' })).build(),
+  ];
+}
+
+const authValidator = r.task('app.auth.validator')
+  .tags([globals.tags.authValidator])
+  .run(async (req) => ({ ok: req.headers['x-custom-auth'] === 'let-me-in' && req.path.startsWith('/') && typeof req.url === 'string' }))
+  .build();
+
+const EXPOSED_TASKS = [
+  'app.tasks.add', 'app.tasks.echo', 'app.tasks.kind', 'app.tasks.nothing', 'app.tasks.typed', 'app.tasks.typed500',
+  'app.tasks.teapot', 'app.tasks.untyped', 'app.tasks.thrownString', 'app.tasks.cancel', 'app.tasks.unencodable',
+  'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks.stream', 'app.tasks.streamWrapped', 'app.tasks/ünï code',
+];
+const EXPOSED_EVENTS = ['app.events.notify', 'app.events.parallel', 'app.events.failing'];
+
+/**
+ * @param {object} options
+ * @param {'node'|'native'} options.exposure which server serves the app
+ * @param {object} [options.http] the exposure's http config (listen defaults to port 0)
+ * @param {false|object|(() => object)} [options.tunnel] the server tunnel's value (or a
+ *   function making one per app); false: no tunnel
+ * @param {boolean} [options.validator] register the auth validator task (default true)
+ * @param {Function[]} [options.onLog] log listeners
+ * @returns {Promise<{url: string, port: number, runtime: any, seen: any[], logs: any[], logWaiters: any[], value: any, ran: string[]}>}
+ */
+async function startApp(options) {
+  const seen = [];
+  const logs = [];
+  const logWaiters = [];
+  const http = { basePath: '/__runner', ...options.http, listen: { port: 0, ...(options.http && options.http.listen) } };
+  const exposure = (options.exposure === 'native' ? nativeExposure : nodeExposure).with({ http });
+  const tunnelValue = options.tunnel === undefined
+    ? { mode: 'server', transport: 'http', tasks: EXPOSED_TASKS, events: EXPOSED_EVENTS }
+    : typeof options.tunnel === 'function' ? options.tunnel() : options.tunnel;
+  const register = [...Object.values(tasks), ...Object.values(events), ...hooks(seen), userContext, calls, conflict, plainTyped, teapot];
+  if (options.validator !== false) register.push(authValidator);
+  if (tunnelValue) {
+    register.push(r.resource('app.tunnel').tags([globals.tags.tunnel]).init(async () => tunnelValue).build());
+  }
+  register.push(r.resource('app.serializer.types')
+    .dependencies({ serializer: globals.resources.serializer, logger: globals.resources.logger })
+    .init(async (_, { serializer, logger }) => {
+      serializer.addType(moneyType);
+      logger.onLog((log) => {
+        logs.push(log);
+        for (const w of logWaiters.splice(0)) {
+          if (w.pred(log)) w.resolve(log);
+          else logWaiters.push(w);
+        }
+      });
+    }).build());
+  register.push(exposure);
+  const app = r.resource('app').register(register).build();
+  const runtime = await run(app, { logs: { printThreshold: null }, shutdownHooks: false });
+  const value = runtime.getResourceValue(exposure);
+  const port = options.exposure === 'native' ? value.port : value.server.address().port;
+  const ran = runtime.getResourceValue(calls);
+  return { url: `http://127.0.0.1:${port}${value.basePath}`, port, runtime, seen, logs, logWaiters, value, ran };
+}
+
+function safe(fn) {
+  try {
+    return fn();
+  } catch (_) {
+    return undefined;
+  }
+}
+
+/** What a value is, as seen by the task: its type survives only through runner's serializer. */
+function describe(v) {
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  if (v instanceof Date) return 'Date';
+  if (v instanceof Map) return 'Map';
+  if (v instanceof Set) return 'Set';
+  if (Buffer.isBuffer(v)) return 'Buffer';
+  if (v instanceof Money) return 'Money';
+  if (Array.isArray(v)) return 'Array';
+  return typeof v;
+}
+
+module.exports = { probe, startApp, clientSerializer, Money, tasks, events, errors: { conflict, plainTyped, teapot }, userContext, EXPOSED_TASKS, EXPOSED_EVENTS };

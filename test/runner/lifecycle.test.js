@@ -1,0 +1,140 @@
+'use strict';
+/** nativeExposure's life in a runner app: config errors, when it listens, close, dispose. */
+const assert = require('assert');
+const net = require('net');
+const { r, run, globals, createHttpClient, nodeExposure } = require('@bluelibs/runner');
+const { nativeExposure } = require('../../runner');
+const http = require('http');
+const { clientSerializer, startApp, probe } = require('./app');
+
+const add = r.task('life.add').run(async (i) => i.a + i.b).build();
+const tunnel = r.resource('life.tunnel').tags([globals.tags.tunnel]).init(async () => ({ mode: 'server', tasks: [add.id] })).build();
+const quiet = { logs: { printThreshold: null }, shutdownHooks: false };
+
+function appWith(http, extra = []) {
+  return r.resource('life.app').register([add, tunnel, nativeExposure.with({ http }), ...extra]).build();
+}
+
+function refused(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('connect', () => { s.destroy(); resolve(false); });
+    s.on('error', (err) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+describe('nativeExposure lifecycle', function () {
+  it('binds at ready: a resource initialized with it sees no port yet; the app sees it once run() resolves', async () => {
+    let duringInit;
+    const probe = r.resource('life.probe').dependencies({ exposure: nativeExposure }).init(async (_, { exposure }) => { duringInit = exposure.port; }).build();
+    const rt = await run(appWith({ listen: { port: 0 }, auth: { token: 't' } }, [probe]), quiet);
+    try {
+      assert.strictEqual(duringInit, null);
+      const value = rt.getResourceValue(nativeExposure);
+      assert.ok(value.port > 0);
+      assert.deepStrictEqual([value.host, value.basePath], ['127.0.0.1', '/__runner']);
+      const client = createHttpClient({ baseUrl: `http://127.0.0.1:${value.port}/__runner`, auth: { token: 't' }, serializer: clientSerializer() });
+      assert.strictEqual(await client.task(add.id, { a: 1, b: 2 }), 3);
+      assert.ok(value.server.getStats().requests >= 1, 'the TunnelServer is there for its stats');
+    } finally {
+      await rt.dispose();
+    }
+  });
+
+  it('serves before the other ready listeners run, as nodeExposure (listening since init) does', async () => {
+    let answer;
+    const selfCall = r.hook('life.selfCall').on(globals.events.ready).dependencies({ exposure: nativeExposure }).run(async (_, { exposure }) => {
+      const client = createHttpClient({ baseUrl: `http://127.0.0.1:${exposure.port}/__runner`, auth: { token: 't' }, serializer: clientSerializer() });
+      answer = await client.task(add.id, { a: 2, b: 2 });
+    }).build();
+    const rt = await run(appWith({ listen: { port: 0 }, auth: { token: 't' } }, [selfCall]), quiet);
+    await rt.dispose();
+    assert.strictEqual(answer, 4);
+  });
+
+  it('dispose closes the port', async () => {
+    const rt = await run(appWith({ listen: { port: 0 }, auth: { token: 't' } }), quiet);
+    const { port } = rt.getResourceValue(nativeExposure);
+    assert.strictEqual(await refused(port), false);
+    await rt.dispose();
+    assert.strictEqual(await refused(port), true);
+  });
+
+  it('a taken port fails run() with EADDRINUSE, as nodeExposure\'s does', async () => {
+    const holder = net.createServer();
+    await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address();
+    try {
+      await assert.rejects(run(appWith({ listen: { port }, auth: { token: 't' } }), quiet), { code: 'EADDRINUSE' });
+      await assert.rejects(run(r.resource('life.nodeApp').register([add, tunnel, nodeExposure.with({ http: { listen: { port }, auth: { token: 't' } } })]).build(), quiet), { code: 'EADDRINUSE' });
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('a bad http config fails the boot, naming the field', async () => {
+    await assert.rejects(run(appWith({ listen: { port: 0 }, cors: { origin: 42 } }), quiet), /config\.cors\.origin/);
+    await assert.rejects(run(appWith({ listen: { port: 'x' } }), quiet), /config\.port/);
+  });
+
+  it('takes a port given as a string of digits (process.env.PORT), as Node\'s listen does', async () => {
+    const holder = net.createServer();
+    await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address();
+    await new Promise((resolve) => holder.close(resolve));
+    const rt = await run(appWith({ listen: { port: String(port) }, auth: { token: 't' } }), quiet);
+    try {
+      assert.strictEqual(rt.getResourceValue(nativeExposure).port, port);
+    } finally {
+      await rt.dispose();
+    }
+  });
+
+  it('needs http.listen and refuses http.server: runner-native serves its own port', async () => {
+    await assert.rejects(run(appWith({ auth: { token: 't' } }), quiet), /http\.listen/);
+    await assert.rejects(run(appWith({ server: {}, listen: { port: 0 } }), quiet), /http\.server is not supported/);
+  });
+
+  it('logs node.exposure.listen as nodeExposure does', async () => {
+    const node = await startApp({ exposure: 'node', http: { auth: { token: 'secret' } } });
+    const native = await startApp({ exposure: 'native', http: { auth: { token: 'secret' } } });
+    try {
+      const view = (app) => app.logs.filter((l) => l.message === 'node.exposure.listen').map((l) => [l.level, l.context]);
+      assert.deepStrictEqual(view(native), view(node));
+      assert.deepStrictEqual(view(node), [['info', { basePath: '/__runner', port: 0, host: '127.0.0.1' }]]);
+    } finally {
+      await Promise.all([node.runtime.dispose(), native.runtime.dispose()]);
+    }
+  });
+
+  it('close() on the value stops serving; dispose after it is harmless', async () => {
+    const rt = await run(appWith({ listen: { port: 0 }, auth: { token: 't' } }), quiet);
+    const value = rt.getResourceValue(nativeExposure);
+    const { port } = value;
+    await value.close();
+    assert.strictEqual(await refused(port), true);
+    await rt.dispose();
+  });
+
+  it('a client that goes away aborts useExposureContext().signal with runner\'s cancellation error', async () => {
+    const seen = {};
+    for (const exposure of ['node', 'native']) {
+      const app = await startApp({ exposure, http: { auth: { token: 'secret' } } });
+      try {
+        const tag = `abort-${exposure}`;
+        const started = new Promise((resolve) => probe.on('started', function on(t) { if (t === tag) { probe.off('started', on); resolve(); } }));
+        const aborted = new Promise((resolve) => probe.on('aborted', function on(t, info) { if (t === tag) { probe.off('aborted', on); resolve(info); } }));
+        const req = http.request({ host: '127.0.0.1', port: app.port, method: 'POST', path: '/__runner/task/app.tasks.waitAbort', headers: { 'x-runner-token': 'secret', 'content-type': 'application/json' } });
+        req.on('error', () => {});
+        req.end(JSON.stringify({ input: tag }));
+        await started;
+        req.destroy();
+        seen[exposure] = await aborted;
+      } finally {
+        await app.runtime.dispose();
+      }
+    }
+    assert.deepStrictEqual(seen.native, seen.node);
+    assert.strictEqual(seen.node.cancellation, true);
+  });
+});
