@@ -165,3 +165,115 @@ describe('streamed answers', function () {
     await waitFor(() => destroyed);
   });
 });
+
+/** POSTs body (a Buffer, or a Readable) as application/octet-stream; resolves with the answer. */
+function upload(port, id, body, { headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/__runner/task/${id}`, headers: { 'content-type': 'application/octet-stream', ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, text, body: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('error', reject);
+    if (Buffer.isBuffer(body)) req.end(body);
+    else body.pipe(req);
+  });
+}
+
+describe('streamed request bodies', function () {
+  this.timeout(60000);
+  afterEach(closeAll);
+
+  /** Reads ctx.body whole: its size and digest. */
+  const digestOf = async (input, ctx) => {
+    const h = crypto.createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of ctx.body) { h.update(chunk); bytes += chunk.length; }
+    return { input: input === undefined ? 'undefined' : input, bytes, digest: h.digest('hex') };
+  };
+
+  it('an application/octet-stream body reaches the handler as ctx.body, byte for byte, with no input', async () => {
+    const s = await startServer({}, (srv) => srv.registerTask('up', digestOf));
+    const data = crypto.randomBytes(3 * 1024 * 1024 + 17);
+    const res = await upload(s.port, 'up', data);
+    assert.strictEqual(res.status, 200, res.text);
+    assert.deepStrictEqual(res.body.result, { input: 'undefined', bytes: data.length, digest: crypto.createHash('sha256').update(data).digest('hex') });
+  });
+
+  it('a chunked upload streams too, and JSON bodies are untouched by it', async () => {
+    const s = await startServer({}, (srv) => {
+      srv.registerTask('up', digestOf);
+      srv.registerTask('json', (input, ctx) => ({ input, body: ctx.body === undefined }));
+    });
+    const res = await upload(s.port, 'up', counted(40, 10000));
+    assert.strictEqual(res.body.result.bytes, 400000);
+    assert.strictEqual(res.body.result.digest, expectedDigest(40, 10000));
+    assert.deepStrictEqual((await post(s.port, '/__runner/task/json', { input: 5 })).body, { ok: true, result: { input: 5, body: true } });
+  });
+
+  it('a handler that does not read holds the upload back: Go reads only what JavaScript asks for', async () => {
+    let release;
+    const gate = new Promise((r) => { release = r; });
+    let entered = false;
+    const s = await startServer({}, (srv) => srv.registerTask('slow', async (input, ctx) => {
+      entered = true;
+      await gate; // reads nothing until released
+      return digestOf(input, ctx);
+    }));
+    const state = { produced: 0 };
+    const total = 256 * 1024 * 1024;
+    const answer = upload(s.port, 'slow', counted(total / 65536, 65536, state));
+    await waitFor(() => entered);
+    let last = -1;
+    let same = 0;
+    await waitFor(() => {
+      same = state.produced === last ? same + 1 : 0;
+      last = state.produced;
+      return same >= 50;
+    });
+    assert.ok(state.produced < 64 * 1024 * 1024, `the client could only send ${(state.produced / 2 ** 20).toFixed(1)} MB of 256 MB while the handler read nothing`);
+    release();
+    const res = await answer;
+    assert.strictEqual(res.body.result.bytes, total);
+    assert.strictEqual(res.body.result.digest, expectedDigest(total / 65536, 65536));
+  });
+
+  it('a body over maxStreamBodySize fails the stream and is answered 413', async () => {
+    let failure;
+    const s = await startServer({ maxStreamBodySize: 100000 }, (srv) => srv.registerTask('up', async (input, ctx) => {
+      try {
+        for await (const chunk of ctx.body) void chunk;
+      } catch (err) {
+        failure = err.code;
+        throw err;
+      }
+      return 'read it all';
+    }));
+    const res = await upload(s.port, 'up', Buffer.alloc(300000, 1));
+    assertError({ ...res, headers: { 'content-type': 'application/json; charset=utf-8' } }, 413, 'PAYLOAD_TOO_LARGE');
+    await waitFor(() => failure);
+    assert.strictEqual(failure, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('a client that goes away mid-upload fails the body stream and fires the signal', async () => {
+    let reason;
+    let bodyError;
+    const s = await startServer({}, (srv) => srv.registerTask('up', async (input, ctx) => {
+      ctx.signal.addEventListener('abort', () => { reason = ctx.signal.reason.code; });
+      try {
+        for await (const chunk of ctx.body) void chunk;
+      } catch (err) {
+        bodyError = err;
+      }
+      return 'gone';
+    }));
+    const sock = net.connect(s.port, '127.0.0.1');
+    await new Promise((r) => sock.on('connect', r));
+    sock.write('POST /__runner/task/up HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 10000000\r\n\r\n');
+    sock.write(Buffer.alloc(200000, 2));
+    await waitFor(() => s.getStats().inFlight === 1);
+    sock.destroy();
+    await waitFor(() => bodyError && reason);
+    assert.strictEqual(reason, 'CLIENT_DISCONNECTED');
+  });
+});

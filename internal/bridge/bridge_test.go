@@ -29,6 +29,7 @@ import (
 type record struct {
 	id       uint32
 	kind     byte
+	flags    byte
 	aux      uint16
 	slot     uint32
 	input    string
@@ -129,6 +130,13 @@ func (f *fakeJS) send(id uint32, r reply) {
 	f.mu.Unlock()
 }
 
+// sendRaw queues an already encoded answer.
+func (f *fakeJS) sendRaw(rec []byte) {
+	f.mu.Lock()
+	f.out = append(f.out, rec...)
+	f.mu.Unlock()
+}
+
 // flushNow hands queued answers to Go at once, as a microtask flush does.
 func (f *fakeJS) flushNow() {
 	select {
@@ -141,7 +149,7 @@ func parse(b []byte) []record {
 	var out []record
 	for len(b) >= wire.CallHeader {
 		r := record{
-			id: binary.LittleEndian.Uint32(b[0:]), kind: b[4], hasInput: b[5]&wire.FlagHasInput != 0,
+			id: binary.LittleEndian.Uint32(b[0:]), kind: b[4], flags: b[5], hasInput: b[5]&wire.FlagHasInput != 0,
 			aux: binary.LittleEndian.Uint16(b[6:]), slot: binary.LittleEndian.Uint32(b[8:]),
 			extras: map[uint32]string{},
 		}
@@ -451,4 +459,74 @@ func TestHeadersWhilePending(t *testing.T) {
 	assert.Equal(t, "2", headers["content-length"])
 	_, ok := f.port.Headers(nil, 99999)
 	assert.False(t, ok, "no headers for a call that is not pending")
+}
+
+// credit builds a body-credit answer for call id.
+func credit(id uint32, n int) []byte {
+	rec := make([]byte, wire.AnswerHeader)
+	binary.LittleEndian.PutUint32(rec[0:], id)
+	rec[4] = wire.AnswerBodyCredit
+	binary.LittleEndian.PutUint32(rec[12:], uint32(n))
+	return rec
+}
+
+// A raw body reaches JavaScript in pieces, only as it gives credit, and the answer
+// waits for it.
+func TestBodyStreamFlowsOnCredit(t *testing.T) {
+	var mu sync.Mutex
+	got := map[uint32][]byte{}
+	records := 0
+	var f *fakeJS
+	f = newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
+		mu.Lock()
+		defer mu.Unlock()
+		records++
+		switch rec.kind {
+		case wire.KindTask:
+			f.sendRaw(credit(rec.id, wire.BodyChunk)) // room for one piece
+		case wire.KindBody:
+			got[rec.id] = append(got[rec.id], rec.input...)
+			if rec.flags&wire.FlagEnd != 0 {
+				return result(fmt.Sprintf(`{"bytes":%d}`, len(got[rec.id])))
+			}
+			f.sendRaw(credit(rec.id, wire.BodyChunk))
+		}
+		return noReply
+	})
+	cfg := config.Defaults(config.Seed)
+	_, base := serveWith(t, f, cfg)
+	body := strings.Repeat("0123456789", 30_000) // 300 KB: five pieces
+	res, err := http.Post(base+"/task/echo", "application/octet-stream", strings.NewReader(body))
+	require.NoError(t, err)
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, 200, res.StatusCode)
+	assert.Equal(t, `{"ok":true,"result":{"bytes":300000}}`, string(b))
+	mu.Lock()
+	defer mu.Unlock()
+	for _, v := range got {
+		assert.Equal(t, body, string(v), "byte for byte")
+	}
+	assert.GreaterOrEqual(t, records, 1+5, "the call, then one record per 64 KiB piece")
+}
+
+// A raw body over maxStreamBodySize fails the stream in JavaScript and is answered 413.
+func TestBodyStreamLimit(t *testing.T) {
+	var f *fakeJS
+	f = newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
+		if rec.kind == wire.KindTask {
+			f.sendRaw(credit(rec.id, 1<<20))
+		}
+		return noReply
+	})
+	cfg := config.Defaults(config.Seed)
+	cfg.MaxStreamBodySize = 100_000
+	_, base := serveWith(t, f, cfg)
+	res, err := http.Post(base+"/task/echo", "application/octet-stream", strings.NewReader(strings.Repeat("x", 200_000)))
+	require.NoError(t, err)
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, 413, res.StatusCode, string(b))
+	abort := <-f.aborts
+	assert.Equal(t, "PAYLOAD_TOO_LARGE", wire.AbortReasons[int(abort.aux)][0], "JavaScript is told why")
 }

@@ -15,5 +15,8 @@ func putCall(rec []byte, id uint32, c *server.Call) int {
 	if c.HasInput {
 		flags |= wire.FlagHasInput
 	}
+	if c.Body != nil {
+		flags |= wire.FlagBodyStream
+	}
 	return wire.PutRecord(rec, id, byte(c.Op), flags, c.Check, uint32(c.Slot), c.Input, &c.Extras)
 }

@@ -185,8 +185,8 @@ func (s *respStream) finish() {
 
 // feed serves a call whose body is streamed to JavaScript (c.Body): it reads the body as
 // JavaScript gives credit and queues the pieces, until the body ends or the call is
-// answered, then waits for the answer. It reports a failure of the body itself (too
-// large, malformed, timed out) by answering the call.
+// answered, then waits for the answer. A body that fails (too large, cut short, broken,
+// timed out) is answered by Go (bodyFailed).
 func (p *Port) feed(w *waiter) {
 	c := w.call
 	buf := make([]byte, wire.BodyChunk)
@@ -200,14 +200,21 @@ func (p *Port) feed(w *waiter) {
 	for {
 		avail := int(w.credit.Swap(0))
 		for avail > 0 {
+			if c.ReadTimeout > 0 && c.Conn != nil {
+				// A long upload is bounded per read, not as a whole.
+				_ = c.Conn.SetReadDeadline(time.Now().Add(c.ReadTimeout))
+			}
 			n, err := c.Body.Read(buf[:min(avail, len(buf))])
 			avail -= n
 			total += n
 			if c.BodyLimit > 0 && total > c.BodyLimit {
-				p.bodyFailed(w, "PAYLOAD_TOO_LARGE", "Request body exceeds maxBodySize")
+				p.bodyFailed(w, wire.AbortTooLarge)
 				return
 			}
 			end := errors.Is(err, io.EOF)
+			if end && c.BodySize >= 0 && total < c.BodySize {
+				end, err = false, io.ErrUnexpectedEOF // cut short: the client went away
+			}
 			if n > 0 || end {
 				var flags byte
 				if end {
@@ -220,7 +227,7 @@ func (p *Port) feed(w *waiter) {
 				return
 			}
 			if err != nil {
-				p.bodyFailed(w, "BODY_READ_FAILED", err.Error())
+				p.bodyFailed(w, wire.AbortDisconnect)
 				return
 			}
 		}
@@ -240,19 +247,33 @@ func (p *Port) feed(w *waiter) {
 	}
 }
 
-// bodyFailed tells JavaScript the body stream failed and answers the call itself
-// (PAYLOAD_TOO_LARGE: 413; anything else: the client is gone or sent garbage, 400).
-func (p *Port) bodyFailed(w *waiter, code, why string) {
-	p.queueBody(w.id, wire.FlagFailed, []byte(why), []byte(code))
-	if p.expire(w, w.id, wire.AbortDisconnect) {
-		if code == "PAYLOAD_TOO_LARGE" {
-			w.call.Fail(protocol.PayloadTooLarge, strconv.Itoa(w.call.BodyLimit))
-		} else {
-			w.call.Fail(protocol.MalformedRequest, "")
-		}
+// bodyFailed answers the call itself because its body failed (too large: 413; cut
+// short: the client is gone). JavaScript is told with an abort record, which destroys
+// ctx.body and fires the signal with the reason.
+func (p *Port) bodyFailed(w *waiter, reason uint16) {
+	p.mu.Lock()
+	if p.take(w.id) != w {
+		p.mu.Unlock()
+		<-w.done // answered first
 		return
 	}
-	<-w.done
+	if reason == wire.AbortDisconnect {
+		p.stats.Disconnects.Add(1)
+	}
+	wake := false
+	if w.drained {
+		p.aborts = append(p.aborts, abortNote{w.id, reason})
+		wake = p.arm()
+	}
+	p.mu.Unlock()
+	if wake {
+		p.wake()
+	}
+	if reason == wire.AbortTooLarge {
+		w.call.Fail(protocol.PayloadTooLarge, strconv.Itoa(w.call.BodyLimit))
+	} else {
+		w.call.Fail(protocol.ClientGone, "")
+	}
 }
 
 // queueBody queues a KindBody record for call id.

@@ -65,6 +65,12 @@ type Config struct {
 	// Raise it for big inputs: every accepted body is held in memory while its handler runs.
 	MaxBodySize int
 
+	// MaxStreamBodySize bounds a request body streamed to the handler
+	// (application/octet-stream: ctx.body), in bytes ("maxStreamBodySize"). Default 0:
+	// no limit, as runner sets none on the raw bodies it hands to tasks. A larger body
+	// ends the stream with an error and is answered 413.
+	MaxStreamBodySize int
+
 	// MaxHeaderSize bounds the request line plus headers, in bytes ("maxHeaderSize").
 	// Default 8 KiB (seed) or 16 KiB (runner, Node's default, room for x-runner-context).
 	// It is also each busy connection's read buffer. Larger heads get 431.

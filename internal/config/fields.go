@@ -154,6 +154,7 @@ var fields = []field{
 		return err
 	}},
 	intField("maxBodySize", 1, 1<<31-1, func(c *Config) *int { return &c.MaxBodySize }),
+	intField("maxStreamBodySize", 0, 1<<53, func(c *Config) *int { return &c.MaxStreamBodySize }),
 	intField("maxHeaderSize", 1, 1<<31-1, func(c *Config) *int { return &c.MaxHeaderSize }),
 	intField("maxJsonDepth", 1, 1<<31-1, func(c *Config) *int { return &c.MaxJSONDepth }),
 	intField("readTimeoutMs", 1, 1<<31-1, func(c *Config) *int { return &c.ReadTimeoutMs }),
@@ -199,16 +200,17 @@ var fields = []field{
 
 // intDefaults are the defaults of the integer fields, by protocol.
 var intDefaults = map[string]intDef{
-	"maxBodySize":    {10 << 20, 2 << 20},
-	"maxHeaderSize":  {8 << 10, 16 << 10},
-	"maxJsonDepth":   {512, 1000},
-	"readTimeoutMs":  {30000, 30000},
-	"writeTimeoutMs": {30000, 30000},
-	"idleTimeoutMs":  {30000, 30000},
-	"maxConnections": {256 * 1024, 256 * 1024},
-	"maxInFlight":    {10000, 10000},
-	"taskTimeoutMs":  {0, 0},
-	"closeTimeoutMs": {10000, 10000},
+	"maxBodySize":       {10 << 20, 2 << 20},
+	"maxStreamBodySize": {0, 0},
+	"maxHeaderSize":     {8 << 10, 16 << 10},
+	"maxJsonDepth":      {512, 1000},
+	"readTimeoutMs":     {30000, 30000},
+	"writeTimeoutMs":    {30000, 30000},
+	"idleTimeoutMs":     {30000, 30000},
+	"maxConnections":    {256 * 1024, 256 * 1024},
+	"maxInFlight":       {10000, 10000},
+	"taskTimeoutMs":     {0, 0},
+	"closeTimeoutMs":    {10000, 10000},
 }
 
 // finish checks the rules that span fields and applies the defaults of absent fields.

@@ -56,10 +56,12 @@ type Call struct {
 	Header *fasthttp.RequestHeader
 	Conn   net.Conn
 	// Body, when set, is the request body to stream to the handler (ctx.body) instead of
-	// an input, at most BodyLimit bytes. WriteTimeout bounds each write of a streamed
-	// answer.
+	// an input, at most BodyLimit bytes (0: no limit), each read bounded by ReadTimeout.
+	// WriteTimeout bounds each write of a streamed answer.
 	Body         io.Reader
+	BodySize     int // its Content-Length, or -1 (chunked): a shorter body was cut short
 	BodyLimit    int
+	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 
 	Outcome Outcome
@@ -143,7 +145,7 @@ func (c *Call) reset() {
 	c.Input, c.HasInput = nil, false
 	c.Extras = [wire.ExtraCount][]byte{}
 	c.Header, c.Conn = nil, nil
-	c.Body, c.BodyLimit, c.WriteTimeout = nil, 0, 0
+	c.Body, c.BodySize, c.BodyLimit, c.ReadTimeout, c.WriteTimeout = nil, 0, 0, 0, 0
 	c.StreamStatus, c.StreamHeaders, c.Stream = 0, c.StreamHeaders[:0], nil
 	c.Outcome, c.Result, c.Allow, c.Value = Unanswered, c.Result[:0], false, c.Value[:0]
 	c.Err = protocol.HandlerError{}

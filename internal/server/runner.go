@@ -2,16 +2,11 @@ package server
 
 import (
 	"bytes"
-	"errors"
-	"io"
-	"net"
-	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/bluelibs/runner-native/internal/config"
-	"github.com/bluelibs/runner-native/internal/httpguard"
 	"github.com/bluelibs/runner-native/internal/jsonscan"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/route"
@@ -89,16 +84,20 @@ func (s *Server) handleRunner(ctx *fasthttp.RequestCtx) {
 	if !s.resolve(r, op, id) {
 		return
 	}
-	if op == OpTask && isStreamingType(ctx.Request.Header.ContentType()) {
+	ct := ctx.Request.Header.ContentType()
+	switch {
+	case op == OpTask && isOctetStream(ct):
+		// Runner hands the task undefined and the raw body (useExposureContext().req).
+		s.streamBody(r)
+	case op == OpTask && isMultipart(ct):
 		s.fail(r, protocol.UnsupportedMedia, nil)
 		return
-	}
-	body, ok := s.readBody(r)
-	if !ok {
-		return
-	}
-	if len(body) > 0 {
-		if !s.runnerBody(r, op, body) {
+	default:
+		body, ok := s.readBody(r)
+		if !ok {
+			return
+		}
+		if len(body) > 0 && !s.runnerBody(r, op, body) {
 			return
 		}
 	}
@@ -141,63 +140,6 @@ func (s *Server) runnerBody(r *request, op Op, body []byte) bool {
 	return true
 }
 
-// readBody reads the request body, at most MaxBodySize bytes (runner's JSON limit), and
-// answers 413 past it, 408 when the client stalls, 400 when the body is malformed (a
-// bad chunk). fasthttp streams bodies in runner mode (see New): the first bytes are
-// already read, the rest comes from the connection as it is read here. A body nobody
-// reads is drained or the connection closed by fasthttp, as Node dumps it.
-func (s *Server) readBody(r *request) ([]byte, bool) {
-	ctx := r.ctx
-	if !ctx.Request.IsBodyStream() {
-		return ctx.PostBody(), true
-	}
-	limit := s.cfg.MaxBodySize
-	var num [20]byte
-	if n := ctx.Request.Header.ContentLength(); n > limit {
-		ctx.SetConnectionClose()
-		s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(limit), 10))
-		return nil, false
-	}
-	c := r.c
-	buf := c.body[:0]
-	if n := ctx.Request.Header.ContentLength(); n > cap(buf) {
-		buf = make([]byte, 0, n)
-	}
-	stream := ctx.RequestBodyStream()
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := stream.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if len(buf) > limit {
-			c.body = buf[:0]
-			ctx.SetConnectionClose()
-			s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(limit), 10))
-			return nil, false
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			// A stalled or broken body: Node's HTTP server answers these itself, bare.
-			c.body = buf[:0]
-			var netErr net.Error
-			switch rej, guarded := httpguard.RejectionOf(ctx.Conn()); {
-			case guarded:
-				s.nodeClientError(ctx, rej.Status)
-			case errors.As(err, &netErr) && netErr.Timeout():
-				s.nodeClientError(ctx, fasthttp.StatusRequestTimeout)
-			default:
-				s.nodeClientError(ctx, fasthttp.StatusBadRequest)
-			}
-			return nil, false
-		}
-	}
-	c.body = buf
-	return buf, true
-}
-
 // nodeHeader returns header name as runner reads it from Node's req.headers: a repeated
 // header's values joined with ", ", except for the headers Node keeps only the first of
 // (lib/_http_incoming.js matchKnownFields). A join is written into *buf.
@@ -234,11 +176,8 @@ func nodeKeepsFirst(name string) bool {
 	return false
 }
 
-// isStreamingType reports a content type runner streams instead of parsing as JSON:
-// multipart/form-data (file uploads) and application/octet-stream (a raw body).
-func isStreamingType(ct []byte) bool {
-	return hasPrefixFold(ct, "multipart/form-data") || isOctetStream(ct)
-}
+// isMultipart reports a multipart/form-data body (runner's file uploads).
+func isMultipart(ct []byte) bool { return hasPrefixFold(ct, "multipart/form-data") }
 
 func isOctetStream(ct []byte) bool {
 	const t = "application/octet-stream"

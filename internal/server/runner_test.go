@@ -249,19 +249,31 @@ func TestRunnerCallsCarryTheRequestTarget(t *testing.T) {
 	assert.Equal(t, "/__runner/event/app.ev", rec.last().extras[wire.ExtraURL])
 }
 
-func TestRunnerStreamingTypesWaitForStreaming(t *testing.T) {
-	_, base := startRunner(t, anonymous, echo)
-	for _, ct := range []string{"application/octet-stream", "multipart/form-data; boundary=x", "Application/Octet-Stream; x=1"} {
-		req, err := http.NewRequest("POST", base+"/__runner/task/app.add", strings.NewReader("x"))
+// A raw body (application/octet-stream, any case, with parameters) goes to the task as
+// a stream and no input, as runner hands it over; multipart waits for its own support.
+func TestRunnerRawBodiesAreStreamed(t *testing.T) {
+	rec, base := startRunner(t, anonymous, echo)
+	for _, ct := range []string{"application/octet-stream", "Application/Octet-Stream; x=1"} {
+		req, err := http.NewRequest("POST", base+"/__runner/task/app.add", strings.NewReader(`{"input":"not json's business"}`))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", ct)
 		res, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		assert.Equal(t, 415, res.StatusCode, ct)
-		assert.Equal(t, `{"ok":false,"error":{"message":"Unsupported Media Type","code":"UNSUPPORTED_MEDIA_TYPE"}}`, string(b))
+		assert.Equal(t, 200, res.StatusCode, ct)
+		assert.Equal(t, `{"ok":true,"result":{"__type":"Undefined","value":null}}`, string(b), ct)
+		assert.False(t, rec.last().hasInput, "the task gets undefined; the body is a stream")
 	}
+	req, err := http.NewRequest("POST", base+"/__runner/task/app.add", strings.NewReader("x"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, 415, res.StatusCode)
+	assert.Equal(t, `{"ok":false,"error":{"message":"Unsupported Media Type","code":"UNSUPPORTED_MEDIA_TYPE"}}`, string(b))
 }
 
 func TestRunnerPreflightAndCORS(t *testing.T) {

@@ -28,6 +28,16 @@ func (s *Server) handleSeed(ctx *fasthttp.RequestCtx) {
 	// 500 for this request and never unwinds into fasthttp or Node.
 	defer s.recoverPanic(r)
 
+	// The seed protocol reads a JSON body first (413 before anything else); a raw body
+	// (application/octet-stream) is streamed to the handler instead.
+	streamed := isOctetStream(ctx.Request.Header.ContentType())
+	var body []byte
+	if !streamed {
+		var ok bool
+		if body, ok = s.readBody(r); !ok {
+			return
+		}
+	}
 	path := ctx.URI().PathOriginal()
 	kind, id, err := route.Parse(c.idBuf, path, s.cfg.BasePath)
 	if id != nil {
@@ -81,7 +91,9 @@ func (s *Server) handleSeed(ctx *fasthttp.RequestCtx) {
 	if !s.resolve(r, op, id) {
 		return
 	}
-	if body := ctx.PostBody(); len(body) > 0 {
+	if streamed {
+		s.streamBody(r)
+	} else if len(body) > 0 {
 		value, ret, isObject, err := jsonscan.Members(body, memberName(op), "returnPayload", s.cfg.MaxJSONDepth)
 		if err == nil && !isObject {
 			err = jsonscan.ErrNotObject

@@ -95,10 +95,9 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) *Server {
 		// the whole process with SIGPIPE, and the output is not ours to use anyway.
 		Logger: silentLogger{},
 	}
-	// Runner reads a body only once method, auth, exposure and id have passed, so a body
-	// over the limit for a call refused earlier gets that earlier answer, not 413.
-	// Streaming lets handleRunner read the body, bounded, at that point (readBody).
-	s.http.StreamRequestBody = s.dialect.Runner()
+	// The server reads bodies itself (body.go): where each protocol reads them, and
+	// application/octet-stream ones as the handler asks for them.
+	s.http.StreamRequestBody = true
 	return s
 }
 

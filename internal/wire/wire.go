@@ -92,6 +92,7 @@ const (
 	AbortDisconnect   = 2 // the client went away
 	AbortClosing      = 3 // close() reached its deadline
 	AbortShuttingDown = 4 // the JavaScript environment is going away
+	AbortTooLarge     = 5 // the streamed request body passed maxStreamBodySize (answered 413)
 )
 
 // Extra tags.
@@ -167,6 +168,7 @@ var AbortReasons = map[int][2]string{
 	AbortDisconnect:   {"CLIENT_DISCONNECTED", "The client disconnected"},
 	AbortClosing:      {"SERVER_CLOSING", "The server is closing"},
 	AbortShuttingDown: {"SERVER_CLOSING", "The server is shutting down with its JavaScript environment"},
+	AbortTooLarge:     {"PAYLOAD_TOO_LARGE", "The request body exceeds maxStreamBodySize"},
 }
 
 // Constants returns every constant above as one JSON object, for JavaScript.
@@ -199,7 +201,7 @@ func Constants() []byte {
 		"FLAG_HAS_HTTP_CODE": FlagHasHTTPCode, "FLAG_DATA_UNDEFINED": FlagDataUndefined,
 		"FLAG_ALLOW":    FlagAllow,
 		"ABORT_TIMEOUT": AbortTimeout, "ABORT_DISCONNECT": AbortDisconnect,
-		"ABORT_CLOSING": AbortClosing, "ABORT_SHUTTING_DOWN": AbortShuttingDown,
+		"ABORT_CLOSING": AbortClosing, "ABORT_SHUTTING_DOWN": AbortShuttingDown, "ABORT_TOO_LARGE": AbortTooLarge,
 		"SIGNAL_WAKE": SignalWake, "SIGNAL_CLOSED": SignalClosed,
 		"EXCHANGE_WAKE": ExchangeWake, "EXCHANGE_FLUSH": ExchangeFlush,
 		"STATS": Stats, "ABORT_REASONS": reasons,

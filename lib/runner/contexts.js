@@ -62,8 +62,13 @@ class ExposureRequest {
   constructor(ctx, basePath, cancellationError) {
     this.#ctx = ctx;
     this.#cancellation = cancellationError;
-    /** Node's IncomingMessage under nodeExposure; there is none here. */
-    this.req = undefined;
+    /**
+     * Node's IncomingMessage under nodeExposure. Here: for a raw body
+     * (application/octet-stream, how runner's smart client sends a Readable input) the
+     * body as a Readable, with headers, method and url as IncomingMessage has them;
+     * otherwise undefined.
+     */
+    this.req = ctx.body ? asIncoming(ctx.body, this) : undefined;
     /** Node's ServerResponse under nodeExposure; there is none here. */
     this.res = undefined;
     this.basePath = basePath;
@@ -97,6 +102,16 @@ class ExposureRequest {
     }
     return this.#signal;
   }
+}
+
+/** Gives a streamed body the fields of an IncomingMessage that a task may read. */
+function asIncoming(body, request) {
+  Object.defineProperties(body, {
+    headers: { get: () => request.headers, configurable: true },
+    method: { value: 'POST', configurable: true },
+    url: { get: () => request.url.pathname + request.url.search, configurable: true },
+  });
+  return body;
 }
 
 function cancellationReason(cancellationError, reason) {
