@@ -118,7 +118,22 @@ async function stopServer(child) {
   await sleep(200); // let the port go
 }
 
-/** utime+stime ticks of every process of a server's group, and of its main thread alone (the JavaScript thread for Node). */
+/** Voluntary and involuntary context switches of one thread, from its status file. */
+function switchesOf(file) {
+  try {
+    const status = fs.readFileSync(file, 'utf8');
+    const n = (key) => Number((status.match(new RegExp(`${key}:\\s+(\\d+)`)) || [0, 0])[1]);
+    return { vol: n('voluntary_ctxt_switches'), invol: n('nonvoluntary_ctxt_switches') };
+  } catch (_) {
+    return { vol: 0, invol: 0 }; // the thread ended meanwhile
+  }
+}
+
+/**
+ * utime+stime ticks of every process of a server's group, and of its main thread alone
+ * (the JavaScript thread for Node); context switches of every thread of the group, and
+ * of the main thread alone.
+ */
 function procStat(pid) {
   const fieldsOf = (file) => {
     try {
@@ -130,12 +145,23 @@ function procStat(pid) {
   };
   const ticks = (fields) => (fields ? Number(fields[11]) + Number(fields[12]) : 0);
   let cpuTicks = 0;
+  let vol = 0;
+  let invol = 0;
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const fields = fieldsOf(`/proc/${entry}/stat`);
-    if (fields && Number(fields[2]) === pid) cpuTicks += ticks(fields); // field 5: process group
+    if (!fields || Number(fields[2]) !== pid) continue; // field 5: process group
+    cpuTicks += ticks(fields);
+    let tasks = [];
+    try { tasks = fs.readdirSync(`/proc/${entry}/task`); } catch (_) { /* ended */ }
+    for (const tid of tasks) {
+      const cs = switchesOf(`/proc/${entry}/task/${tid}/status`);
+      vol += cs.vol;
+      invol += cs.invol;
+    }
   }
-  return { cpuTicks, mainTicks: ticks(fieldsOf(`/proc/${pid}/task/${pid}/stat`)) };
+  const main = switchesOf(`/proc/${pid}/task/${pid}/status`);
+  return { cpuTicks, mainTicks: ticks(fieldsOf(`/proc/${pid}/task/${pid}/stat`)), vol, invol, mainSwitches: main.vol + main.invol };
 }
 
 function procStatus(pid) {
@@ -222,6 +248,9 @@ async function measureLoad(name, child, scenario) {
     p99: w.p99_us / 1000,
     cpuUs: ((after.cpuTicks - before.cpuTicks) / CLK_TCK) * 1e6 / w.requests,
     mainUs: ((after.mainTicks - before.mainTicks) / CLK_TCK) * 1e6 / w.requests,
+    volPerReq: (after.vol - before.vol) / w.requests,
+    involPerReq: (after.invol - before.invol) / w.requests,
+    mainCsPerReq: (after.mainSwitches - before.mainSwitches) / w.requests,
   };
 }
 
@@ -282,13 +311,14 @@ function table(results, all, scenarios, shares) {
       }
       continue;
     }
-    lines.push('| server | req/s | vs node:http | vs Go ceiling | p50 ms | p99 ms | server CPU µs/req | main-thread CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push('| server | req/s | vs node:http | vs Go ceiling | p50 ms | p99 ms | server CPU µs/req | of it, JS thread | ctx switches/req (vol + invol) | of them, JS thread |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const med = (s, k) => median(results[s][sc.name].map((r) => r[k]));
     for (const s of servers) {
       const rps = med(s, 'rps');
       const vsNode = results['node-http'] ? rps / med('node-http', 'rps') : NaN;
       const vsGo = results.go ? rps / med('go', 'rps') : NaN;
-      lines.push(`| ${SERVERS[s].label} | ${fmt(rps)} | ${fmt(vsNode, 2)}× | ${fmt(vsGo, 2)}× | ${fmt(med(s, 'p50'), 2)} | ${sc.pipeline ? '–' : fmt(med(s, 'p99'), 2)} | ${fmt(med(s, 'cpuUs'), 1)} | ${s === 'go' || SERVERS[s].threads ? '–' : fmt(med(s, 'mainUs'), 1)} |`);
+      const oneJsThread = s !== 'go' && !SERVERS[s].threads;
+      lines.push(`| ${SERVERS[s].label} | ${fmt(rps)} | ${fmt(vsNode, 2)}× | ${fmt(vsGo, 2)}× | ${fmt(med(s, 'p50'), 2)} | ${sc.pipeline ? '–' : fmt(med(s, 'p99'), 2)} | ${fmt(med(s, 'cpuUs'), 1)} | ${oneJsThread ? fmt(med(s, 'mainUs'), 1) : '–'} | ${fmt(med(s, 'volPerReq') + med(s, 'involPerReq'), 2)} (${fmt(med(s, 'volPerReq'), 2)} + ${fmt(med(s, 'involPerReq'), 2)}) | ${oneJsThread ? fmt(med(s, 'mainCsPerReq'), 2) : '–'} |`);
     }
     if (results.native && results['native-2t']) {
       const two = med('native-2t', 'rps');
@@ -404,7 +434,7 @@ async function main() {
         for (const sc of scenariosOf(name, scenarios)) {
           const r = sc.idle ? await measureIdle(child) : await measureLoad(name, child, sc);
           results[name][sc.name].push(r);
-          console.log(`round ${round} ${SERVERS[name].label.padEnd(18)} ${sc.name.padEnd(10)} ${sc.idle ? `${fmt(r.bytesPerConn)} B/conn` : `${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUs, 1)} µs/req`}`);
+          console.log(`round ${round} ${SERVERS[name].label.padEnd(18)} ${sc.name.padEnd(10)} ${sc.idle ? `${fmt(r.bytesPerConn)} B/conn` : `${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUs, 1)} µs/req  cs ${fmt(r.volPerReq + r.involPerReq, 2)}/req`}`);
         }
         await verify(name);
         peakRss[name].push(procStatus(child.pid).peakKB);
