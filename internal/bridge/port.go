@@ -188,9 +188,9 @@ func (p *Port) Open() bool { return p.open.Load() }
 
 // setState changes the state and what new calls get. Called with p.mu held.
 func (p *Port) setState(s portState, f protocol.Failure) {
+	p.failure.Store(uint32(f)) // before open: a caller who sees it closed reads why
 	p.state = s
 	p.open.Store(s == portOpen)
-	p.failure.Store(uint32(f))
 }
 
 // Leave stops taking calls because this port's thread is closing while others go on
