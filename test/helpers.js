@@ -61,19 +61,42 @@ function request(port, method, urlPath, body, headers = {}) {
 
 const post = (port, urlPath, body, headers) => request(port, 'POST', urlPath, body, headers);
 
+/** Counts the complete HTTP responses (Content-Length framed, or bodiless) at the start of latin1 text. */
+function completeResponses(text) {
+  let count = 0;
+  let at = 0;
+  for (;;) {
+    const head = text.indexOf('\r\n\r\n', at);
+    if (head < 0) return count;
+    const lines = text.slice(at, head);
+    const m = lines.match(/\r\ncontent-length:\s*(\d+)/i);
+    const end = head + 4 + (m ? Number(m[1]) : 0);
+    if (text.length < end) return count; // latin1: one character per byte
+    count++;
+    at = end;
+  }
+}
+
 /**
- * Writes raw bytes on a fresh connection and collects everything the server sends
- * until it closes the connection or `idleMs` pass without data.
+ * Writes raw bytes on a fresh connection and collects everything the server sends,
+ * until it closes the connection or `responses` complete responses have arrived.
  */
-function rawExchange(port, bytes, idleMs = 300) {
+function rawExchange(port, bytes, responses = 1) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks = [];
-    let timer;
-    const finish = () => { clearTimeout(timer); socket.destroy(); resolve(Buffer.concat(chunks).toString('utf8')); };
-    const arm = () => { clearTimeout(timer); timer = setTimeout(finish, idleMs); };
-    socket.on('connect', () => { socket.write(bytes); arm(); });
-    socket.on('data', (c) => { chunks.push(c); arm(); });
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    };
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (c) => {
+      chunks.push(c);
+      if (completeResponses(Buffer.concat(chunks).toString('latin1')) >= responses) finish();
+    });
     socket.on('end', finish);
     socket.on('close', finish);
     socket.on('error', (err) => (chunks.length ? finish() : reject(err)));

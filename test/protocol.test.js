@@ -172,7 +172,7 @@ describe('HTTP protocol', () => {
         req('/__runner/task/missing', '{}') +
         req('/__runner/task/app.tasks.add', '{"input":{"a":1,"b":1}}') +
         req('/__runner/task/echo', '{"input":') +
-        req('/__runner/task/app.tasks.add', '{"input":{"a":2,"b":2}}'));
+        req('/__runner/task/app.tasks.add', '{"input":{"a":2,"b":2}}'), 5);
       const statuses = [...text.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
       assert.deepStrictEqual(statuses, [200, 404, 200, 400, 200]);
       const bodies = [...text.matchAll(/\r\n\r\n(\{[^\r]*?\})(?=HTTP|$)/g)].map((m) => m[1]);
