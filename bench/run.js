@@ -6,6 +6,9 @@
  *   npm run bench                       full run (about 10 minutes)
  *   npm run bench -- --smoke            a few seconds per server: correctness checks, no doc
  *   npm run bench -- --rounds 5 --duration 10 --servers native,go --scenarios small
+ *   npm run bench -- --baseline e8f8979  also measures runner-native as built from that
+ *                                        commit (a git worktree under build/bench), for
+ *                                        before/after rows from one interleaved run
  *
  * Each server's answers are checked before and after it is measured, and a run with
  * socket errors or non-2xx answers is rejected, so a broken server cannot post a number.
@@ -56,6 +59,26 @@ const SERVERS = {
   'runner-native': { group: 'runner', label: 'nativeExposure', env: { EXPOSURE: 'native' }, cmd: runnerApp },
   'runner-seed': { group: 'runner', label: 'TunnelServer, seed protocol', env: { EXPOSURE: 'seed' }, cmd: runnerApp },
 };
+
+/**
+ * Checks out and builds git ref `ref` in its own worktree under build/bench, once, and
+ * adds it as the server "baseline": the same benchmark server script, loading that
+ * build of the package instead of this one.
+ */
+function addBaseline(ref) {
+  const sha = execFileSync('git', ['rev-parse', '--short', `${ref}^{commit}`], { cwd: root, encoding: 'utf8' }).trim();
+  const dir = path.join(root, 'build', 'bench', `baseline-${sha}`);
+  if (!fs.existsSync(path.join(dir, 'build', 'Release'))) {
+    console.log(`building the baseline ${sha} in ${path.relative(root, dir)}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    execFileSync('git', ['worktree', 'prune'], { cwd: root });
+    execFileSync('git', ['worktree', 'add', '--detach', dir, sha], { cwd: root, stdio: 'inherit' });
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+    execFileSync(process.execPath, ['scripts/build.js'], { cwd: dir, stdio: 'inherit' });
+  }
+  SERVERS.baseline = { label: `runner-native @ ${sha}`, env: { BENCH_MODULE: dir }, cmd: SERVERS.native.cmd };
+  return 'baseline';
+}
 
 function runnerApp(extraArgs = []) {
   return [process.execPath, [...extraArgs, path.join(__dirname, 'servers', 'runner-app.js')]];
@@ -419,6 +442,7 @@ function serializerShare(profile, t0, t1) {
 
 async function main() {
   const servers = (args.servers ? String(args.servers).split(',') : Object.keys(SERVERS));
+  if (args.baseline) servers.splice(servers.indexOf('native') + 1, 0, addBaseline(String(args.baseline)));
   const scenarios = args.scenarios ? SCENARIOS.filter((s) => String(args.scenarios).split(',').includes(s.name)) : SCENARIOS;
   ensureWrk();
   if (servers.includes('go')) buildGo();

@@ -1,6 +1,7 @@
 'use strict';
-// This package, with the benchmark handlers.
-const { TunnelServer } = require('../..');
+// This package, with the benchmark handlers. BENCH_MODULE: another build of it (bench
+// --baseline), measured with the same handlers.
+const { TunnelServer } = require(process.env.BENCH_MODULE || '../..');
 const { tasks, events } = require('../handlers');
 
 const server = new TunnelServer({
