@@ -72,6 +72,11 @@ export interface TunnelConfig {
   cors?: CorsConfig;
   /** Largest request body in bytes; larger ones get 413 PAYLOAD_TOO_LARGE. Default 10 MiB (runner: 2 MiB). */
   maxBodySize?: number;
+  /**
+   * Largest request body streamed to a handler (application/octet-stream, `ctx.body`), in
+   * bytes; a larger one fails the stream and is answered 413. Default 0: no limit.
+   */
+  maxStreamBodySize?: number;
   /** Largest request line plus headers in bytes; larger ones get 431 HEADERS_TOO_LARGE. Default 8 KiB (runner: 16 KiB). */
   maxHeaderSize?: number;
   /** Deepest nesting of arrays/objects accepted in a body; deeper ones get 400 INVALID_JSON. Default 512 (runner: 1000). */
@@ -156,6 +161,11 @@ export interface CallContext {
   readonly contextHeader: string | undefined;
   /** Events: whether the client asked for the event's result (`returnPayload`). */
   readonly returnPayload: boolean;
+  /**
+   * A request sent as application/octet-stream: its body, streamed (the input is then
+   * undefined). Go reads from the client only as fast as this stream is consumed.
+   */
+  readonly body?: import('stream').Readable;
 }
 
 /** Counters of a running server (all zero when it is not listening). */

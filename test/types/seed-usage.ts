@@ -30,6 +30,7 @@ async function additions(): Promise<void> {
     port: 0,
     host: '127.0.0.1',
     maxBodySize: 1 << 20,
+    maxStreamBodySize: 1 << 30,
     taskTimeoutMs: 5000,
     maxInFlight: 100,
     reduceMemoryUsage: true,
@@ -44,6 +45,11 @@ async function additions(): Promise<void> {
     throw new HandlerError('Conflict', { status: 409, code: 'CONFLICT', id: 'app.errors.conflict', data: { k: 1 }, httpCode: 409 });
   });
   server.registerEvent('with.result', (payload: number, ctx) => (ctx.returnPayload ? payload * 2 : undefined), { listed: false });
+  server.registerTask('upload', async (_input: undefined, ctx) => {
+    let bytes = 0;
+    if (ctx.body) for await (const chunk of ctx.body) bytes += (chunk as Buffer).length;
+    return { bytes };
+  });
   await server.listen();
   const port: number | null = server.port;
   const stats: TunnelStats = server.getStats();
