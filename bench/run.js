@@ -35,7 +35,7 @@ const ECHO_INPUT = JSON.stringify({ input: { items: Array.from({ length: 60 }, (
 const SCENARIOS = [
   // First: measured on a freshly started process, before load grows the heap and hides
   // what idle connections cost.
-  { name: 'idle', what: `RSS per idle keep-alive connection, ${IDLE_CONNS} connections`, idle: true },
+  { name: 'idle', what: `RSS per idle keep-alive connection, and CPU while holding them, ${IDLE_CONNS} connections`, idle: true },
   { name: 'small', what: 'add, 64 connections', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 64 },
   { name: 'echo', what: `echo ~${(ECHO_INPUT.length / 1024).toFixed(1)} KB, 64 connections`, path: '/__runner/task/app.tasks.echo', body: ECHO_INPUT, conns: 64 },
   { name: 'sleep', what: 'sleep 5 ms, 1000 connections', path: '/__runner/task/app.tasks.sleep', body: '{"input":{"ms":5}}', conns: 1000 },
@@ -298,8 +298,19 @@ async function measureIdle(child) {
   const socks = await open(IDLE_CONNS);
   await sleep(1000);
   const after = procStatus(child.pid).rssKB;
+  // CPU while nothing happens but the idle connections being held: timers, watchdogs, the
+  // Go runtime's own threads. An idle server should be near 0 %.
+  const t0 = procStat(child.pid);
+  const idleStarted = process.hrtime.bigint();
+  await sleep(DURATION * 1000);
+  const seconds = Number(process.hrtime.bigint() - idleStarted) / 1e9;
+  const t1 = procStat(child.pid);
   socks.forEach((s) => s.destroy());
-  return { bytesPerConn: ((after - before) * 1024) / IDLE_CONNS };
+  return {
+    bytesPerConn: ((after - before) * 1024) / IDLE_CONNS,
+    idleCpuPct: (((t1.cpuTicks - t0.cpuTicks) / CLK_TCK) / seconds) * 100,
+    idleSwitchesPerSec: (t1.vol + t1.invol - t0.vol - t0.invol) / seconds,
+  };
 }
 
 function machine() {
@@ -327,10 +338,11 @@ function table(results, all, scenarios, shares) {
       continue;
     }
     if (sc.idle) {
-      lines.push('| server | bytes per idle connection (median) | runs |', '|---|---:|---|');
+      lines.push('| server | bytes per idle connection (median) | runs | idle CPU % (holding them) | ctx switches/s |', '|---|---:|---|---:|---:|');
       for (const s of servers) {
-        const runs = results[s][sc.name].map((r) => r.bytesPerConn);
-        lines.push(`| ${SERVERS[s].label} | ${fmt(median(runs))} | ${runs.map((x) => fmt(x)).join(', ')} |`);
+        const rs = results[s][sc.name];
+        const runs = rs.map((r) => r.bytesPerConn);
+        lines.push(`| ${SERVERS[s].label} | ${fmt(median(runs))} | ${runs.map((x) => fmt(x)).join(', ')} | ${fmt(median(rs.map((r) => r.idleCpuPct)), 2)} | ${fmt(median(rs.map((r) => r.idleSwitchesPerSec)))} |`);
       }
       continue;
     }
@@ -458,7 +470,7 @@ async function main() {
         for (const sc of scenariosOf(name, scenarios)) {
           const r = sc.idle ? await measureIdle(child) : await measureLoad(name, child, sc);
           results[name][sc.name].push(r);
-          console.log(`round ${round} ${SERVERS[name].label.padEnd(18)} ${sc.name.padEnd(10)} ${sc.idle ? `${fmt(r.bytesPerConn)} B/conn` : `${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUs, 1)} µs/req  cs ${fmt(r.volPerReq + r.involPerReq, 2)}/req`}`);
+          console.log(`round ${round} ${SERVERS[name].label.padEnd(18)} ${sc.name.padEnd(10)} ${sc.idle ? `${fmt(r.bytesPerConn)} B/conn  idle cpu ${fmt(r.idleCpuPct, 2)} %` : `${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUs, 1)} µs/req  cs ${fmt(r.volPerReq + r.involPerReq, 2)}/req`}`);
         }
         await verify(name);
         peakRss[name].push(procStatus(child.pid).peakKB);
