@@ -461,7 +461,8 @@ func TestHeadersWhilePending(t *testing.T) {
 	assert.False(t, ok, "no headers for a call that is not pending")
 }
 
-// credit builds a body-credit answer for call id.
+// credit builds a body-credit answer for call id: it can take the body's bytes up to
+// offset n.
 func credit(id uint32, n int) []byte {
 	rec := make([]byte, wire.AnswerHeader)
 	binary.LittleEndian.PutUint32(rec[0:], id)
@@ -489,7 +490,7 @@ func TestBodyStreamFlowsOnCredit(t *testing.T) {
 			if rec.flags&wire.FlagEnd != 0 {
 				return result(fmt.Sprintf(`{"bytes":%d}`, len(got[rec.id])))
 			}
-			f.sendRaw(credit(rec.id, wire.BodyChunk))
+			f.sendRaw(credit(rec.id, len(got[rec.id])+wire.BodyChunk))
 		}
 		return noReply
 	})
