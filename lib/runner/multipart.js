@@ -100,6 +100,11 @@ class Upload {
   /** The form was read to its end: runner's handleCompletion. */
   complete() {
     for (const entry of this.files.values()) {
+      // A file cut short (FILE_DISCARDED) fails now, before anyone can read its start:
+      // its 'error' event may come only after the answer began.
+      if (entry.part && entry.part.errored && !entry.stream.destroyed) entry.stream.destroy(entry.part.errored);
+    }
+    for (const entry of this.files.values()) {
       if (entry.expected && !entry.connected) {
         this.fail({ status: 500, code: 'MISSING_FILE_PART', message: `Missing file part for id ${entry.id}` });
         return;
