@@ -73,10 +73,18 @@ export interface TunnelConfig {
   /** Largest request body in bytes; larger ones get 413 PAYLOAD_TOO_LARGE. Default 10 MiB (runner: 2 MiB). */
   maxBodySize?: number;
   /**
-   * Largest request body streamed to a handler (application/octet-stream, `ctx.body`), in
-   * bytes; a larger one fails the stream and is answered 413. Default 0: no limit.
+   * Largest request body streamed to a handler (application/octet-stream: `ctx.body`; a
+   * multipart upload, runner protocol), in bytes; past it the stream fails and the
+   * request gets 413. Default 0: no limit, as runner.
    */
   maxStreamBodySize?: number;
+  /**
+   * Runner protocol: limits of multipart/form-data uploads, runner's
+   * `http.limits.multipart` (busboy's). Absent: runner's defaults (fileSize 20 MiB,
+   * files 10, fields 100, fieldSize 1 MiB). Given: a member left out is unlimited, but
+   * fieldSize (1 MiB); Infinity is unlimited. Past a limit: 413 PAYLOAD_TOO_LARGE.
+   */
+  multipart?: { fileSize?: number; files?: number; fields?: number; fieldSize?: number; parts?: number; headerPairs?: number; fieldNameSize?: number };
   /** Largest request line plus headers in bytes; larger ones get 431 HEADERS_TOO_LARGE. Default 8 KiB (runner: 16 KiB). */
   maxHeaderSize?: number;
   /** Deepest nesting of arrays/objects accepted in a body; deeper ones get 400 INVALID_JSON. Default 512 (runner: 1000). */
@@ -162,10 +170,10 @@ export interface CallContext {
   /** Events: whether the client asked for the event's result (`returnPayload`). */
   readonly returnPayload: boolean;
   /**
-   * A request sent as application/octet-stream: its body, streamed (the input is then
-   * undefined). Go reads from the client only as fast as this stream is consumed.
+   * An application/octet-stream request body, as a stream read as the handler reads it
+   * (at most `maxStreamBodySize` bytes); the input is then undefined. Otherwise undefined.
    */
-  readonly body?: import('stream').Readable;
+  readonly body: import('stream').Readable | undefined;
 }
 
 /** Counters of a running server (all zero when it is not listening). */

@@ -12,8 +12,8 @@ import type { TunnelServer } from './index';
 /**
  * nodeExposure's http config, as nativeExposure takes it: basePath, listen (required:
  * runner-native serves its own port; host defaults to "127.0.0.1"), auth, cors,
- * limits.json.maxSize, disableDiscovery, dangerouslyAllowOpenExposure. `server` (attach
- * to an http.Server) is not supported; limits.multipart waits for multipart support.
+ * limits.json.maxSize, limits.multipart (file uploads), disableDiscovery,
+ * dangerouslyAllowOpenExposure. `server` (attach to an http.Server) is not supported.
  */
 export type NativeExposureHttpConfig = Omit<NodeExposureHttpConfig, 'server' | 'listen'> & {
   listen: { port: number; host?: string };

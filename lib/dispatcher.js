@@ -13,7 +13,7 @@
 const native = require('./native');
 const W = require('./wire');
 const { HandlerError } = require('./errors');
-const { BodyStream, streamAnswer, isStreamingAnswer } = require('./streams');
+const { BodyStream, MultipartForm, discardedError, streamAnswer, isStreamingAnswer } = require('./streams');
 
 const INITIAL_BUFFER = 64 * 1024;
 /** A buffer grown for one huge request or answer is dropped back to this size after use. */
@@ -128,7 +128,8 @@ class CallContext {
 
 /**
  * Reads the extras of a record into an object ({requestId, context, returnPayload,
- * origin, method, url, path, code}); absent ones stay undefined.
+ * origin, method, url, path, code, fileId, filename, filenameCharset, fileType});
+ * absent ones stay undefined. A filename stays bytes (its charset says how to read it).
  */
 function readExtras(buf, start, end) {
   const out = {};
@@ -148,6 +149,10 @@ function readExtras(buf, start, end) {
       case W.EXTRA_URL: out.url = text; break;
       case W.EXTRA_PATH: out.path = text; break;
       case W.EXTRA_CODE: out.code = text; break;
+      case W.EXTRA_FILE_ID: out.fileId = text; break;
+      case W.EXTRA_FILENAME: out.filename = Buffer.from(buf.subarray(from, from + len)); break;
+      case W.EXTRA_FILENAME_CHARSET: out.filenameCharset = text; break;
+      case W.EXTRA_FILE_TYPE: out.fileType = text; break;
       default: break;
     }
   }
@@ -258,10 +263,15 @@ class Dispatcher {
           if (answer) answer.credit(slot);
         } else if (kind === W.KIND_BODY) {
           const body = this.bodies.get(id);
-          if (body) body.deliver(flags, Buffer.from(buf.subarray(start, inputEnd)), extraLen ? readExtras(buf, inputEnd, off).code : undefined);
+          if (body) {
+            const extras = extraLen === 0 ? NO_EXTRAS : readExtras(buf, inputEnd, off);
+            const bytes = Buffer.from(buf.subarray(start, inputEnd));
+            if (body instanceof MultipartForm) body.deliver(aux, flags, bytes, extras, slot);
+            else body.deliver(flags, bytes, extras.code);
+          }
         } else if (kind === W.KIND_TASK || kind === W.KIND_EVENT) {
           const extras = extraLen === 0 ? NO_EXTRAS : readExtras(buf, inputEnd, off);
-          this.call(id, kind, slot, (flags & W.FLAG_HAS_INPUT) !== 0 ? buf.toString('utf8', start, inputEnd) : undefined, extras, flags);
+          this.call(id, kind, slot, (flags & W.FLAG_HAS_INPUT) !== 0 ? buf.toString('utf8', start, inputEnd) : undefined, extras, flags, aux);
         } else if (kind === W.KIND_CHECK) {
           this.check(id, aux, readExtras(buf, inputEnd, off));
         } else if (kind === W.KIND_NOTICE) {
@@ -275,7 +285,7 @@ class Dispatcher {
   }
 
   /** Starts the handler of one call. */
-  call(id, kind, slot, text, extras, flags) {
+  call(id, kind, slot, text, extras, flags, aux) {
     if (this.faults && this.faults.call) this.faults.call(id);
     const entry = this.handlers[slot];
     let input;
@@ -298,10 +308,15 @@ class Dispatcher {
     }
     const ctx = new CallContext(this, id, kind, entry.id, extras, returnPayload);
     if ((flags & W.FLAG_BODY_STREAM) !== 0) {
-      const body = new BodyStream((n) => this.pushCredit(id, n));
-      body.once('close', () => this.bodies.delete(id));
+      const body = new BodyStream((offset) => this.pushCredit(id, 0, offset, 0));
+      body.once('close', () => { if (this.bodies.get(id) === body) this.bodies.delete(id); });
       this.bodies.set(id, body);
       ctx.body = body;
+    } else if ((flags & W.FLAG_MULTIPART) !== 0) {
+      const form = new MultipartForm(this, id, aux);
+      this.bodies.set(id, form);
+      /** A multipart form's files (runner protocol; see lib/streams.js MultipartForm). */
+      ctx.form = form;
     }
     this.calls[id & SLOT_MASK] = ctx;
     if (this.closing) ctx[ABORT](abortReason(W.ABORT_CLOSING));
@@ -340,6 +355,13 @@ class Dispatcher {
     ctx[SETTLE]();
     const slot = id & SLOT_MASK;
     if (this.calls[slot] === ctx) this.calls[slot] = undefined;
+    // Go sends nothing more of the call's body: what was not read to its end fails.
+    const body = this.bodies.get(id);
+    if (body) {
+      this.bodies.delete(id);
+      if (body instanceof MultipartForm) body.close();
+      else if (!body.ended) body.destroy(discardedError());
+    }
   }
 
   /** Fires the signal of call id, if it still runs here, and ends its streams. */
@@ -350,7 +372,10 @@ class Dispatcher {
     const answer = this.streams.get(id);
     if (answer) answer.abort(reason);
     const body = this.bodies.get(id);
-    if (body) body.destroy(reason);
+    if (body) {
+      this.bodies.delete(id);
+      body.destroy(reason);
+    }
   }
 
   /** close() started: every running call, and every one that starts from now on, is aborted. */
@@ -479,10 +504,13 @@ class Dispatcher {
     this.scheduleFlush();
   }
 
-  /** Asks Go for n more bytes of call id's request body. */
-  pushCredit(id, n) {
+  /**
+   * Body credit for call id's stream (0: the raw body; 1...: a form's files): Go may
+   * send its bytes up to offset; FLAG_DISCARD: the rest is not wanted.
+   */
+  pushCredit(id, stream, offset, flags) {
     const at = this.reserve(W.ANSWER_HEADER);
-    this.header(at, id, W.ANSWER_BODY_CREDIT, 0, 0, 0, n);
+    this.header(at, id, W.ANSWER_BODY_CREDIT, flags, stream, 0, offset);
     this.outLength = at + W.ANSWER_HEADER;
     this.scheduleFlush();
   }

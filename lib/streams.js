@@ -4,7 +4,8 @@
  *
  * Request bodies: a call whose body is streamed gets `ctx.body`, a Readable fed by
  * KindBody records. It asks Go for more (AnswerBodyCredit) only when its consumer reads,
- * so an upload is never buffered whole on either side.
+ * so an upload is never buffered whole on either side. A multipart form (runner
+ * protocol) gets `ctx.form`: its files as such streams, one per part, in order.
  *
  * Answers: a handler may return a Readable, or `{ stream, status?, contentType?,
  * headers? }`. The dispatcher waits for the first chunk (an error before it is a normal
@@ -25,43 +26,153 @@ function isStreamingAnswer(value) {
   return isReadable(value) || (value !== null && typeof value === 'object' && isReadable(value.stream));
 }
 
-/** A streamed request body: what `ctx.body` is. */
+/**
+ * A streamed request body: `ctx.body` (a raw body), or one file of a multipart form.
+ *
+ * Credit is an offset: "Go may send bytes of this stream up to here" (modulo 2^32).
+ * Readable calls _read when its consumer wants more (and not again before a push): the
+ * stream then lets Go send up to highWaterMark bytes past what it received, so at most
+ * about twice highWaterMark is buffered, however the bytes are cut into records. When
+ * it does not ask, Go still has credit and its next record brings the next _read.
+ */
 class BodyStream extends Readable {
   /**
-   * @param {(bytes: number) => void} askForMore sends Go credit for that many bytes
+   * @param {(offset: number) => void} grant sends Go credit up to offset
+   * @param {number} [granted] the credit Go starts with (a file part: BODY_CHUNK)
+   * @param {() => void} [discard] tells Go the rest is not wanted (a file part)
    */
-  constructor(askForMore) {
+  constructor(grant, granted = 0, discard = undefined) {
     super({ highWaterMark: W.BODY_CHUNK });
-    this.askForMore = askForMore;
-    this.asked = false;
+    this.grant = grant;
+    this.granted = granted;
+    this.discard = discard;
+    this.received = 0;
+    this.ended = false;
   }
 
   _read() {
-    if (!this.asked) {
-      this.asked = true;
-      this.askForMore(W.BODY_CHUNK);
+    const target = this.received + this.readableHighWaterMark;
+    // Ask when Go has sent all it may, or for a good piece more.
+    if (target > this.granted && (this.received >= this.granted || target - this.granted >= this.readableHighWaterMark / 4)) {
+      this.granted = target;
+      this.grant(target >>> 0);
     }
   }
 
   /** A KindBody record arrived. */
   deliver(flags, bytes, code) {
-    this.asked = false;
+    if (this.destroyed) return;
     if ((flags & W.FLAG_FAILED) !== 0) {
       const err = new Error(bytes.toString('utf8') || 'The request body failed');
       err.code = code || 'BODY_READ_FAILED';
+      this.ended = true; // Go sends nothing more
       this.destroy(err);
       return;
     }
-    if (bytes.length > 0 && !this.push(bytes)) return; // the consumer has enough for now
+    this.received += bytes.length;
+    if (bytes.length > 0) this.push(bytes);
     if ((flags & W.FLAG_END) !== 0) {
+      this.ended = true;
       this.push(null);
+    }
+  }
+
+  _destroy(err, callback) {
+    if (!this.ended && this.discard) {
+      this.ended = true;
+      this.discard();
+    }
+    callback(err);
+  }
+}
+
+/** What an unread body's stream fails with once its call has settled. */
+function discardedError() {
+  const err = new Error('The call settled before this body was read to its end');
+  err.code = 'BODY_DISCARDED';
+  return err;
+}
+
+/**
+ * The files of a multipart form (runner protocol), as Go parses it: each file part
+ * becomes a BodyStream, announced to the listener given to onFile (with its id, raw
+ * filename and charset, content type); `ended` resolves with how the form ended:
+ * {ok: true} once read to its end, or {ok: false, status, code, message}.
+ */
+class MultipartForm {
+  /**
+   * @param {import('./dispatcher').Dispatcher} dispatcher
+   * @param {number} id the call
+   * @param {number} early how many file parts came before the manifest
+   */
+  constructor(dispatcher, id, early) {
+    this.dispatcher = dispatcher;
+    this.id = id;
+    this.early = early;
+    this.seen = 0;
+    this.parts = new Map();
+    this.pending = [];
+    this.listener = null;
+    this.earlyWaiters = [];
+    this.result = undefined;
+    this.ended = new Promise((resolve) => { this.resolveEnded = resolve; });
+  }
+
+  /** Calls fn with every file part, those already seen first. */
+  onFile(fn) {
+    this.listener = fn;
+    for (const file of this.pending.splice(0)) fn(file);
+  }
+
+  /** Resolves once the parts before the manifest have been announced (or the form ended). */
+  earlyParts() {
+    if (this.seen >= this.early || this.result !== undefined) return Promise.resolve();
+    return new Promise((resolve) => this.earlyWaiters.push(resolve));
+  }
+
+  /** The task settled: Go stops waiting for the files to be read (see wire.FLAG_DISCARD). */
+  settled() {
+    if (this.result === undefined) this.dispatcher.pushCredit(this.id, 0, 0, W.FLAG_DISCARD);
+  }
+
+  deliver(stream, flags, bytes, extras, status) {
+    if (stream === 0) {
+      if ((flags & W.FLAG_FAILED) !== 0) this.finish({ ok: false, status, code: extras.code, message: bytes.toString('utf8') });
+      else if ((flags & W.FLAG_END) !== 0) this.finish({ ok: true });
       return;
     }
-    // The consumer still wants more: ask again without waiting for another _read.
-    if (bytes.length > 0 && !this.asked && this.readableFlowing !== false && this.readableLength < this.readableHighWaterMark) {
-      this.asked = true;
-      this.askForMore(W.BODY_CHUNK);
+    let part = this.parts.get(stream);
+    if ((flags & W.FLAG_PART) !== 0) {
+      const { dispatcher, id } = this;
+      part = new BodyStream((offset) => dispatcher.pushCredit(id, stream, offset, 0), W.BODY_CHUNK, () => dispatcher.pushCredit(id, stream, 0, W.FLAG_DISCARD));
+      this.parts.set(stream, part);
+      part.once('close', () => this.parts.delete(stream));
+      const file = { id: extras.fileId, filename: extras.filename, filenameCharset: extras.filenameCharset, type: extras.fileType, stream: part };
+      if (this.listener) this.listener(file);
+      else this.pending.push(file);
+      this.seen++;
+      if (this.seen >= this.early) for (const resolve of this.earlyWaiters.splice(0)) resolve();
     }
+    if (part) part.deliver(flags, bytes, extras.code);
+  }
+
+  finish(result) {
+    if (this.result !== undefined) return;
+    this.result = result;
+    for (const resolve of this.earlyWaiters.splice(0)) resolve();
+    this.resolveEnded(result);
+  }
+
+  /** The call was aborted (client gone, timeout, close): every file fails with reason. */
+  destroy(reason) {
+    for (const part of this.parts.values()) part.destroy(reason);
+    this.finish({ ok: false, status: 499, code: 'REQUEST_ABORTED', message: 'Client Closed Request', reason });
+  }
+
+  /** The call settled: files not read to their end fail. */
+  close() {
+    for (const part of this.parts.values()) if (!part.ended) part.destroy(discardedError());
+    this.finish({ ok: false, status: 500, code: 'BODY_DISCARDED', message: 'The call settled before the form was read' });
   }
 }
 
@@ -169,4 +280,4 @@ async function streamAnswer(dispatcher, id, value, failEarly) {
   }
 }
 
-module.exports = { BodyStream, streamAnswer, isStreamingAnswer };
+module.exports = { BodyStream, MultipartForm, discardedError, streamAnswer, isStreamingAnswer };

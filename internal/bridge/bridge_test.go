@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -461,7 +462,8 @@ func TestHeadersWhilePending(t *testing.T) {
 	assert.False(t, ok, "no headers for a call that is not pending")
 }
 
-// credit builds a body-credit answer for call id.
+// credit builds a body-credit answer for call id: it can take the body's bytes up to
+// offset n.
 func credit(id uint32, n int) []byte {
 	rec := make([]byte, wire.AnswerHeader)
 	binary.LittleEndian.PutUint32(rec[0:], id)
@@ -489,7 +491,7 @@ func TestBodyStreamFlowsOnCredit(t *testing.T) {
 			if rec.flags&wire.FlagEnd != 0 {
 				return result(fmt.Sprintf(`{"bytes":%d}`, len(got[rec.id])))
 			}
-			f.sendRaw(credit(rec.id, wire.BodyChunk))
+			f.sendRaw(credit(rec.id, len(got[rec.id])+wire.BodyChunk))
 		}
 		return noReply
 	})
@@ -529,4 +531,164 @@ func TestBodyStreamLimit(t *testing.T) {
 	assert.Equal(t, 413, res.StatusCode, string(b))
 	abort := <-f.aborts
 	assert.Equal(t, "PAYLOAD_TOO_LARGE", wire.AbortReasons[int(abort.aux)][0], "JavaScript is told why")
+}
+
+// creditFor builds a body-credit answer for stream of call id (offset, or a discard).
+func creditFor(id uint32, stream uint16, offset int, discard bool) []byte {
+	rec := credit(id, offset)
+	binary.LittleEndian.PutUint16(rec[6:], stream)
+	if discard {
+		rec[5] = wire.FlagDiscard
+	}
+	return rec
+}
+
+// formBody is a multipart form: a manifest, then one file part per size.
+func formBody(sizes ...int) (string, []string) {
+	var b strings.Builder
+	b.WriteString("--B\r\nContent-Disposition: form-data; name=\"__manifest\"\r\n\r\n{\"input\":1}\r\n")
+	var files []string
+	for i, n := range sizes {
+		data := strings.Repeat(string(rune('a'+i)), n)
+		files = append(files, data)
+		fmt.Fprintf(&b, "--B\r\nContent-Disposition: form-data; name=\"file:f%d\"; filename=\"f%d.txt\"\r\n\r\n%s\r\n", i, i, data)
+	}
+	b.WriteString("--B--\r\n")
+	return b.String(), files
+}
+
+func runnerConfig() config.Config {
+	cfg := config.Defaults(config.Runner)
+	cfg.Auth.AllowAnonymous = true
+	return cfg
+}
+
+func postForm(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	res, err := http.Post(url, "multipart/form-data; boundary=B", strings.NewReader(body))
+	require.NoError(t, err)
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res.StatusCode, string(b)
+}
+
+// A form's files reach JavaScript each as its own stream, in order, as JavaScript gives
+// each credit; stream 0 says the form ended; the answer comes after.
+func TestFormFilesFlowOnCredit(t *testing.T) {
+	var mu sync.Mutex
+	got := map[uint16][]byte{}
+	var call record
+	var f *fakeJS
+	f = newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case rec.kind == wire.KindTask:
+			call = rec
+		case rec.kind == wire.KindBody && rec.aux == 0:
+			if rec.flags&wire.FlagEnd != 0 {
+				return result(fmt.Sprintf(`[%d,%d]`, len(got[1]), len(got[2])))
+			}
+		case rec.kind == wire.KindBody:
+			if rec.flags&wire.FlagPart != 0 {
+				assert.Equal(t, fmt.Sprintf("f%d", rec.aux-1), rec.extras[wire.ExtraFileID])
+				assert.Equal(t, fmt.Sprintf("f%d.txt", rec.aux-1), rec.extras[wire.ExtraFilename])
+				assert.Equal(t, "text/plain", rec.extras[wire.ExtraFileType])
+			}
+			got[rec.aux] = append(got[rec.aux], rec.input...)
+			assert.LessOrEqual(t, len(rec.input), wire.BodyChunk, "at most a chunk a record")
+			f.sendRaw(creditFor(rec.id, rec.aux, len(got[rec.aux])+wire.BodyChunk, false))
+		}
+		return noReply
+	})
+	_, base := serveWith(t, f, runnerConfig())
+	body, files := formBody(300_000, 5)
+	status, answer := postForm(t, base+"/task/echo", body)
+	assert.Equal(t, 200, status, answer)
+	assert.Equal(t, `{"ok":true,"result":[300000,5]}`, answer)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, wire.FlagMultipart|wire.FlagHasInput, int(call.flags))
+	assert.Equal(t, `{"input":1}`, call.input, "the manifest is the input")
+	assert.Equal(t, files[0], string(got[1]))
+	assert.Equal(t, files[1], string(got[2]))
+}
+
+// Once the task settled (a discard of stream 0), Go waits for no credit: each file gets
+// its first 64 KiB and fails with FILE_DISCARDED, the rest of the form is read and
+// checked, and the form's end comes last.
+func TestFormSettledDropsWhatIsUnread(t *testing.T) {
+	var mu sync.Mutex
+	got := map[uint16]int{}
+	failed := map[uint16]string{}
+	var f *fakeJS
+	f = newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case rec.kind == wire.KindTask:
+			f.sendRaw(creditFor(rec.id, 0, 0, true))
+		case rec.kind == wire.KindBody && rec.aux == 0:
+			return result(fmt.Sprintf(`%d`, len(failed)))
+		case rec.flags&wire.FlagFailed != 0:
+			failed[rec.aux] = rec.extras[wire.ExtraCode]
+		default:
+			got[rec.aux] += len(rec.input)
+		}
+		return noReply
+	})
+	_, base := serveWith(t, f, runnerConfig())
+	body, _ := formBody(1_000_000, 100, 2_000_000)
+	status, answer := postForm(t, base+"/task/echo", body)
+	assert.Equal(t, 200, status)
+	assert.Equal(t, `{"ok":true,"result":2}`, answer)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[uint16]int{1: wire.BodyChunk, 2: 100, 3: wire.BodyChunk}, got)
+	assert.Equal(t, map[uint16]string{1: "FILE_DISCARDED", 3: "FILE_DISCARDED"}, failed)
+}
+
+// A refused form goes to JavaScript as stream 0's failure (status, code, message), and
+// the answer is JavaScript's; the connection closes (the rest is not read).
+func TestFormRefusalGoesToJavaScript(t *testing.T) {
+	var f *fakeJS
+	f = newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
+		if rec.kind == wire.KindBody && rec.aux == 0 && rec.flags&wire.FlagFailed != 0 {
+			assert.EqualValues(t, 413, rec.slot)
+			return reply{kind: wire.AnswerError, flags: wire.FlagHasCode, status: uint16(rec.slot), payload: append(errorField(rec.extras[wire.ExtraCode]), errorField(rec.input)...)}
+		}
+		if rec.kind == wire.KindBody && rec.flags&wire.FlagPart != 0 {
+			f.sendRaw(creditFor(rec.id, rec.aux, 1<<30, false))
+		}
+		return noReply
+	})
+	cfg := runnerConfig()
+	cfg.Multipart.FileSize = 1000
+	_, base := serveWith(t, f, cfg)
+	body, _ := formBody(5000)
+	status, answer := postForm(t, base+"/task/echo", body)
+	assert.Equal(t, 413, status)
+	assert.Equal(t, `{"ok":false,"error":{"message":"File size limit exceeded","code":"PAYLOAD_TOO_LARGE"}}`, answer)
+}
+
+// A client gone in the middle of a file, while the task reads nothing (its bytes are
+// still unread in the socket): the watcher sees it gone all the same (Linux: the TCP
+// state), JavaScript gets an abort, the call is over. (Only once the client's bytes
+// fit the server's socket buffer: its FIN comes behind them.)
+func TestFormClientGone(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("a peer gone behind unread bytes is seen through TCP_INFO, on Linux")
+	}
+	f := newFakeJS(1<<20, bridge.Options{WatchInterval: 10 * time.Millisecond}, func(rec record) reply { return noReply })
+	srv, base := serveWith(t, f, runnerConfig())
+	conn, err := net.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(base, "/__runner"), "http://"))
+	require.NoError(t, err)
+	body, _ := formBody(1_000_000)
+	_, err = fmt.Fprintf(conn, "POST /__runner/task/echo HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:120_000])
+	require.NoError(t, err)
+	eventually(t, "the call waits", func() bool { return f.port.Pending() == 1 })
+	require.NoError(t, conn.Close())
+	assert.EqualValues(t, wire.AbortDisconnect, (<-f.aborts).aux)
+	eventually(t, "the call is over", func() bool { return f.port.Pending() == 0 && srv.Stats().InFlight.Load() == 0 })
+	assert.EqualValues(t, 1, f.pool.Stats().Disconnects.Load())
 }

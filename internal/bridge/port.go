@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bluelibs/runner-native/internal/multipart"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/server"
 	"github.com/bluelibs/runner-native/internal/wire"
@@ -107,10 +108,11 @@ type waiter struct {
 	drained  bool // JavaScript has taken the call
 	redirect bool // the port left before JavaScript took it: another port must
 	// Streams: the answer stream once it started (it then owns the waiter), and the
-	// credit JavaScript gave for the request body, with a kick when it grows.
+	// credit JavaScript gave for the request body streams, with a kick when it changes.
 	stream *respStream
-	credit atomic.Int64
+	body   *bodyCredit // nil unless the call has a streamed body
 	kick   chan struct{}
+	credit bodyCredit // what body points to, kept with the pooled waiter
 }
 
 var waiterPool = sync.Pool{New: func() any {
@@ -149,8 +151,11 @@ func (p *Port) Invoke(c *server.Call) (redirect bool) {
 		return
 	}
 	w := waiterPool.Get().(*waiter)
-	w.call, w.drained, w.redirect, w.stream = c, false, false, nil
-	w.credit.Store(0)
+	w.call, w.drained, w.redirect, w.stream, w.body = c, false, false, nil, nil
+	if c.Body != nil {
+		w.credit.reset()
+		w.body = &w.credit
+	}
 	p.alloc(w)
 	p.queue = append(p.queue, entry{w.id, w})
 	p.load.Add(1)
@@ -392,7 +397,12 @@ func (p *Port) apply(batch []byte) error {
 		case wire.AnswerVerdict:
 			c.SetVerdict(a.Flags&wire.FlagAllow != 0, a.Payload)
 		case wire.AnswerBadInput:
-			c.Fail(protocol.InvalidJSON, string(a.Payload))
+			if c.Parts != nil { // runner: a manifest that does not parse
+				f := multipart.ErrInvalidManifest
+				c.SetHandlerError(f.Status, []byte(f.Code), []byte(f.Message), nil, nil, 0, false)
+			} else {
+				c.Fail(protocol.InvalidJSON, string(a.Payload))
+			}
 		case wire.AnswerUnencodable:
 			c.Fail(protocol.UnencodableResult, string(a.Payload))
 		default:
@@ -422,7 +432,7 @@ func (p *Port) applyStream(a wire.Answer) {
 		p.mu.Unlock()
 		return
 	}
-	s := w.stream
+	s, body := w.stream, w.body
 	if a.Kind == wire.AnswerStreamStart && s == nil && w.call != nil {
 		c := w.call
 		w.stream = newRespStream(p, w, c.Conn, c.WriteTimeout)
@@ -442,10 +452,12 @@ func (p *Port) applyStream(a wire.Answer) {
 			s.end(a.Kind == wire.AnswerStreamError)
 		}
 	case wire.AnswerBodyCredit:
-		w.credit.Add(int64(a.HTTPCode))
-		select {
-		case w.kick <- struct{}{}:
-		default:
+		if body != nil {
+			body.give(a.Status, uint32(a.HTTPCode), a.Flags&wire.FlagDiscard != 0)
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
 		}
 	}
 }

@@ -15,8 +15,13 @@ func putCall(rec []byte, id uint32, c *server.Call) int {
 	if c.HasInput {
 		flags |= wire.FlagHasInput
 	}
-	if c.Body != nil {
+	aux := c.Check
+	switch {
+	case c.Parts != nil:
+		flags |= wire.FlagMultipart
+		aux = uint16(len(c.Early)) // the parts whose records follow the call
+	case c.Body != nil:
 		flags |= wire.FlagBodyStream
 	}
-	return wire.PutRecord(rec, id, byte(c.Op), flags, c.Check, uint32(c.Slot), c.Input, &c.Extras)
+	return wire.PutRecord(rec, id, byte(c.Op), flags, aux, uint32(c.Slot), c.Input, &c.Extras)
 }

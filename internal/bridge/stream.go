@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bluelibs/runner-native/internal/multipart"
 	"github.com/bluelibs/runner-native/internal/protocol"
+	"github.com/bluelibs/runner-native/internal/server"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
 
@@ -24,9 +26,10 @@ import (
 // abort record) so that it destroys its stream and the call's signal fires.
 //
 // Body streams (client → JavaScript). A call whose body is streamed (Call.Body) is
-// queued with FlagBodyStream; the goroutine that serves it then reads the body only as
-// JavaScript asks for it (AnswerBodyCredit) and hands it over in KindBody records of at
-// most wire.BodyChunk bytes, so an upload never sits whole in memory either.
+// queued with FlagBodyStream, or FlagMultipart for a form whose files are streamed; the
+// goroutine that serves it then reads the body only as JavaScript asks for it
+// (AnswerBodyCredit, per stream) and hands it over in KindBody records of at most
+// wire.BodyChunk bytes, so an upload never sits whole in memory either.
 
 // errStreamFailed: the handler's stream failed after the first byte; the response is cut.
 var errStreamFailed = errors.New("bridge: the handler's stream failed")
@@ -186,65 +189,253 @@ func (s *respStream) finish() {
 // feed serves a call whose body is streamed to JavaScript (c.Body): it reads the body as
 // JavaScript gives credit and queues the pieces, until the body ends or the call is
 // answered, then waits for the answer. A body that fails (too large, cut short, broken,
-// timed out) is answered by Go (bodyFailed).
+// timed out) is answered by Go (bodyFailed). One goroutine, this one, reads the body.
 func (p *Port) feed(w *waiter) {
-	c := w.call
-	buf := make([]byte, wire.BodyChunk)
-	total := 0
-	var timer <-chan time.Time
+	f := &feeder{p: p, w: w, c: w.call, credit: w.body}
 	if p.opts.Timeout > 0 {
 		t := time.NewTimer(p.opts.Timeout)
 		defer t.Stop()
-		timer = t.C
+		f.timer = t.C
 	}
+	if f.c.Parts != nil {
+		f.form()
+	} else {
+		f.raw()
+	}
+}
+
+type feeder struct {
+	p      *Port
+	w      *waiter
+	c      *server.Call
+	credit *bodyCredit
+	timer  <-chan time.Time
+}
+
+// raw streams a raw body (stream 0).
+func (f *feeder) raw() {
+	p, w, c := f.p, f.w, f.c
+	buf := make([]byte, wire.BodyChunk)
+	var sent uint32
 	for {
-		avail := int(w.credit.Swap(0))
-		for avail > 0 {
-			if c.ReadTimeout > 0 && c.Conn != nil {
-				// A long upload is bounded per read, not as a whole.
-				_ = c.Conn.SetReadDeadline(time.Now().Add(c.ReadTimeout))
-			}
-			n, err := c.Body.Read(buf[:min(avail, len(buf))])
-			avail -= n
-			total += n
-			if c.BodyLimit > 0 && total > c.BodyLimit {
-				p.bodyFailed(w, wire.AbortTooLarge)
+		if f.answered() {
+			return
+		}
+		avail, _, _ := f.credit.state(0, sent)
+		if avail == 0 {
+			if !f.await() {
 				return
 			}
-			end := errors.Is(err, io.EOF)
-			if end && c.BodySize >= 0 && total < c.BodySize {
-				end, err = false, io.ErrUnexpectedEOF // cut short: the client went away
-			}
-			if n > 0 || end {
-				var flags byte
-				if end {
-					flags = wire.FlagEnd
-				}
-				p.queueBody(w.id, flags, buf[:n], nil)
-			}
+			continue
+		}
+		n, err := c.Body.Read(buf[:min(avail, len(buf))])
+		sent += uint32(n)
+		if errors.Is(err, server.ErrBodyTooLarge) {
+			p.bodyFailed(w, wire.AbortTooLarge)
+			return
+		}
+		end := errors.Is(err, io.EOF)
+		if n > 0 || end {
+			var flags byte
 			if end {
+				flags = wire.FlagEnd
+			}
+			p.queueBody(w.id, 0, flags, 0, buf[:n], nil)
+		}
+		if end {
+			p.wait(w)
+			return
+		}
+		if err != nil {
+			p.bodyFailed(w, wire.AbortDisconnect)
+			return
+		}
+	}
+}
+
+// discarded is what a file part's stream fails with when the task settled before
+// reading it (wire.FlagDiscard on stream 0).
+var (
+	discardedCode    = []byte("FILE_DISCARDED")
+	discardedMessage = []byte("The task settled before reading this file: the rest of it was discarded")
+)
+
+// form streams a multipart form's file parts (streams 1, 2...), the ones that came
+// before the manifest first, then tells how the form ended (stream 0). Parts come in
+// order: a part JavaScript does not read holds the ones after it back (as busboy's do),
+// until the task settles; from then on nothing waits for credit (see wire).
+func (f *feeder) form() {
+	p, w, c := f.p, f.w, f.c
+	for i, e := range c.Early {
+		f.credit.open(i+1, wire.BodyChunk)
+		p.queuePart(w.id, uint16(i+1), &e.Part, e.Data, wire.FlagEnd)
+	}
+	next := len(c.Early) + 1
+	cur := 0 // the part being read (0: none)
+	var sent uint32
+	for {
+		if f.answered() {
+			return
+		}
+		if cur == 0 {
+			part, err := c.Parts.Next()
+			if err == io.EOF {
+				p.queueBody(w.id, 0, wire.FlagEnd, 0, nil, nil)
 				p.wait(w)
 				return
 			}
 			if err != nil {
-				p.bodyFailed(w, wire.AbortDisconnect)
+				f.formFailed(err)
 				return
 			}
+			cur, sent = next, 0
+			next++
+			f.credit.open(cur, wire.BodyChunk)
+			p.queuePart(w.id, uint16(cur), part, nil, 0)
+			continue
 		}
-		select {
-		case <-w.done:
-			return // answered before it read the whole body
-		case <-w.kick:
-		case <-timer:
-			if p.expire(w, w.id, wire.AbortTimeout) {
-				p.stats.Timeouts.Add(1)
-				c.Fail(protocol.HandlerTimeout, strconv.Itoa(int(p.opts.Timeout/time.Millisecond)))
+		avail, unwanted, settled := f.credit.state(cur, sent)
+		switch {
+		case unwanted:
+			avail = wire.BodyChunk // read on, to the part's end, sending nothing
+		case avail == 0 && settled:
+			var extras [wire.ExtraCount][]byte
+			extras[wire.ExtraCode] = discardedCode
+			p.queueBody(w.id, uint16(cur), wire.FlagFailed, 0, discardedMessage, &extras)
+			f.credit.give(cur, 0, true)
+			continue
+		case avail == 0:
+			if !f.await() {
 				return
 			}
-			<-w.done
+			continue
+		}
+		b, err := c.Parts.Read(min(avail, wire.BodyChunk))
+		if err == io.EOF {
+			if !unwanted {
+				p.queueBody(w.id, uint16(cur), wire.FlagEnd, 0, nil, nil)
+			}
+			cur = 0
+			continue
+		}
+		if len(b) > 0 && !unwanted {
+			p.queueBody(w.id, uint16(cur), 0, 0, b, nil)
+		}
+		sent += uint32(len(b))
+		if err != nil {
+			f.formFailed(err)
 			return
 		}
 	}
+}
+
+// formFailed ends a form that failed: runner's refusal goes to JavaScript (stream 0
+// fails; the task's answer says what the client gets), a body too large or cut short
+// is answered by Go.
+func (f *feeder) formFailed(err error) {
+	p, w := f.p, f.w
+	if fail, ok := multipart.Failed(err); ok {
+		var extras [wire.ExtraCount][]byte
+		extras[wire.ExtraCode] = []byte(fail.Code)
+		p.queueBody(w.id, 0, wire.FlagFailed, uint32(fail.Status), []byte(fail.Message), &extras)
+		p.wait(w)
+		return
+	}
+	if errors.Is(err, server.ErrBodyTooLarge) {
+		p.bodyFailed(w, wire.AbortTooLarge)
+		return
+	}
+	p.bodyFailed(w, wire.AbortDisconnect)
+}
+
+// answered reports (without waiting) whether the call has its answer already.
+func (f *feeder) answered() bool {
+	select {
+	case <-f.w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// await waits for credit; false when the call has its answer (or timed out) instead.
+func (f *feeder) await() bool {
+	p, w := f.p, f.w
+	select {
+	case <-w.done:
+		return false // answered before it read the whole body
+	case <-w.kick:
+		return true
+	case <-f.timer:
+		if p.expire(w, w.id, wire.AbortTimeout) {
+			p.stats.Timeouts.Add(1)
+			w.call.Fail(protocol.HandlerTimeout, strconv.Itoa(int(p.opts.Timeout/time.Millisecond)))
+			return false
+		}
+		<-w.done
+		return false
+	}
+}
+
+// bodyCredit is what JavaScript allows of a call's body streams, by stream (see wire).
+type bodyCredit struct {
+	mu       sync.Mutex
+	granted  []uint32 // bytes of stream i JavaScript can take, from the stream's start (mod 2^32)
+	unwanted []bool   // stream i is not wanted any more
+	settled  bool     // a form's task settled: never wait for credit again
+}
+
+func (b *bodyCredit) reset() {
+	b.mu.Lock()
+	b.granted, b.unwanted, b.settled = b.granted[:0], b.unwanted[:0], false
+	b.mu.Unlock()
+}
+
+func (b *bodyCredit) grow(stream int) {
+	for len(b.granted) <= stream {
+		b.granted = append(b.granted, 0)
+		b.unwanted = append(b.unwanted, false)
+	}
+}
+
+// open starts stream with an initial grant.
+func (b *bodyCredit) open(stream int, initial uint32) {
+	b.mu.Lock()
+	b.grow(stream)
+	b.granted[stream] = initial
+	b.mu.Unlock()
+}
+
+// give applies a credit answer: a new offset, or (discard) the stream is not wanted; a
+// discard of stream 0 means the task settled (a form; a raw body ignores it: the
+// answer, which follows, ends the call).
+func (b *bodyCredit) give(stream int, offset uint32, discard bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case discard && stream == 0:
+		b.settled = true
+	case discard:
+		b.grow(stream)
+		b.unwanted[stream] = true
+	default:
+		b.grow(stream)
+		if int32(offset-b.granted[stream]) > 0 {
+			b.granted[stream] = offset
+		}
+	}
+}
+
+// state returns how many more bytes stream may get after sent, whether it is unwanted,
+// and whether the task settled.
+func (b *bodyCredit) state(stream int, sent uint32) (avail int, unwanted, settled bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if stream < len(b.granted) {
+		avail = max(0, int(int32(b.granted[stream]-sent)))
+		unwanted = b.unwanted[stream]
+	}
+	return avail, unwanted, b.settled
 }
 
 // bodyFailed answers the call itself because its body failed (too large: 413; cut
@@ -270,27 +461,40 @@ func (p *Port) bodyFailed(w *waiter, reason uint16) {
 		p.wake()
 	}
 	if reason == wire.AbortTooLarge {
-		w.call.Fail(protocol.PayloadTooLarge, strconv.Itoa(w.call.BodyLimit))
+		w.call.Fail(protocol.PayloadTooLarge, strconv.Itoa(w.call.BodyLimit()))
 	} else {
 		w.call.Fail(protocol.ClientGone, "")
 	}
 }
 
-// queueBody queues a KindBody record for call id.
-func (p *Port) queueBody(id uint32, flags byte, data, code []byte) {
-	var extras [wire.ExtraCount][]byte
-	if code != nil {
-		extras[wire.ExtraCode] = code
+// queueBody queues a KindBody record of call id's stream.
+func (p *Port) queueBody(id uint32, stream uint16, flags byte, status uint32, data []byte, extras *[wire.ExtraCount][]byte) {
+	if extras == nil {
+		extras = &[wire.ExtraCount][]byte{}
 	}
-	rec := make([]byte, wire.RecordSize(data, &extras))
-	wire.PutRecord(rec, id, wire.KindBody, flags, 0, 0, data, &extras)
+	rec := make([]byte, wire.RecordSize(data, extras))
+	wire.PutRecord(rec, id, wire.KindBody, flags, stream, status, data, extras)
 	p.mu.Lock()
+	if p.state == portGone {
+		p.mu.Unlock()
+		return
+	}
 	p.bodies = append(p.bodies, rec)
 	wake := p.arm()
 	p.mu.Unlock()
 	if wake {
 		p.wake()
 	}
+}
+
+// queuePart queues the first record of a file part: what it is, and data.
+func (p *Port) queuePart(id uint32, stream uint16, part *multipart.Part, data []byte, flags byte) {
+	var extras [wire.ExtraCount][]byte
+	extras[wire.ExtraFileID] = part.ID
+	extras[wire.ExtraFilename] = part.Filename
+	extras[wire.ExtraFilenameCharset] = part.FilenameCharset
+	extras[wire.ExtraFileType] = part.Type
+	p.queueBody(id, stream, wire.FlagPart|flags, 0, data, &extras)
 }
 
 // credit gives a response stream n bytes of credit back.

@@ -26,7 +26,9 @@ import (
 // gone, the call stops waiting and its ctx.signal fires. Cost: one recv per waiting call
 // per tick, on this goroutine; nothing on the request path. A client that half-closes
 // its side after sending (shutdown(SHUT_WR)) while still reading is taken as gone; HTTP
-// clients do not do this in practice.
+// clients do not do this in practice. When the peek finds bytes (an upload not read
+// yet: the handler reads slowly, or not yet), the peer may still be gone: on Linux the
+// socket's TCP state tells (CLOSE_WAIT: the peer sent its FIN).
 
 type watched struct {
 	w      *waiter
@@ -103,7 +105,7 @@ func peerGone(c net.Conn) bool {
 		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		switch {
 		case err == nil:
-			gone = n == 0
+			gone = n == 0 || peerFinished(int(fd))
 		case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR):
 		default:
 			gone = true // ECONNRESET and friends

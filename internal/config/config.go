@@ -11,6 +11,8 @@ package config
 import (
 	"strings"
 	"time"
+
+	"github.com/bluelibs/runner-native/internal/multipart"
 )
 
 // Protocol is the wire format a server speaks.
@@ -70,6 +72,13 @@ type Config struct {
 	// no limit, as runner sets none on the raw bodies it hands to tasks. A larger body
 	// ends the stream with an error and is answered 413.
 	MaxStreamBodySize int
+
+	// Multipart bounds multipart/form-data bodies, runner's file uploads ("multipart",
+	// runner protocol: nativeExposure maps http.limits.multipart to it). Absent:
+	// runner's defaults (files of 20 MiB, 10 files, 100 fields of 1 MiB). Given: the
+	// object as runner hands it to busboy, every member absent being unlimited but
+	// fieldSize (1 MiB); Infinity is unlimited. See internal/multipart.
+	Multipart multipart.Limits
 
 	// MaxHeaderSize bounds the request line plus headers, in bytes ("maxHeaderSize").
 	// Default 8 KiB (seed) or 16 KiB (runner, Node's default, room for x-runner-context).

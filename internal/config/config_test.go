@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/bluelibs/runner-native/internal/multipart"
 )
 
 func TestDefaultsPerProtocol(t *testing.T) {
@@ -142,4 +144,30 @@ func TestAuthPolicy(t *testing.T) {
 	assert.True(t, c.Auth.Validator)
 	assert.True(t, c.Auth.Required())
 	assert.False(t, Defaults(Runner).Auth.Required())
+}
+
+func TestMultipartLimits(t *testing.T) {
+	c, err := Decode([]byte(`{"port":0,"protocol":"runner"}`))
+	require.NoError(t, err)
+	assert.Equal(t, multipart.DefaultLimits, c.Multipart, "absent: runner's defaults")
+
+	c, err = Decode([]byte(`{"port":0,"multipart":{"fileSize":100}}`))
+	require.NoError(t, err)
+	assert.Equal(t, multipart.Limits{FileSize: 100, Files: -1, Fields: -1, FieldSize: 1 << 20, Parts: -1, ManifestSize: -1}, c.Multipart,
+		"given: busboy's defaults for what it does not name, no manifest check without a fieldSize")
+
+	c, err = Decode([]byte(`{"port":0,"multipart":{"files":{"$js":"number","text":"Infinity"},"fieldSize":7,"parts":3,"headerPairs":5,"fieldNameSize":9,"other":1}}`))
+	require.NoError(t, err)
+	assert.Equal(t, multipart.Limits{FileSize: -1, Files: -1, Fields: -1, FieldSize: 7, Parts: 3, ManifestSize: 7}, c.Multipart)
+
+	for js, msg := range map[string]string{
+		`{"port":0,"multipart":5}`:                   "config.multipart must be an object such as { fileSize: 20971520, files: 10 }, got 5",
+		`{"port":0,"multipart":{"files":-1}}`:        "config.multipart.files must be between 0 and 9007199254740992, got -1",
+		`{"port":0,"multipart":{"fileSize":"1"}}`:    `config.multipart.fileSize must be an integer, got "1"`,
+		`{"port":0,"multipart":{"headerPairs":1.5}}`: "config.multipart.headerPairs must be an integer, got 1.5",
+	} {
+		_, err := Decode([]byte(js))
+		require.Error(t, err, js)
+		assert.Equal(t, msg, err.Error(), js)
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"unicode"
 
 	json "github.com/goccy/go-json"
+
+	"github.com/bluelibs/runner-native/internal/multipart"
 )
 
 // ErrorKind names the JavaScript error a FieldError becomes.
@@ -155,6 +157,16 @@ var fields = []field{
 	}},
 	intField("maxBodySize", 1, 1<<31-1, func(c *Config) *int { return &c.MaxBodySize }),
 	intField("maxStreamBodySize", 0, 1<<53, func(c *Config) *int { return &c.MaxStreamBodySize }),
+	{"multipart", func(d *decoder, n string, v any) error {
+		o, ok := v.(map[string]any)
+		if !ok || isMarker(v) {
+			return typeErr(n, "must be an object such as { fileSize: 20971520, files: 10 }, got "+describe(v))
+		}
+		lim, err := multipartLimits(n, o)
+		d.cfg.Multipart = lim
+		d.mark(n)
+		return err
+	}},
 	intField("maxHeaderSize", 1, 1<<31-1, func(c *Config) *int { return &c.MaxHeaderSize }),
 	intField("maxJsonDepth", 1, 1<<31-1, func(c *Config) *int { return &c.MaxJSONDepth }),
 	intField("readTimeoutMs", 1, 1<<31-1, func(c *Config) *int { return &c.ReadTimeoutMs }),
@@ -241,6 +253,9 @@ func (d *decoder) finish() error {
 			c.CORS = seedCORS([]string{"*"})
 		}
 	}
+	if !d.present["multipart"] {
+		c.Multipart = multipart.DefaultLimits
+	}
 	if c.Auth.Header == "" {
 		c.Auth.Header = DefaultAuthHeader
 	}
@@ -255,6 +270,41 @@ func (d *decoder) finish() error {
 		return typeErr("auth.token", "must be a non-empty string or a non-empty array of non-empty strings, got undefined")
 	}
 	return nil
+}
+
+// multipartLimits reads runner's http.limits.multipart as busboy reads it: a member that
+// is not given is unlimited, but fieldSize (1 MiB); Infinity is unlimited. headerPairs
+// and fieldNameSize are checked but change nothing: busboy reads neither for multipart
+// bodies. Other members are ignored, as busboy ignores them.
+func multipartLimits(n string, o map[string]any) (multipart.Limits, error) {
+	lim := multipart.Limits{FileSize: -1, Files: -1, Fields: -1, FieldSize: 1 << 20, Parts: -1, ManifestSize: -1}
+	for _, m := range []struct {
+		key string
+		ptr *int64
+	}{
+		{"fileSize", &lim.FileSize}, {"files", &lim.Files}, {"fields", &lim.Fields}, {"fieldSize", &lim.FieldSize},
+		{"parts", &lim.Parts}, {"headerPairs", nil}, {"fieldNameSize", nil},
+	} {
+		v, ok := o[m.key]
+		if !ok || isUndefined(v) {
+			continue
+		}
+		x := int64(-1)
+		if markerKind(v) != "number" || jsString(v) != "Infinity" {
+			i, err := integer(n+"."+m.key, v, 0, 1<<53)
+			if err != nil {
+				return lim, err
+			}
+			x = int64(i)
+		}
+		if m.ptr != nil {
+			*m.ptr = x
+		}
+		if m.key == "fieldSize" {
+			lim.ManifestSize = x // runner's own check on the manifest, made when it names a fieldSize
+		}
+	}
+	return lim, nil
 }
 
 func (d *decoder) decodeAuth(n string, o map[string]any) error {

@@ -41,7 +41,6 @@ const (
 	ClosedBeforeAnswer                // close() reached its deadline
 	HandlerTimeout                    // {arg}: taskTimeoutMs
 	ClientGone                        // the client disconnected (the answer is never read)
-	UnsupportedMedia                  // runner: a streaming content type this version cannot take
 	UnencodableResult                 // {arg}: why; the handler's value could not be encoded
 	handlerFailed                     // seed's default message for a handler error without one
 )
@@ -77,7 +76,6 @@ var seedTable = [...]failureText{
 	ClosedBeforeAnswer: {503, "SERVICE_UNAVAILABLE", "Server closed before the handler settled (closeTimeoutMs)"},
 	HandlerTimeout:     {504, "TIMEOUT", "Handler did not settle within taskTimeoutMs ({} ms)"},
 	ClientGone:         {499, "REQUEST_ABORTED", "Client Closed Request"},
-	UnsupportedMedia:   {415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type {} is not supported yet"},
 	UnencodableResult:  {500, "INTERNAL_ERROR", "{}"},
 	handlerFailed:      {500, "INTERNAL_ERROR", "Task execution failed"},
 }
@@ -104,7 +102,6 @@ var runnerTable = [...]failureText{
 	ClosedBeforeAnswer: {503, "SERVICE_UNAVAILABLE", "Service Unavailable"},
 	HandlerTimeout:     {504, "TIMEOUT", "Gateway Timeout"},
 	ClientGone:         {499, "REQUEST_ABORTED", "Client Closed Request"},
-	UnsupportedMedia:   {415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type"},
 	UnencodableResult:  {500, "INTERNAL_ERROR", "Internal Error"},
 	handlerFailed:      {500, "INTERNAL_ERROR", "Internal Error"},
 }

@@ -6,12 +6,15 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/bluelibs/runner-native/internal/config"
 	"github.com/bluelibs/runner-native/internal/httpguard"
+	"github.com/bluelibs/runner-native/internal/multipart"
 	"github.com/bluelibs/runner-native/internal/protocol"
+	"github.com/bluelibs/runner-native/internal/wire"
 )
 
 // Request bodies. fasthttp streams them (StreamRequestBody): it reads the first bytes
@@ -23,6 +26,9 @@ import (
 //     once method, auth, exposure and id have passed, as runner does.
 //   - An application/octet-stream body is handed to the handler as a stream (ctx.body),
 //     read only as JavaScript asks for it, at most maxStreamBodySize bytes.
+//   - A multipart/form-data body (runner protocol: file uploads) is read up to its
+//     manifest here; its file parts then go to the handler as streams, read as
+//     JavaScript asks for them (internal/bridge), within the same maxStreamBodySize.
 
 // readBody reads the whole request body, at most MaxBodySize bytes. On failure it has
 // answered: 413 past the limit; when the client stalls (408) or sends a broken body
@@ -112,12 +118,149 @@ func (s *Server) bodyFailed(r *request, err error) {
 // streamBody hands the request body to the call as a stream (ctx.body in JavaScript).
 func (s *Server) streamBody(r *request) {
 	c, ctx := r.c, r.ctx
+	var src io.Reader
 	if ctx.Request.IsBodyStream() {
-		c.Body = ctx.RequestBodyStream()
+		src = ctx.RequestBodyStream()
 	} else {
-		c.Body = bytes.NewReader(ctx.PostBody())
+		src = bytes.NewReader(ctx.PostBody())
 	}
-	c.BodySize = ctx.Request.Header.ContentLength()
-	c.BodyLimit = s.cfg.MaxStreamBodySize
-	c.ReadTimeout = config.Millis(s.cfg.ReadTimeoutMs)
+	c.stream = bodyReader{
+		src: src, conn: ctx.Conn(), timeout: config.Millis(s.cfg.ReadTimeoutMs),
+		size: ctx.Request.Header.ContentLength(), limit: s.cfg.MaxStreamBodySize,
+	}
+	c.Body = &c.stream
+}
+
+// ErrBodyTooLarge: a streamed body went past maxStreamBodySize.
+var ErrBodyTooLarge = errors.New("server: the request body exceeds maxStreamBodySize")
+
+// bodyReader is a streamed request body: each read bounded by the read timeout (a long
+// upload is bounded per read, not as a whole), the whole by maxStreamBodySize, and a
+// body shorter than its Content-Length an error (the client went away).
+type bodyReader struct {
+	src     io.Reader
+	conn    net.Conn
+	timeout time.Duration
+	size    int // Content-Length, or -1 (chunked)
+	limit   int // 0: none
+	total   int
+	eof     bool // read to its end
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.timeout > 0 && b.conn != nil {
+		_ = b.conn.SetReadDeadline(time.Now().Add(b.timeout))
+	}
+	n, err := b.src.Read(p)
+	b.total += n
+	if b.limit > 0 && b.total > b.limit {
+		return n, ErrBodyTooLarge
+	}
+	if errors.Is(err, io.EOF) {
+		if b.size >= 0 && b.total < b.size {
+			return n, io.ErrUnexpectedEOF // cut short: the client went away
+		}
+		b.eof = true
+	}
+	return n, err
+}
+
+// BodyLimit is the largest streamed body the call may have (maxStreamBodySize; 0: none).
+func (c *Call) BodyLimit() int { return c.stream.limit }
+
+// bodyRead reports whether a streamed request body was read to its end (else the
+// connection must close after the answer). A JSON body is always read whole.
+func (s *Server) bodyRead(r *request) bool { return r.c.Body == nil || r.c.stream.eof }
+
+// maxEarlyBytes bounds the file bytes kept before a form's manifest.
+const maxEarlyBytes = 16 * wire.BodyChunk
+
+// errEarlyFile: a file part before the manifest was too big to keep. runner's client
+// always sends the manifest first; runner itself would wait for ever (busboy holds the
+// part until the task, which needs the manifest, reads it).
+var errEarlyFile = &multipart.Failure{Status: 400, Code: "INVALID_MULTIPART",
+	Message: "Invalid multipart payload: file parts before __manifest may hold at most 64 KiB each, 1 MiB in all"}
+
+// multipartBody reads a multipart form (runner's file uploads) up to its manifest, which
+// becomes the call's input, as runner's task starts once it has the manifest. The file
+// parts before it (runner's client sends none) are kept whole, within bounds. The rest
+// of the form is read by the bridge as the task reads its files. On failure it has
+// answered, as runner does.
+func (s *Server) multipartBody(r *request) bool {
+	c := r.c
+	needle, ok := multipart.Needle(r.ctx.Request.Header.ContentType())
+	if !ok {
+		s.refuse(r, multipart.ErrInvalid)
+		return false
+	}
+	s.streamBody(r)
+	form := multipart.NewReader(c.Body, needle, s.cfg.Multipart)
+	kept := 0
+	for {
+		p, err := form.Next()
+		if err == io.EOF {
+			err = multipart.ErrMissingManifest
+		}
+		if err != nil {
+			s.formFailed(r, err)
+			return false
+		}
+		if p.Manifest {
+			c.Input, c.HasInput, c.Parts = p.Value, true, form
+			return true
+		}
+		e := EarlyPart{Part: multipart.Part{ID: clone(p.ID), Filename: clone(p.Filename), FilenameCharset: clone(p.FilenameCharset), Type: clone(p.Type)}}
+		for {
+			b, err := form.Read(wire.BodyChunk + 1 - len(e.Data))
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				s.formFailed(r, err)
+				return false
+			}
+			e.Data = append(e.Data, b...)
+			kept += len(b)
+			if len(e.Data) > wire.BodyChunk || kept > maxEarlyBytes {
+				s.refuse(r, errEarlyFile)
+				return false
+			}
+		}
+		c.Early = append(c.Early, e)
+	}
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
+}
+
+// formFailed answers a form that failed before its manifest: runner's refusal, 413 past
+// maxStreamBodySize, or the body's own failure.
+func (s *Server) formFailed(r *request, err error) {
+	var num [20]byte
+	if f, ok := multipart.Failed(err); ok {
+		s.refuse(r, f)
+		return
+	}
+	r.ctx.SetConnectionClose()
+	if errors.Is(err, ErrBodyTooLarge) {
+		s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(s.cfg.MaxStreamBodySize), 10))
+		return
+	}
+	s.bodyFailed(r, err)
+}
+
+// refuse answers runner's refusal of a form. What is left of the body is not read: the
+// connection closes after the answer.
+func (s *Server) refuse(r *request, f *multipart.Failure) {
+	c := r.c
+	if c.Body == nil || !c.stream.eof {
+		r.ctx.SetConnectionClose()
+	}
+	var status int
+	c.out, status = s.dialect.AppendCustom(c.out[:0], f.Status, f.Code, f.Message)
+	s.reply(r, status, c.out)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/bluelibs/runner-native/internal/multipart"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/registry"
 	"github.com/bluelibs/runner-native/internal/wire"
@@ -56,12 +57,15 @@ type Call struct {
 	Header *fasthttp.RequestHeader
 	Conn   net.Conn
 	// Body, when set, is the request body to stream to the handler (ctx.body) instead of
-	// an input, at most BodyLimit bytes (0: no limit), each read bounded by ReadTimeout.
+	// an input. Its reads fail with ErrBodyTooLarge past maxStreamBodySize and with
+	// io.ErrUnexpectedEOF when the client cut it short; each is bounded by readTimeoutMs.
+	Body io.Reader
+	// Parts, when set, is a multipart form read up to its manifest (the Input): its file
+	// parts go to the handler as streams. Early are the file parts that came before the
+	// manifest, whole (see multipartBody).
+	Parts *multipart.Reader
+	Early []EarlyPart
 	// WriteTimeout bounds each write of a streamed answer.
-	Body         io.Reader
-	BodySize     int // its Content-Length, or -1 (chunked): a shorter body was cut short
-	BodyLimit    int
-	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 
 	Outcome Outcome
@@ -78,14 +82,21 @@ type Call struct {
 	StreamHeaders []byte
 	Stream        io.ReadCloser
 
-	errBufs [4][]byte // backing arrays of Err's parts
-	idBuf   []byte    // backing array for ID
-	scratch []byte    // normalised path (runner routing)
-	body    []byte    // the request body read from a stream (runner)
-	hdr     []byte    // a repeated header's values joined (runner, see nodeHeader)
-	msg     []byte    // scratch for messages
-	out     []byte    // scratch for the response envelope
-	rid     [36]byte  // a generated request id
+	stream  bodyReader // what Body points to
+	errBufs [4][]byte  // backing arrays of Err's parts
+	idBuf   []byte     // backing array for ID
+	scratch []byte     // normalised path (runner routing)
+	body    []byte     // the request body read from a stream (runner)
+	hdr     []byte     // a repeated header's values joined (runner, see nodeHeader)
+	msg     []byte     // scratch for messages
+	out     []byte     // scratch for the response envelope
+	rid     [36]byte   // a generated request id
+}
+
+// EarlyPart is a file part that came before its form's manifest, read whole.
+type EarlyPart struct {
+	Part multipart.Part
+	Data []byte
 }
 
 // SetResult records a successful answer whose value is raw (copied).
@@ -145,7 +156,8 @@ func (c *Call) reset() {
 	c.Input, c.HasInput = nil, false
 	c.Extras = [wire.ExtraCount][]byte{}
 	c.Header, c.Conn = nil, nil
-	c.Body, c.BodySize, c.BodyLimit, c.ReadTimeout, c.WriteTimeout = nil, 0, 0, 0, 0
+	c.Body, c.Parts, c.Early, c.WriteTimeout = nil, nil, nil, 0
+	c.stream = bodyReader{}
 	c.StreamStatus, c.StreamHeaders, c.Stream = 0, c.StreamHeaders[:0], nil
 	c.Outcome, c.Result, c.Allow, c.Value = Unanswered, c.Result[:0], false, c.Value[:0]
 	c.Err = protocol.HandlerError{}

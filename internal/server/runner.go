@@ -86,12 +86,14 @@ func (s *Server) handleRunner(ctx *fasthttp.RequestCtx) {
 	}
 	ct := ctx.Request.Header.ContentType()
 	switch {
+	case op == OpTask && isMultipart(ct):
+		// Runner's file uploads: the task gets the manifest's input, its files as streams.
+		if !s.multipartBody(r) {
+			return
+		}
 	case op == OpTask && isOctetStream(ct):
 		// Runner hands the task undefined and the raw body (useExposureContext().req).
 		s.streamBody(r)
-	case op == OpTask && isMultipart(ct):
-		s.fail(r, protocol.UnsupportedMedia, nil)
-		return
 	default:
 		body, ok := s.readBody(r)
 		if !ok {
@@ -176,8 +178,17 @@ func nodeKeepsFirst(name string) bool {
 	return false
 }
 
-// isMultipart reports a multipart/form-data body (runner's file uploads).
-func isMultipart(ct []byte) bool { return hasPrefixFold(ct, "multipart/form-data") }
+// isMultipart reports what runner takes for a multipart/form-data body (its file
+// uploads): a content type that mentions it anywhere (/multipart\/form-data/i).
+func isMultipart(ct []byte) bool {
+	const t = "multipart/form-data"
+	for i := 0; i+len(t) <= len(ct); i++ {
+		if (ct[i] == 'm' || ct[i] == 'M') && bytes.EqualFold(ct[i:i+len(t)], []byte(t)) {
+			return true
+		}
+	}
+	return false
+}
 
 func isOctetStream(ct []byte) bool {
 	const t = "application/octet-stream"

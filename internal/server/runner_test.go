@@ -250,7 +250,8 @@ func TestRunnerCallsCarryTheRequestTarget(t *testing.T) {
 }
 
 // A raw body (application/octet-stream, any case, with parameters) goes to the task as
-// a stream and no input, as runner hands it over; multipart waits for its own support.
+// a stream and no input, as runner hands it over; a multipart body is read as a form
+// (here: not one, so runner's 400).
 func TestRunnerRawBodiesAreStreamed(t *testing.T) {
 	rec, base := startRunner(t, anonymous, echo)
 	for _, ct := range []string{"application/octet-stream", "Application/Octet-Stream; x=1"} {
@@ -272,8 +273,8 @@ func TestRunnerRawBodiesAreStreamed(t *testing.T) {
 	require.NoError(t, err)
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	assert.Equal(t, 415, res.StatusCode)
-	assert.Equal(t, `{"ok":false,"error":{"message":"Unsupported Media Type","code":"UNSUPPORTED_MEDIA_TYPE"}}`, string(b))
+	assert.Equal(t, 400, res.StatusCode)
+	assert.Equal(t, `{"ok":false,"error":{"message":"Invalid multipart payload","code":"INVALID_MULTIPART"}}`, string(b))
 }
 
 func TestRunnerPreflightAndCORS(t *testing.T) {

@@ -50,19 +50,38 @@ const (
 	KindAbort  = 4 // call id stopped waiting for its answer; aux is the reason (Abort*)
 	KindNotice = 5 // something happened that JavaScript may log; no answer expected
 	KindCredit = 6 // a response stream may send slot more bytes (Go wrote them to the client)
-	KindBody   = 7 // a piece of a request body stream: aux is the stream (0: the body), input the bytes
+	KindBody   = 7 // a piece of a request body stream: aux is the stream (see below), input the bytes
 )
+
+// Request body streams (KindBody records). A raw body (FlagBodyStream) is stream 0. A
+// multipart form (FlagMultipart: the call's input is its manifest) sends each file part
+// as stream 1, 2...: the first record of a part has FlagPart and its extras FileID,
+// Filename (absent: none), FilenameCharset (absent: Latin-1) and FileType; stream 0
+// then only says how the form ended: FlagEnd (read to its end) or FlagFailed (refused:
+// slot is the HTTP status, extra Code the code, input the message). A multipart call's
+// aux is how many file parts came before the manifest; their records follow the call.
+//
+// Credit: JavaScript tells Go, per stream, up to which offset (bytes since the stream's
+// start, modulo 2^32) it can take bytes (AnswerBodyCredit). A raw body starts with none,
+// a file part with BodyChunk bytes, so that small files arrive whether or not the task
+// reads them, as they do through busboy's buffers. FlagDiscard on a credit answer: the
+// stream's bytes are not wanted any more (its reader went away); on stream 0 of a
+// multipart call: the task settled, so Go never waits for credit again: a part gets what
+// its credit allows, then fails with code FILE_DISCARDED, and the rest of the form is
+// read (and checked) without being sent.
 
 // Flags of call records.
 const (
 	FlagHasInput   = 1 // the input bytes are present (else the handler gets undefined)
 	FlagBodyStream = 2 // the request body arrives as a stream of KindBody records (ctx.body)
+	FlagMultipart  = 4 // the input is a multipart form's manifest; its files arrive as streams
 )
 
 // Flags of body records.
 const (
 	FlagEnd    = 1 // the stream ends after these bytes
 	FlagFailed = 2 // the stream failed: the input is why, extra code its code
+	FlagPart   = 4 // the first record of a file part (multipart): extras describe it
 )
 
 // Stream sizes.
@@ -97,15 +116,19 @@ const (
 
 // Extra tags.
 const (
-	ExtraRequestID     = 1 // x-runner-request-id of the request (runner protocol)
-	ExtraContext       = 2 // the x-runner-context header, raw
-	ExtraReturnPayload = 3 // raw JSON of the event body's returnPayload member
-	ExtraOrigin        = 4 // the Origin header
-	ExtraMethod        = 5
-	ExtraURL           = 6 // the request target as received
-	ExtraPath          = 7 // its path, without the query
-	ExtraCode          = 8 // an error code name
-	ExtraCount         = 9 // one more than the largest tag: the size of a table by tag
+	ExtraRequestID       = 1 // x-runner-request-id of the request (runner protocol)
+	ExtraContext         = 2 // the x-runner-context header, raw
+	ExtraReturnPayload   = 3 // raw JSON of the event body's returnPayload member
+	ExtraOrigin          = 4 // the Origin header
+	ExtraMethod          = 5
+	ExtraURL             = 6 // the request target as received
+	ExtraPath            = 7 // its path, without the query
+	ExtraCode            = 8 // an error code name
+	ExtraFileID          = 9 // a file part's id: its field name after "file:"
+	ExtraFilename        = 10
+	ExtraFilenameCharset = 11
+	ExtraFileType        = 12 // a file part's content type
+	ExtraCount           = 13 // one more than the largest tag: the size of a table by tag
 )
 
 // Kinds of JavaScript → Go answers.
@@ -139,6 +162,7 @@ const (
 	FlagHasHTTPCode   = 8
 	FlagDataUndefined = 16 // data is the serializer's encoding of undefined
 	FlagAllow         = 1  // verdicts
+	FlagDiscard       = 1  // body credit: the stream's bytes are not wanted (see above)
 )
 
 // Signals the Go library sends through the addon (cmd/librunner/abi.h defines the same
@@ -182,7 +206,8 @@ func Constants() []byte {
 		"KIND_TASK": KindTask, "KIND_EVENT": KindEvent, "KIND_CHECK": KindCheck,
 		"KIND_ABORT": KindAbort, "KIND_NOTICE": KindNotice,
 		"FLAG_HAS_INPUT": FlagHasInput, "FLAG_BODY_STREAM": FlagBodyStream,
-		"FLAG_END": FlagEnd, "FLAG_FAILED": FlagFailed,
+		"FLAG_END": FlagEnd, "FLAG_FAILED": FlagFailed, "FLAG_PART": FlagPart, "FLAG_MULTIPART": FlagMultipart,
+		"FLAG_DISCARD":  FlagDiscard,
 		"STREAM_WINDOW": StreamWindow, "BODY_CHUNK": BodyChunk,
 		"KIND_CREDIT": KindCredit, "KIND_BODY": KindBody,
 		"ANSWER_STREAM_START": AnswerStreamStart, "ANSWER_CHUNK": AnswerChunk, "ANSWER_END": AnswerEnd,
@@ -193,7 +218,8 @@ func Constants() []byte {
 		"EXTRA_REQUEST_ID":    ExtraRequestID, "EXTRA_CONTEXT": ExtraContext,
 		"EXTRA_RETURN_PAYLOAD": ExtraReturnPayload, "EXTRA_ORIGIN": ExtraOrigin,
 		"EXTRA_METHOD": ExtraMethod, "EXTRA_URL": ExtraURL, "EXTRA_PATH": ExtraPath,
-		"EXTRA_CODE":    ExtraCode,
+		"EXTRA_CODE": ExtraCode, "EXTRA_FILE_ID": ExtraFileID, "EXTRA_FILENAME": ExtraFilename,
+		"EXTRA_FILENAME_CHARSET": ExtraFilenameCharset, "EXTRA_FILE_TYPE": ExtraFileType,
 		"ANSWER_RESULT": AnswerResult, "ANSWER_NO_RESULT": AnswerNoResult,
 		"ANSWER_ERROR": AnswerError, "ANSWER_VERDICT": AnswerVerdict,
 		"ANSWER_BAD_INPUT": AnswerBadInput, "ANSWER_UNENCODABLE": AnswerUnencodable,

@@ -78,6 +78,8 @@ func constValue(t *testing.T, name string) float64 {
 		"KindCredit": KindCredit, "KindBody": KindBody, "FlagBodyStream": FlagBodyStream, "FlagEnd": FlagEnd, "FlagFailed": FlagFailed,
 		"StreamWindow": StreamWindow, "BodyChunk": BodyChunk, "AnswerStreamStart": AnswerStreamStart, "AnswerChunk": AnswerChunk,
 		"AnswerEnd": AnswerEnd, "AnswerStreamError": AnswerStreamError, "AnswerBodyCredit": AnswerBodyCredit,
+		"FlagMultipart": FlagMultipart, "FlagPart": FlagPart, "FlagDiscard": FlagDiscard,
+		"ExtraFileID": ExtraFileID, "ExtraFilename": ExtraFilename, "ExtraFilenameCharset": ExtraFilenameCharset, "ExtraFileType": ExtraFileType,
 	}
 	v, ok := values[name]
 	if !assert.True(t, ok, "add %s to constValue", name) {

@@ -6,6 +6,8 @@
  */
 
 const DEFAULT_BASE_PATH = '/__runner';
+/** runner's DEFAULT_LIMITS.files (src/node/exposure/multipart.ts). */
+const DEFAULT_MAX_FILES = 10;
 /** runner: listen.host ?? "127.0.0.1" (src/node/exposure/exposureServer.ts). */
 const DEFAULT_HOST = '127.0.0.1';
 
@@ -19,9 +21,10 @@ function resolveBasePath(basePath) {
 
 /**
  * @param {object|undefined} http nativeExposure's config.http
- * @returns {{tunnel: object, basePath: string, openExposure: boolean}} the TunnelConfig
- *   without the fields decided at ready (exposure, hooks), the resolved base path, and
- *   whether dangerouslyAllowOpenExposure is set
+ * @returns {{tunnel: object, basePath: string, openExposure: boolean, maxFiles: number|undefined}}
+ *   the TunnelConfig without the fields decided at ready (exposure, hooks), the resolved
+ *   base path, whether dangerouslyAllowOpenExposure is set, and runner's own files limit
+ *   on uploads (undefined: none)
  * @throws {TypeError} for what nativeExposure cannot do (no listen, an http.Server)
  */
 function tunnelConfig(http) {
@@ -42,9 +45,17 @@ function tunnelConfig(http) {
   if (h.cors !== undefined && h.cors !== null) tunnel.cors = h.cors;
   const maxSize = h.limits && h.limits.json && h.limits.json.maxSize;
   if (maxSize !== undefined && maxSize !== null) tunnel.maxBodySize = maxSize;
+  // runner hands limits.multipart to busboy as is (Go reads it the same way), and
+  // counts files against its `files` member itself (lib/runner/multipart.js).
+  const multipart = h.limits && h.limits.multipart;
+  let maxFiles = DEFAULT_MAX_FILES;
+  if (multipart !== undefined && multipart !== null) {
+    tunnel.multipart = multipart;
+    maxFiles = typeof multipart === 'object' && typeof multipart.files === 'number' ? multipart.files : undefined;
+  }
   if (h.auth) tunnel.auth = authConfig(h.auth);
   if (h.disableDiscovery !== undefined) tunnel.disableDiscovery = Boolean(h.disableDiscovery);
-  return { tunnel, basePath, openExposure: Boolean(h.dangerouslyAllowOpenExposure) };
+  return { tunnel, basePath, openExposure: Boolean(h.dangerouslyAllowOpenExposure), maxFiles };
 }
 
 /**

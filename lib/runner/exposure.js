@@ -21,6 +21,7 @@ const { kDeclareMissing } = require('../symbols');
 const { tunnelConfig } = require('./config');
 const { toHandlerError, parallelEventError, safeLog } = require('./errors');
 const { withUserContexts, ExposureRequest } = require('./contexts');
+const { openUpload, runUpload } = require('./multipart');
 
 /**
  * @typedef {object} Flavour what one runner version provides (see flavour-v5.js)
@@ -31,6 +32,7 @@ const { withUserContexts, ExposureRequest } = require('./contexts');
  * @property {any} readyEvent emitted once every resource is initialized
  * @property {any} cancellationError runner's cancellation error helper
  * @property {any} exposureContext an async context with the id useExposureContext() reads
+ * @property {any} NodeInputFile the class of the files an upload's task gets
  * @property {(store: any) => any[]} authValidatorTasks
  * @property {(store: any, logger: any) => {enabled: boolean, tasks: Map<string, boolean>, events: Map<string, boolean>}} allowList
  * @property {(deps: any, task: any, input: any) => Promise<any>} runTask
@@ -49,8 +51,9 @@ class NativeExposure {
    * @param {Flavour} flavour
    */
   constructor(cfg, deps, flavour) {
-    const { tunnel, basePath, openExposure } = tunnelConfig(cfg && cfg.http);
+    const { tunnel, basePath, openExposure, maxFiles } = tunnelConfig(cfg && cfg.http);
     this.deps = deps;
+    this.maxFiles = maxFiles;
     this.flavour = flavour;
     this.basePath = basePath;
     this.openExposure = openExposure;
@@ -116,11 +119,28 @@ class NativeExposure {
     const context = flavour.exposureContext;
     const fail = (ctx) => (err) => { throw toHandlerError(err, env, TASK_ERROR, ctx.requestId); };
     return (input, ctx) => {
+      if (ctx.form) return this.upload(task, acceptsContext, input, ctx);
       let run = () => flavour.runTask(deps, task, input);
       if (acceptsContext) run = withUserContexts(ctx.contextHeader, deps.store, deps.serializer, run);
       const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
       return settle(() => context.provide(request, run), fail(ctx));
     };
+  }
+
+  /**
+   * runner's task path for a multipart upload (lib/runner/multipart.js): the manifest
+   * is the call's input, its files runner's NodeInputFile objects; a refused form
+   * answers as runner answers it, without a log.
+   */
+  async upload(task, acceptsContext, manifest, ctx) {
+    const { deps, flavour, env, basePath } = this;
+    const { upload, input } = await openUpload(ctx.form, manifest, flavour.NodeInputFile, this.maxFiles);
+    let run = () => flavour.runTask(deps, task, input);
+    if (acceptsContext) run = withUserContexts(ctx.contextHeader, deps.store, deps.serializer, run);
+    const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
+    return runUpload(upload, () => flavour.exposureContext.provide(request, run), (err) => {
+      throw toHandlerError(err, env, TASK_ERROR, ctx.requestId);
+    });
   }
 
   /** runner's event path: user contexts (no request context), emit or emitWithResult. */

@@ -37,6 +37,7 @@ function createFlavour(runner) {
     readyEvent: globals.events.ready,
     cancellationError: runner.cancellationError,
     exposureContext: runner.asyncContext({ id: EXPOSURE_CONTEXT_ID }),
+    NodeInputFile: runner.NodeInputFile,
     authValidatorTasks: (store) => store.getTasksWithTag(globals.tags.authValidator),
     allowList: (store, logger) => computeAllowList(store, globals.tags.tunnel.id, logger),
     runTask: (deps, task, input) => deps.taskRunner.run(task, input),

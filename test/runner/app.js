@@ -4,7 +4,9 @@
  * nativeExposure (buildApp's `exposure` argument). The differential tests, the browser
  * test and the benchmark all use it.
  */
-const { r, run, globals, nodeExposure, useExposureContext, hasExposureContext, cancellationError, Serializer } = require('@bluelibs/runner');
+const { r, run, globals, nodeExposure, useExposureContext, hasExposureContext, cancellationError, Serializer, NodeInputFile, readInputFileToBuffer } = require('@bluelibs/runner');
+const crypto = require('crypto');
+const fs = require('fs');
 const { EventEmitter } = require('events');
 const { Readable } = require('stream');
 const { nativeExposure } = require('../../runner');
@@ -92,6 +94,51 @@ const tasks = {
     contentType: 'text/csv',
     headers: { 'x-extra': 'yes', 'set-cookie': 'blocked=1', 'x-frame-options': 'SAMEORIGIN', 'access-control-allow-origin': 'http://evil.test' },
   })).build(),
+  // Uploads (multipart: runner's NodeInputFile objects; octet-stream: the raw body).
+  upload: r.task('app.tasks.upload').run(async (input) => {
+    const { tag } = input;
+    probe.emit('upload started', tag, useExposureContext().signal);
+    const files = input.reverse ? [...input.files].reverse() : input.files;
+    const out = [];
+    try {
+      for (const file of files) {
+        if (input.gate) await new Promise((resolve) => probe.emit('upload gate', tag, resolve));
+        out.push(await digestFile(file));
+      }
+    } catch (err) {
+      probe.emit('upload failed', tag, err);
+      throw err;
+    }
+    return { note: input.note, files: input.reverse ? out.reverse() : out };
+  }).build(),
+  uploadShape: r.task('app.tasks.uploadShape').run(async (input) => shape(input)).build(),
+  uploadTemp: r.task('app.tasks.uploadTemp').run(async (input) => {
+    const { path: file, bytesWritten } = await input.file.toTempFile();
+    const digest = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    fs.unlinkSync(file);
+    return { bytesWritten, digest };
+  }).build(),
+  uploadBuffer: r.task('app.tasks.uploadBuffer').run(async (input) => {
+    const buffer = await readInputFileToBuffer(input.file);
+    return { bytes: buffer.length, digest: crypto.createHash('sha256').update(buffer).digest('hex') };
+  }).build(),
+  uploadIgnore: r.task('app.tasks.uploadIgnore').run(async (input) => ({ ignored: Object.keys(input || {}) })).build(),
+  uploadEcho: r.task('app.tasks.uploadEcho').run(async (input) => ({ stream: input.file.stream(), contentType: input.file.type })).build(),
+  uploadTwice: r.task('app.tasks.uploadTwice').run(async (input) => { input.file.stream(); input.file.stream(); }).build(),
+  uploadFails: r.task('app.tasks.uploadFails').run(async (input) => { await digestFile(input.file); throw new Error('after reading'); }).build(),
+  rawBody: r.task('app.tasks.rawBody').run(async (input) => {
+    const { req } = useExposureContext();
+    const h = crypto.createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of req) { h.update(chunk); bytes += chunk.length; }
+    return { input: input === undefined ? 'undefined' : input, bytes, digest: h.digest('hex'), type: req.headers['content-type'] };
+  }).build(),
+  download: r.task('app.tasks.download').run(async (input) => Readable.from(pattern(input.bytes, input.chunk || 65536))).build(),
+  downloadRaw: r.task('app.tasks.downloadRaw').run(async () => {
+    const parts = [];
+    for await (const chunk of useExposureContext().req) parts.push(chunk);
+    return Readable.from(pattern(Number(Buffer.concat(parts).toString()), 65536));
+  }).build(),
   hidden: r.task('app.tasks.hidden').run(async () => 'hidden').build(),
   odd: r.task('app.tasks/ünï code').run(async () => 'odd').build(),
 };
@@ -124,6 +171,8 @@ const EXPOSED_TASKS = [
   'app.tasks.add', 'app.tasks.echo', 'app.tasks.kind', 'app.tasks.nothing', 'app.tasks.typed', 'app.tasks.typed500',
   'app.tasks.teapot', 'app.tasks.untyped', 'app.tasks.thrownString', 'app.tasks.cancel', 'app.tasks.unencodable',
   'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks.stream', 'app.tasks.streamWrapped', 'app.tasks/ünï code',
+  'app.tasks.upload', 'app.tasks.uploadShape', 'app.tasks.uploadTemp', 'app.tasks.uploadBuffer', 'app.tasks.uploadIgnore', 'app.tasks.uploadEcho',
+  'app.tasks.uploadTwice', 'app.tasks.uploadFails', 'app.tasks.rawBody', 'app.tasks.download', 'app.tasks.downloadRaw',
 ];
 const EXPOSED_EVENTS = ['app.events.notify', 'app.events.parallel', 'app.events.failing'];
 
@@ -180,6 +229,33 @@ function safe(fn) {
   }
 }
 
+/** A file's name, type, declared size and its bytes read whole (count and digest). */
+async function digestFile(file) {
+  if (!(file instanceof NodeInputFile)) return { notAFile: describe(file) };
+  const h = crypto.createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of file.stream()) { h.update(chunk); bytes += chunk.length; }
+  return { name: file.name, type: file.type, size: file.size, lastModified: file.lastModified, extra: file.extra, bytes, digest: h.digest('hex') };
+}
+
+/** An input as the task sees it: files become "file <name> <type>", the rest its kind. */
+function shape(v) {
+  if (v instanceof NodeInputFile) return `file ${v.name} ${v.type}`;
+  if (Array.isArray(v)) return v.map(shape);
+  if (v && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)]));
+  return describe(v) === typeof v && typeof v !== 'object' ? v : describe(v);
+}
+
+/** bytes of a fixed pattern, in chunks: what download sends and tests check. */
+function* pattern(bytes, chunk) {
+  for (let off = 0; off < bytes; off += chunk) {
+    const n = Math.min(chunk, bytes - off);
+    const b = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) b[i] = (off + i) % 251;
+    yield b;
+  }
+}
+
 /** What a value is, as seen by the task: its type survives only through runner's serializer. */
 function describe(v) {
   if (v === undefined) return 'undefined';
@@ -193,4 +269,4 @@ function describe(v) {
   return typeof v;
 }
 
-module.exports = { probe, startApp, clientSerializer, Money, tasks, events, errors: { conflict, plainTyped, teapot }, userContext, EXPOSED_TASKS, EXPOSED_EVENTS };
+module.exports = { pattern, probe, startApp, clientSerializer, Money, tasks, events, errors: { conflict, plainTyped, teapot }, userContext, EXPOSED_TASKS, EXPOSED_EVENTS };
