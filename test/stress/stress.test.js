@@ -6,7 +6,7 @@ const http = require('http');
 const net = require('net');
 const path = require('path');
 const { Worker } = require('worker_threads');
-const { startServer, closeAll, sleep, assertError } = require('../helpers');
+const { startServer, closeAll, sleep, waitFor, assertError } = require('../helpers');
 
 const rssMB = () => process.memoryUsage().rss / 2 ** 20;
 const gc = () => { if (global.gc) { global.gc(); global.gc(); } };
@@ -114,12 +114,11 @@ describe('stress', function () {
         });
         sock.on('error', () => {});
       })));
-      while (entered < (batch + 1) * 500) await sleep(5);
+      await waitFor(() => entered >= (batch + 1) * 500);
       socks.forEach((sock) => sock.destroy());
     }
-    const deadline = Date.now() + 10000;
-    while (aborted < 2000 && Date.now() < deadline) await sleep(50);
-    await sleep(300);
+    // Every signal fired, every call settled and every socket closed on the server side.
+    await waitFor(() => aborted === 2000 && s.getStats().pending === 0 && s.getStats().connections === 0);
     gc();
     const rss1 = rssMB();
     const stats = s.getStats();
@@ -134,7 +133,7 @@ describe('stress', function () {
     const s = await startServer({}, (srv) => srv.registerTask('slow', async (i) => { entered++; await sleep(300); return i; }));
     const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
     const inFlight = Array.from({ length: 3000 }, (_, i) => call(agent, s.port, '/__runner/task/slow', JSON.stringify({ input: i })));
-    while (entered < 3000) await sleep(10);
+    await waitFor(() => entered === 3000);
     const t0 = Date.now();
     await Promise.all([s.close(), ...inFlight]);
     const answers = await Promise.all(inFlight);
@@ -159,7 +158,8 @@ describe('stress', function () {
       const port = await new Promise((resolve) => worker.once('message', resolve));
       const calls = Array.from({ length: 10 }, (_, j) => call(agent, port, j % 2 ? '/__runner/task/who' : '/__runner/task/hang', '{}')
         .then((res) => { answered++; assert.ok([200, 503].includes(res.status), `status ${res.status}`); }, () => {}));
-      await sleep(i % 5);
+      // Terminate at varying points of the requests' life: a few event-loop turns, no clock.
+      for (let k = 0; k < i % 5; k++) await new Promise((r) => setImmediate(r));
       await worker.terminate();
       await Promise.all(calls);
     }
