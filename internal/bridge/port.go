@@ -527,6 +527,7 @@ func (p *Port) drain(buf []byte) (n, need int) {
 			return n, need
 		}
 		n += copy(buf[n:], rec)
+		releaseRecord(rec)
 		p.bodies[0] = nil
 		p.bodies = p.bodies[1:]
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/bluelibs/runner-native/internal/multipart"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/server"
@@ -49,7 +51,16 @@ const (
 	streamAborted
 )
 
-// respStream is the answer stream of one call, read by the server as an io.ReadCloser.
+// respStream is the answer stream of one call, read by the server as an io.ReadCloser
+// and, for chunked answers, written out through WriteTo (fasthttp's BodyWriterTo).
+//
+// The bytes JavaScript sent and the client has not been written yet sit in a ring of
+// wire.StreamWindow bytes. JavaScript never has more than that unacknowledged, and Go
+// acknowledges bytes (credit) only once they are written, so the ring cannot overflow;
+// a stream that would overflow it breaks the protocol and fails. The writer writes
+// straight from the ring, as much as is there at once: every write is one chunk on the
+// wire, so a stream of many small pieces costs few system calls, and no chunk is copied
+// twice or allocated per piece (rings are pooled).
 type respStream struct {
 	p            *Port
 	w            *waiter
@@ -58,13 +69,20 @@ type respStream struct {
 	writeTimeout time.Duration
 
 	mu       sync.Mutex
-	ready    chan struct{} // a value when chunks or an end arrived
-	chunks   [][]byte
-	head     []byte
+	ready    chan struct{} // a value when bytes or an end arrived
+	ring     *[wire.StreamWindow]byte
+	start    int // where the unwritten bytes begin
+	size     int // how many there are
 	state    streamState
-	consumed int // bytes read since the last credit
+	consumed int // bytes written since the last credit
 	finished bool
 }
+
+// fasthttp writes chunked answers through WriteTo: one chunk per run of the ring.
+var _ fasthttp.BodyWriterTo = (*respStream)(nil)
+
+// rings recycles the rings of finished streams.
+var rings = sync.Pool{New: func() any { return new([wire.StreamWindow]byte) }}
 
 func newRespStream(p *Port, w *waiter, conn net.Conn, writeTimeout time.Duration) *respStream {
 	return &respStream{p: p, w: w, id: w.id, conn: conn, writeTimeout: writeTimeout, ready: make(chan struct{}, 1)}
@@ -77,11 +95,23 @@ func (s *respStream) signal() {
 	}
 }
 
-// push adds a chunk from JavaScript (copied).
+// push adds bytes from JavaScript (copied into the ring).
 func (s *respStream) push(b []byte) {
 	s.mu.Lock()
 	if s.state == streamOpen && len(b) > 0 {
-		s.chunks = append(s.chunks, append([]byte(nil), b...))
+		if s.size+len(b) > len(s.ring) {
+			// More than the window: JavaScript broke the protocol. Cut the response.
+			s.state = streamFailed
+			s.p.stats.StreamErrors.Add(1)
+		} else {
+			if s.ring == nil {
+				s.ring = rings.Get().(*[wire.StreamWindow]byte)
+			}
+			at := (s.start + s.size) % len(s.ring)
+			n := copy(s.ring[at:], b)
+			copy(s.ring[:], b[n:])
+			s.size += len(b)
+		}
 	}
 	s.mu.Unlock()
 	s.signal()
@@ -108,7 +138,6 @@ func (s *respStream) abort(reason uint16) {
 	open := s.state == streamOpen
 	if open {
 		s.state = streamAborted
-		s.chunks, s.head = nil, nil
 	}
 	s.mu.Unlock()
 	s.signal()
@@ -117,45 +146,98 @@ func (s *respStream) abort(reason uint16) {
 	}
 }
 
-// Read implements io.Reader for the server: it blocks until JavaScript sends bytes.
-func (s *respStream) Read(b []byte) (int, error) {
+// next waits for unwritten bytes and returns the longest run of them that is contiguous
+// in the ring, at most max bytes (0: no limit), or what ends the stream: io.EOF after a
+// good end, errStreamFailed once the bytes before the failure are written,
+// errStreamAborted at once. The run stays valid until written is called: push only
+// writes where the ring is free, and the ring is released only by finish.
+func (s *respStream) next(max int) ([]byte, error) {
 	for {
 		s.mu.Lock()
-		if len(s.head) == 0 && len(s.chunks) > 0 {
-			s.head, s.chunks[0] = s.chunks[0], nil
-			s.chunks = s.chunks[1:]
-		}
-		if len(s.head) > 0 {
-			n := copy(b, s.head)
-			s.head = s.head[n:]
-			s.consumed += n
-			credit := 0
-			if s.consumed >= creditStep || (len(s.head) == 0 && len(s.chunks) == 0) {
-				credit, s.consumed = s.consumed, 0
-			}
-			s.mu.Unlock()
-			if credit > 0 {
-				s.p.credit(s.id, credit)
-			}
-			if s.writeTimeout > 0 && s.conn != nil {
-				// A long stream is bounded per write, not as a whole.
-				_ = s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout))
-			}
-			return n, nil
-		}
 		state := s.state
+		if state != streamAborted && s.size > 0 {
+			n := min(s.size, len(s.ring)-s.start)
+			if max > 0 {
+				n = min(n, max)
+			}
+			run := s.ring[s.start : s.start+n]
+			s.mu.Unlock()
+			return run, nil
+		}
 		s.mu.Unlock()
 		switch state {
 		case streamEnded:
-			return 0, io.EOF
+			return nil, io.EOF
 		case streamFailed:
-			return 0, errStreamFailed
+			return nil, errStreamFailed
 		case streamAborted:
-			return 0, errStreamAborted
+			return nil, errStreamAborted
 		}
 		<-s.ready
 	}
 }
+
+// written frees n bytes of the run next returned, and gives JavaScript credit for them
+// in steps of creditStep (or all of it when the ring is empty).
+func (s *respStream) written(n int) {
+	s.mu.Lock()
+	s.start = (s.start + n) % len(s.ring)
+	s.size -= n
+	s.consumed += n
+	credit := 0
+	if s.consumed >= creditStep || s.size == 0 {
+		credit, s.consumed = s.consumed, 0
+	}
+	s.mu.Unlock()
+	if credit > 0 {
+		s.p.credit(s.id, credit)
+	}
+}
+
+// deadline bounds the next write: a long stream is bounded per write, not as a whole.
+func (s *respStream) deadline() {
+	if s.writeTimeout > 0 && s.conn != nil {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	}
+}
+
+// Read implements io.Reader for the server: it blocks until JavaScript sends bytes.
+func (s *respStream) Read(b []byte) (int, error) {
+	run, err := s.next(len(b))
+	if err != nil {
+		return 0, err
+	}
+	n := copy(b, run)
+	s.written(n)
+	s.deadline()
+	return n, nil
+}
+
+// WriteTo writes the stream to w (for a chunked answer, fasthttp's chunk writer: one
+// chunk per Write) straight from the ring, as much as is there at once.
+func (s *respStream) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		run, err := s.next(0)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+		s.deadline()
+		n, err := w.Write(run)
+		total += int64(n)
+		s.written(n)
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// SupportsBodyWriteTo tells fasthttp that WriteTo may replace Read (fasthttp.BodyWriterTo):
+// both pace and account alike.
+func (s *respStream) SupportsBodyWriteTo() bool { return true }
 
 // Close implements io.Closer: fasthttp is done with the stream. If it stopped before
 // the end, the client went away (or could not be written to).
@@ -176,6 +258,12 @@ func (s *respStream) finish() {
 	s.mu.Lock()
 	done := s.finished
 	s.finished = true
+	if !done && s.ring != nil {
+		// The server is done writing (finish comes from Close), and push writes nothing
+		// once the stream is not open, which it never is here.
+		rings.Put(s.ring)
+		s.ring = nil
+	}
 	s.mu.Unlock()
 	if done {
 		return
@@ -212,10 +300,9 @@ type feeder struct {
 	timer  <-chan time.Time
 }
 
-// raw streams a raw body (stream 0).
+// raw streams a raw body (stream 0), read straight into pooled records.
 func (f *feeder) raw() {
 	p, w, c := f.p, f.w, f.c
-	buf := make([]byte, wire.BodyChunk)
 	var sent uint32
 	for {
 		if f.answered() {
@@ -228,9 +315,11 @@ func (f *feeder) raw() {
 			}
 			continue
 		}
-		n, err := c.Body.Read(buf[:min(avail, len(buf))])
+		rec := bodyRecords.Get().(*bodyRecord)
+		n, err := c.Body.Read(rec[wire.CallHeader : wire.CallHeader+min(avail, wire.BodyChunk)])
 		sent += uint32(n)
 		if errors.Is(err, server.ErrBodyTooLarge) {
+			bodyRecords.Put(rec)
 			p.bodyFailed(w, wire.AbortTooLarge)
 			return
 		}
@@ -240,7 +329,10 @@ func (f *feeder) raw() {
 			if end {
 				flags = wire.FlagEnd
 			}
-			p.queueBody(w.id, 0, flags, 0, buf[:n], nil)
+			wire.PutCallHeader(rec[:], w.id, wire.KindBody, flags, 0, 0, n, 0)
+			p.queueRecord(rec[:wire.CallHeader+n])
+		} else {
+			bodyRecords.Put(rec)
 		}
 		if end {
 			p.wait(w)
@@ -472,11 +564,35 @@ func (p *Port) queueBody(id uint32, stream uint16, flags byte, status uint32, da
 	if extras == nil {
 		extras = &[wire.ExtraCount][]byte{}
 	}
-	rec := make([]byte, wire.RecordSize(data, extras))
+	var rec []byte
+	if size := wire.RecordSize(data, extras); size <= len(bodyRecord{}) {
+		rec = bodyRecords.Get().(*bodyRecord)[:size]
+	} else {
+		rec = make([]byte, size)
+	}
 	wire.PutRecord(rec, id, wire.KindBody, flags, stream, status, data, extras)
+	p.queueRecord(rec)
+}
+
+// bodyRecord is a KindBody record with room for a full chunk. Pooled: drain gives each
+// back once it copied it for JavaScript, so a stream allocates no memory per chunk.
+type bodyRecord = [wire.CallHeader + wire.BodyChunk]byte
+
+var bodyRecords = sync.Pool{New: func() any { return new(bodyRecord) }}
+
+// releaseRecord gives a drained KindBody record back to the pool, when it is one.
+func releaseRecord(rec []byte) {
+	if cap(rec) == len(bodyRecord{}) {
+		bodyRecords.Put((*bodyRecord)(rec[:cap(rec)]))
+	}
+}
+
+// queueRecord queues a KindBody record for JavaScript.
+func (p *Port) queueRecord(rec []byte) {
 	p.mu.Lock()
 	if p.state == portGone {
 		p.mu.Unlock()
+		releaseRecord(rec)
 		return
 	}
 	p.bodies = append(p.bodies, rec)
