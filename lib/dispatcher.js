@@ -20,6 +20,12 @@ const INITIAL_BUFFER = 64 * 1024;
 const RETAINED_BUFFER = 1024 * 1024;
 /** Exchanges made in a row before the thread yields to the rest of the event loop. */
 const MAX_ROUNDS = 16;
+/**
+ * A body chunk at least this large is handed to its stream as a view of the batch
+ * buffer instead of a copy; the dispatcher then takes a fresh batch buffer for the next
+ * exchange, so the view stays valid for as long as its reader keeps it.
+ */
+const LEND_MIN = 16 * 1024;
 const SLOT_MASK = 0xffffff;
 
 /**
@@ -180,6 +186,8 @@ class Dispatcher {
     this.parse = serializer ? (text) => serializer.parse(text) : JSON.parse;
     this.stringify = serializer ? (value) => serializer.stringify(value) : JSON.stringify;
     this.in = Buffer.allocUnsafeSlow(INITIAL_BUFFER);
+    /** Whether views of `in` were handed out (see LEND_MIN): it must not be written again. */
+    this.lent = false;
     this.out = Buffer.allocUnsafeSlow(INITIAL_BUFFER);
     this.outLength = 0;
     this.flushQueued = false;
@@ -221,6 +229,10 @@ class Dispatcher {
     this.exchanging = true;
     try {
       for (let round = 0; round < MAX_ROUNDS; round++) {
+        if (this.lent) {
+          this.in = Buffer.allocUnsafeSlow(this.in.length);
+          this.lent = false;
+        }
         const n = native.exchange(this.handle, mode, this.out, this.outLength, this.in);
         this.outLength = 0;
         mode = W.EXCHANGE_FLUSH;
@@ -265,7 +277,9 @@ class Dispatcher {
           const body = this.bodies.get(id);
           if (body) {
             const extras = extraLen === 0 ? NO_EXTRAS : readExtras(buf, inputEnd, off);
-            const bytes = Buffer.from(buf.subarray(start, inputEnd));
+            let bytes = buf.subarray(start, inputEnd);
+            if (inputLen >= LEND_MIN) this.lent = true;
+            else bytes = Buffer.from(bytes);
             if (body instanceof MultipartForm) body.deliver(aux, flags, bytes, extras, slot);
             else body.deliver(flags, bytes, extras.code);
           }

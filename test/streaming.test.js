@@ -200,6 +200,23 @@ describe('streamed request bodies', function () {
     assert.deepStrictEqual(res.body.result, { input: 'undefined', bytes: data.length, digest: crypto.createHash('sha256').update(data).digest('hex') });
   });
 
+  it('chunks a handler keeps stay intact while later ones arrive (large chunks are views of a batch never reused)', async () => {
+    // Eight uploads at once, each kept whole in memory until its end: a chunk handed
+    // over as a view must not be overwritten by the exchanges that bring the next ones.
+    const s = await startServer({}, (srv) => srv.registerTask('keep', async (input, ctx) => {
+      const chunks = [];
+      for await (const chunk of ctx.body) chunks.push(chunk);
+      return { chunks: chunks.length, digest: crypto.createHash('sha256').update(Buffer.concat(chunks)).digest('hex') };
+    }));
+    const uploads = Array.from({ length: 8 }, (_, i) => crypto.randomBytes(1024 * 1024 + i * 4099));
+    const results = await Promise.all(uploads.map((data) => upload(s.port, 'keep', data)));
+    results.forEach((res, i) => {
+      assert.strictEqual(res.status, 200, res.text);
+      assert.ok(res.body.result.chunks > 1, 'the body came in several chunks');
+      assert.strictEqual(res.body.result.digest, crypto.createHash('sha256').update(uploads[i]).digest('hex'), `upload ${i}`);
+    });
+  });
+
   it('a chunked upload streams too, and JSON bodies are untouched by it', async () => {
     const s = await startServer({}, (srv) => {
       srv.registerTask('up', digestOf);
