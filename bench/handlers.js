@@ -20,6 +20,36 @@ function burn() {
   return h.toString(16);
 }
 
+/**
+ * The stream scenario: each request uploads STREAM_BYTES (application/octet-stream), the
+ * handler reads all of it (consume), then answers with a stream of STREAM_BYTES made of
+ * STREAM_CHUNK pieces of one fixed buffer (streamChunks), the count it read in the
+ * x-bench-received header. Every server runs exactly this.
+ */
+const STREAM_TASK = 'app.tasks.stream';
+const STREAM_BYTES = 2 ** 20;
+const STREAM_CHUNK = 64 * 1024;
+const STREAM_DATA = Buffer.alloc(STREAM_CHUNK);
+for (let i = 0; i < STREAM_DATA.length; i++) STREAM_DATA[i] = (i * 7) & 255;
+
+/** Reads a stream to its end; resolves with its length in bytes. */
+async function consume(readable) {
+  let bytes = 0;
+  for await (const chunk of readable) bytes += chunk.length;
+  return bytes;
+}
+
+function* streamChunks() {
+  for (let sent = 0; sent < STREAM_BYTES; sent += STREAM_CHUNK) yield STREAM_DATA;
+}
+
+/** The sha256 of the stream answer, for the harness's check. */
+function streamDigest() {
+  const hash = require('crypto').createHash('sha256');
+  for (const chunk of streamChunks()) hash.update(chunk);
+  return hash.digest('hex');
+}
+
 const tasks = {
   'app.tasks.add': async (input) => input.a + input.b,
   'app.tasks.echo': async (input) => input,
@@ -29,4 +59,4 @@ const tasks = {
 const events = {
   'app.events.notify': async () => {},
 };
-module.exports = { tasks, events, burn, CPU_ROUNDS };
+module.exports = { tasks, events, burn, CPU_ROUNDS, STREAM_TASK, STREAM_BYTES, consume, streamChunks, streamDigest };

@@ -7,14 +7,17 @@
  *   npm run bench -- --smoke            a few seconds per server: correctness checks, no doc
  *   npm run bench -- --rounds 5 --duration 10 --servers native,go --scenarios small
  *   npm run bench -- --baseline e8f8979  also measures runner-native as built from that
- *                                        commit (a git worktree under build/bench), for
- *                                        before/after rows from one interleaved run
+ *                                        commit (a git worktree under bench/results), for
+ *                                        before/after rows from one interleaved run;
+ *                                        several commits: --baseline e8f8979,103ca8d
  *
  * Each server's answers are checked before and after it is measured, and a run with
  * socket errors or non-2xx answers is rejected, so a broken server cannot post a number.
  */
 const { spawn, execFileSync } = require('child_process');
+const crypto = require('crypto');
 const fs = require('fs');
+const http = require('http');
 const net = require('net');
 const os = require('os');
 const path = require('path');
@@ -28,7 +31,7 @@ const IDLE_CONNS = Number(args['idle-conns'] || (SMOKE ? 200 : 2000));
 const PORT = 17071;
 const CLK_TCK = 100;
 
-const { burn, CPU_ROUNDS } = require('./handlers');
+const { burn, CPU_ROUNDS, STREAM_BYTES, STREAM_TASK, streamDigest } = require('./handlers');
 
 const ECHO_INPUT = JSON.stringify({ input: { items: Array.from({ length: 60 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'], price: i * 1.25, ok: i % 2 === 0 })) } });
 
@@ -44,6 +47,9 @@ const SCENARIOS = [
   { name: 'cpu', what: `~1 ms of CPU per call (FNV-1a over 4 KiB, ${CPU_ROUNDS} rounds), 64 connections`, path: '/__runner/task/app.tasks.cpu', body: '{}', conns: 64 },
   // The runner servers only: one @bluelibs/runner app, its add task behind a token.
   { name: 'runner', group: 'runner', what: '@bluelibs/runner 5.5.0 app, add, 64 connections, token auth', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 64, token: 'bench-token' },
+  // Streams both ways: each request uploads STREAM_BYTES as application/octet-stream, the
+  // handler reads all of it, then answers with a stream of STREAM_BYTES (chunked).
+  { name: 'stream', group: 'stream', what: `a ${STREAM_BYTES / 2 ** 20} MiB upload read by the handler and a ${STREAM_BYTES / 2 ** 20} MiB streamed answer per request, 16 connections`, path: `/__runner/task/${STREAM_TASK}`, bodyBytes: STREAM_BYTES, contentType: 'application/octet-stream', conns: 16, token: 'bench-token' },
 ];
 
 const goBinary = path.join(root, 'build', 'bench', 'runner-go');
@@ -51,23 +57,23 @@ const SERVERS = {
   native: { label: 'runner-native', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
   'native-lowmem': { label: 'runner-native, reduceMemoryUsage', env: { REDUCE_MEMORY: '1' }, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
   'native-2t': { label: 'runner-native, 2 JS threads', threads: true, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native-threads.js')]] },
-  'node-http': { label: 'node:http', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-http.js')]] },
+  'node-http': { label: 'node:http', groups: ['seed', 'stream'], cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-http.js')]] },
   'node-cluster': { label: 'node:cluster, 2 node:http workers', threads: true, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-cluster.js')]] },
   fastify: { label: 'Fastify', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'fastify.js')]] },
   go: { label: 'pure Go (ceiling)', cmd: () => [goBinary, ['-port', String(PORT)]] },
-  'runner-node': { group: 'runner', label: 'nodeExposure (runner)', env: { EXPOSURE: 'node' }, cmd: runnerApp },
-  'runner-native': { group: 'runner', label: 'nativeExposure', env: { EXPOSURE: 'native' }, cmd: runnerApp },
-  'runner-seed': { group: 'runner', label: 'TunnelServer, seed protocol', env: { EXPOSURE: 'seed' }, cmd: runnerApp },
+  'runner-node': { groups: ['runner', 'stream'], label: 'nodeExposure (runner)', env: { EXPOSURE: 'node' }, cmd: runnerApp },
+  'runner-native': { groups: ['runner', 'stream'], label: 'nativeExposure', env: { EXPOSURE: 'native' }, cmd: runnerApp },
+  'runner-seed': { groups: ['runner', 'stream'], label: 'TunnelServer, seed protocol', env: { EXPOSURE: 'seed' }, cmd: runnerApp },
 };
 
 /**
- * Checks out and builds git ref `ref` in its own worktree under build/bench, once, and
- * adds it as the server "baseline": the same benchmark server script, loading that
- * build of the package instead of this one.
+ * Checks out and builds git ref `ref` in its own worktree under bench/results (outside
+ * build/, which node-gyp wipes), once, and adds it as the server "baseline-<sha>": the
+ * same benchmark server script, loading that build of the package instead of this one.
  */
 function addBaseline(ref) {
   const sha = execFileSync('git', ['rev-parse', '--short', `${ref}^{commit}`], { cwd: root, encoding: 'utf8' }).trim();
-  const dir = path.join(root, 'build', 'bench', `baseline-${sha}`);
+  const dir = path.join(__dirname, 'results', 'baselines', sha);
   if (!fs.existsSync(path.join(dir, 'build', 'Release'))) {
     console.log(`building the baseline ${sha} in ${path.relative(root, dir)}`);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -76,16 +82,20 @@ function addBaseline(ref) {
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
     execFileSync(process.execPath, ['scripts/build.js'], { cwd: dir, stdio: 'inherit' });
   }
-  SERVERS.baseline = { label: `runner-native @ ${sha}`, env: { BENCH_MODULE: dir }, cmd: SERVERS.native.cmd };
-  return 'baseline';
+  const name = `baseline-${sha}`;
+  SERVERS[name] = { label: `runner-native @ ${sha}`, env: { BENCH_MODULE: dir }, cmd: SERVERS.native.cmd };
+  return name;
 }
 
 function runnerApp(extraArgs = []) {
   return [process.execPath, [...extraArgs, path.join(__dirname, 'servers', 'runner-app.js')]];
 }
 
-/** The scenarios a server takes part in: its group's (seed servers: the ungrouped ones). */
-const scenariosOf = (name, scenarios) => scenarios.filter((sc) => (sc.group || 'seed') === (SERVERS[name].group || 'seed'));
+/** The groups of scenarios a server takes part in (default: the seed protocol's). */
+const groupsOf = (name) => SERVERS[name].groups || ['seed'];
+
+/** The scenarios a server takes part in: its groups'. */
+const scenariosOf = (name, scenarios) => scenarios.filter((sc) => groupsOf(name).includes(sc.group || 'seed'));
 
 function parseArgs(list) {
   const out = {};
@@ -210,8 +220,9 @@ function exchange(method, urlPath, body, token) {
 }
 
 /** Throws unless the server answers the protocol correctly. */
-async function verify(name) {
-  if (SERVERS[name].group === 'runner') return verifyRunner(name);
+async function verify(name, scenarios) {
+  if (scenariosOf(name, scenarios).some((sc) => sc.group === 'stream')) await verifyStream(name);
+  if (groupsOf(name).includes('runner')) return verifyRunner(name);
   const checks = [
     ['POST', '/__runner/task/app.tasks.add', '{"input":{"a":5,"b":3}}', '200 {"ok":true,"result":8}'],
     ['POST', '/__runner/task/app.tasks.echo', ECHO_INPUT, `200 {"ok":true,"result":${JSON.stringify(JSON.parse(ECHO_INPUT).input)}}`],
@@ -224,6 +235,23 @@ async function verify(name) {
     const got = await exchange(method, p, body);
     if (got !== want) throw new Error(`${name}: wrong answer for ${method} ${p}:\n  want ${want.slice(0, 200)}\n  got  ${got.slice(0, 200)}`);
   }
+}
+
+/** The stream scenario's task: the whole upload read, the whole answer byte-exact. */
+async function verifyStream(name) {
+  const upload = Buffer.alloc(STREAM_BYTES, 7);
+  const got = await new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: PORT, method: 'POST', path: `/__runner/task/${STREAM_TASK}`, agent: false, headers: { 'content-type': 'application/octet-stream', 'x-runner-token': 'bench-token', 'content-length': upload.length } }, (res) => {
+      const hash = crypto.createHash('sha256');
+      res.on('data', (c) => hash.update(c));
+      res.on('end', () => resolve(`${res.statusCode} ${res.headers['x-bench-received']} ${hash.digest('hex')}`));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(upload);
+  });
+  const want = `200 ${STREAM_BYTES} ${streamDigest()}`;
+  if (got !== want) throw new Error(`${name}: wrong answer for the stream task:\n  want ${want}\n  got  ${got}`);
 }
 
 /** The runner servers: the add task, a wrong token, an unknown task (runner's 403, the seed's 404). */
@@ -245,7 +273,8 @@ async function verifyRunner(name) {
 function runWrk(scenario) {
   return new Promise((resolve, reject) => {
     const wrkArgs = ['-t1', `-c${scenario.conns}`, `-d${DURATION}s`, '--timeout', '5s', '-s', path.join(__dirname, 'lua', 'post.lua'), `http://127.0.0.1:${PORT}${scenario.path}`];
-    const child = spawn('wrk', wrkArgs, { env: { ...process.env, WRK_BODY: scenario.body, WRK_PIPELINE: String(scenario.pipeline || 1), WRK_TOKEN: scenario.token || '' } });
+    const body = scenario.bodyBytes ? { WRK_BODY_BYTES: String(scenario.bodyBytes) } : { WRK_BODY: scenario.body };
+    const child = spawn('wrk', wrkArgs, { env: { ...process.env, ...body, WRK_CONTENT_TYPE: scenario.contentType || 'application/json', WRK_PIPELINE: String(scenario.pipeline || 1), WRK_TOKEN: scenario.token || '' } });
     let out = '';
     child.stdout.on('data', (c) => { out += c; });
     child.stderr.on('data', (c) => { out += c; });
@@ -337,6 +366,10 @@ function table(results, all, scenarios, shares) {
       lines.push(...runnerTable(results, servers, sc, shares));
       continue;
     }
+    if (sc.group === 'stream') {
+      lines.push(...streamTable(results, servers, sc));
+      continue;
+    }
     if (sc.idle) {
       lines.push('| server | bytes per idle connection (median) | runs | idle CPU % (holding them) | ctx switches/s |', '|---|---:|---|---:|---:|');
       for (const s of servers) {
@@ -382,6 +415,26 @@ function runnerTable(results, servers, sc, shares) {
   if (shares.length > 0) {
     lines.push('', `Serializer (runner's Serializer.parse and .stringify, inclusive) share of the JavaScript thread's busy samples during one ${DURATION} s run (--cpu-prof): `
       + `${shares.map((x) => `${SERVERS[x.name].label} ${fmt(x.share * 100, 1)} % of ${fmt(x.samples)} samples`).join('; ')}.`);
+  }
+  return lines;
+}
+
+/**
+ * The stream scenario's table: MiB moved per second (upload plus answer) and server CPU
+ * per MiB, against node:http piping the same stream (the targets: at least 2x its MiB/s
+ * at most 0.5x its CPU per MiB).
+ */
+function streamTable(results, servers, sc) {
+  const med = (s, k) => median(results[s][sc.name].map((r) => r[k]));
+  const mib = (2 * STREAM_BYTES) / 2 ** 20; // per request: the upload and the answer
+  const has = (s) => servers.includes(s);
+  const lines = ['| server | MiB/s (up + down) | vs node:http | p50 ms | p99 ms | server CPU µs/MiB | vs node:http | main-thread CPU µs/MiB | ctx switches/MiB |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const s of servers) {
+    const rate = med(s, 'rps') * mib;
+    const cpu = med(s, 'cpuUs') / mib;
+    const vsRate = has('node-http') ? rate / (med('node-http', 'rps') * mib) : NaN;
+    const vsCpu = has('node-http') ? cpu / (med('node-http', 'cpuUs') / mib) : NaN;
+    lines.push(`| ${SERVERS[s].label} | ${fmt(rate)} | ${fmt(vsRate, 2)}× | ${fmt(med(s, 'p50'), 2)} | ${fmt(med(s, 'p99'), 2)} | ${fmt(cpu)} | ${fmt(vsCpu, 2)}× | ${fmt(med(s, 'mainUs') / mib)} | ${fmt((med(s, 'volPerReq') + med(s, 'involPerReq')) / mib, 1)} |`);
   }
   return lines;
 }
@@ -454,7 +507,7 @@ function serializerShare(profile, t0, t1) {
 
 async function main() {
   const servers = (args.servers ? String(args.servers).split(',') : Object.keys(SERVERS));
-  if (args.baseline) servers.splice(servers.indexOf('native') + 1, 0, addBaseline(String(args.baseline)));
+  if (args.baseline) servers.splice(servers.indexOf('native') + 1, 0, ...String(args.baseline).split(',').map(addBaseline));
   const scenarios = args.scenarios ? SCENARIOS.filter((s) => String(args.scenarios).split(',').includes(s.name)) : SCENARIOS;
   ensureWrk();
   if (servers.includes('go')) buildGo();
@@ -466,13 +519,13 @@ async function main() {
       if (scenariosOf(name, scenarios).length === 0) continue;
       const child = await startServer(name);
       try {
-        await verify(name);
+        await verify(name, scenarios);
         for (const sc of scenariosOf(name, scenarios)) {
           const r = sc.idle ? await measureIdle(child) : await measureLoad(name, child, sc);
           results[name][sc.name].push(r);
           console.log(`round ${round} ${SERVERS[name].label.padEnd(18)} ${sc.name.padEnd(10)} ${sc.idle ? `${fmt(r.bytesPerConn)} B/conn  idle cpu ${fmt(r.idleCpuPct, 2)} %` : `${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUs, 1)} µs/req  cs ${fmt(r.volPerReq + r.involPerReq, 2)}/req`}`);
         }
-        await verify(name);
+        await verify(name, scenarios);
         peakRss[name].push(procStatus(child.pid).peakKB);
       } finally {
         await stopServer(child);

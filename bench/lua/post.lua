@@ -1,7 +1,9 @@
--- POSTs WRK_BODY to the URL given on the command line; prints a JSON summary at the end.
+-- POSTs WRK_BODY (or WRK_BODY_BYTES bytes of "x") as WRK_CONTENT_TYPE to the URL given on
+-- the command line; prints a JSON summary at the end.
 wrk.method = "POST"
-wrk.body = os.getenv("WRK_BODY")
-wrk.headers["Content-Type"] = "application/json"
+local size = tonumber(os.getenv("WRK_BODY_BYTES") or "")
+if size then wrk.body = string.rep("x", size) else wrk.body = os.getenv("WRK_BODY") end
+wrk.headers["Content-Type"] = os.getenv("WRK_CONTENT_TYPE") or "application/json"
 local token = os.getenv("WRK_TOKEN")
 if token and token ~= "" then wrk.headers["x-runner-token"] = token end
 
