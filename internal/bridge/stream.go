@@ -280,6 +280,18 @@ func (s *respStream) finish() {
 // timed out) is answered by Go (bodyFailed). One goroutine, this one, reads the body.
 func (p *Port) feed(w *waiter) {
 	f := &feeder{p: p, w: w, c: w.call, credit: w.body}
+	defer func() {
+		// A bug in a body's reader (the multipart parser reads what clients send) must
+		// fail this call as a broken body would, its slot freed and JavaScript told,
+		// never unwind through the server or reach Node.
+		if v := recover(); v != nil {
+			if f.c.Parts != nil {
+				f.formFailed(errReaderPanic)
+			} else {
+				p.bodyFailed(w, wire.AbortDisconnect)
+			}
+		}
+	}()
 	if p.opts.Timeout > 0 {
 		t := time.NewTimer(p.opts.Timeout)
 		defer t.Stop()
@@ -344,6 +356,9 @@ func (f *feeder) raw() {
 		}
 	}
 }
+
+// errReaderPanic answers a form whose reader panicked: 500, as any Go panic.
+var errReaderPanic = &multipart.Failure{Status: 500, Code: "INTERNAL_ERROR", Message: "Internal Error"}
 
 // discarded is what a file part's stream fails with when the task settled before
 // reading it (wire.FlagDiscard on stream 0).

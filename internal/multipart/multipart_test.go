@@ -213,3 +213,47 @@ func TestHeaderBlockLimit(t *testing.T) {
 		t.Fatalf("a header block over 16 KiB is malformed: %v", got)
 	}
 }
+
+// chunked reads src in pieces of at most n bytes.
+type chunked struct {
+	src []byte
+	n   int
+}
+
+func (r *chunked) Read(p []byte) (int, error) {
+	if len(r.src) == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), len(r.src), r.n)
+	copy(p, r.src[:k])
+	r.src = r.src[k:]
+	return k, nil
+}
+
+// FuzzReader: any body, split anywhere, read in any sizes: the reader never panics, ends
+// (events returns), and gives the same parts, bytes and outcome as from one piece.
+func FuzzReader(f *testing.F) {
+	f.Add([]byte(form(manifest, file("a", "hello"), file("b", ""))), 7, 3)
+	f.Add([]byte(form(file("early", "x"), manifest)), 1, 1)
+	f.Add([]byte("--XyZ\r\nContent-Disposition: form-data; name=\"__manifest\"\r\n\r\n{}\r\n--XyZ"), 2, 5)
+	f.Add([]byte("--XyZ\r\nContent-Disposition: form-data; name=\"file:f\"; filename*=UTF-8''%e2%82%ac.txt\r\n\r\nabc\r\n--XyZ--"), 3, 64)
+	f.Add([]byte("garbage\r\n--XyZ--\r\n"), 1, 1)
+	needle, _ := Needle([]byte(ctype))
+	lim := Limits{FileSize: 1 << 16, Files: 4, Fields: 4, FieldSize: 1 << 12, Parts: 8, ManifestSize: 1 << 12}
+	f.Fuzz(func(t *testing.T, body []byte, split, readMax int) {
+		split = 1 + abs(split)%64
+		readMax = 1 + abs(readMax)%4096
+		want := events(t, bytes.NewReader(body), needle, lim, 1<<20)
+		got := events(t, &chunked{src: body, n: split}, needle, lim, readMax)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("split %d, reads of %d:\n got %q\nwant %q", split, readMax, got, want)
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

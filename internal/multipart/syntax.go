@@ -215,7 +215,7 @@ func dispositionParams(s []byte, i int, d *Disposition) bool {
 		}
 		name := s[nameStart:i]
 		var value, charset []byte
-		if name[len(name)-1] == '*' {
+		if len(name) > 0 && name[len(name)-1] == '*' { // busboy: an empty name is a plain parameter
 			// Extended value: charset'language'percent-encoded
 			i++
 			charsetStart := i
