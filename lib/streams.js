@@ -17,6 +17,8 @@
 const { Readable } = require('stream');
 const W = require('./wire');
 
+const noop = () => {};
+
 /** Whether a handler's value is an answer stream. */
 function isReadable(value) {
   return value !== null && typeof value === 'object' && typeof value.pipe === 'function' && typeof value[Symbol.asyncIterator] === 'function';
@@ -51,6 +53,11 @@ class BodyStream extends Readable {
     this.discard = discard;
     this.received = 0;
     this.ended = false;
+    // The server fails a body stream when its call ends before it was read (settled,
+    // aborted, a form refused). A handler that never reads it has no 'error' listener,
+    // and an unhandled 'error' would take the host process down: readers still get the
+    // error (for await, pipeline and their own listeners do).
+    this.on('error', noop);
   }
 
   _read() {

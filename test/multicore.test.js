@@ -195,7 +195,8 @@ describe('reusePort: many threads, one port', function () {
       const { parentPort, workerData } = require('worker_threads');
       const { TunnelServer } = require(${ROOT});
       const s = new TunnelServer({ port: workerData.port, host: '127.0.0.1', reusePort: true });
-      s.registerTask('closer', () => { while (s.getStats().threadPending < 3) {} s.close(); return 'closing'; });
+      const entered = new Int32Array(workerData.flag);
+      s.registerTask('closer', () => { Atomics.store(entered, 0, 1); while (s.getStats().threadPending < 3) {} s.close(); return 'closing'; });
       s.registerTask('shared', () => 'worker');
       s.listen().then(() => parentPort.postMessage('listening'));
     `, { eval: true, workerData: { port, flag } });
@@ -206,6 +207,11 @@ describe('reusePort: many threads, one port', function () {
       const holds = [1, 2, 3].map(() => post(port, '/__runner/task/hold', {}));
       await waitFor(() => held === 3);
       const closer = post(port, '/__runner/task/closer', {});
+      // The worker's thread is inside 'closer' (it took it, alone, and spins): the shared
+      // calls that follow wait for it untaken. Posting them earlier could let one exchange
+      // take all three (seen once in 8 loaded runs).
+      const entered = new Int32Array(flag);
+      await waitFor(() => Atomics.load(entered, 0) === 1);
       await waitFor(() => main.getStats().threadPending === 3 && main.getStats().pending === 4);
       const shared = [post(port, '/__runner/task/shared', {}), post(port, '/__runner/task/shared', {})];
       assert.strictEqual((await closer).body.result, 'closing');

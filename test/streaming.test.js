@@ -255,6 +255,27 @@ describe('streamed request bodies', function () {
     assert.strictEqual(res.body.result.digest, expectedDigest(total / 65536, 65536));
   });
 
+  it('a handler that never reads its upload is answered, and the unread stream fails without taking the process down', async () => {
+    // Found by review: the server fails an unread body when its call settles, and an
+    // 'error' nobody listens for used to throw (an uncaught exception: the process exits).
+    const uncaught = [];
+    const onUncaught = (err) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      let body;
+      const s = await startServer({}, (srv) => srv.registerTask('ignores', (input, ctx) => { body = ctx.body; return 'did not read'; }));
+      const res = await upload(s.port, 'ignores', Buffer.alloc(300000, 1));
+      assert.strictEqual(res.status, 200, res.text);
+      assert.strictEqual(res.body.result, 'did not read');
+      await waitFor(() => body.destroyed);
+      await new Promise((r) => setImmediate(r)); // an 'error' is emitted on the next tick
+      assert.deepStrictEqual(uncaught, []);
+      assert.strictEqual(body.errored && body.errored.code, 'BODY_DISCARDED', 'the stream records why it ended');
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it('a body over maxStreamBodySize fails the stream and is answered 413', async () => {
     let failure;
     const s = await startServer({ maxStreamBodySize: 100000 }, (srv) => srv.registerTask('up', async (input, ctx) => {

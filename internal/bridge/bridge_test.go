@@ -692,3 +692,72 @@ func TestFormClientGone(t *testing.T) {
 	eventually(t, "the call is over", func() bool { return f.port.Pending() == 0 && srv.Stats().InFlight.Load() == 0 })
 	assert.EqualValues(t, 1, f.pool.Stats().Disconnects.Load())
 }
+
+// A record names its file stream in 16 bits (stream 0 is the form): a form of more file
+// parts than that (possible when files is unlimited) is refused as one over a files
+// limit, never wrapped onto stream 0 or onto another file's credit.
+func TestFormOfMoreFilesThanStreamIDs(t *testing.T) {
+	var mu sync.Mutex
+	var highest uint16
+	var failure string
+	var f *fakeJS
+	f = newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case rec.kind == wire.KindBody && rec.aux == 0:
+			failure = fmt.Sprintf("%d %s %s", rec.slot, rec.extras[wire.ExtraCode], rec.input)
+			return result(`"refused"`)
+		case rec.kind == wire.KindBody:
+			highest = max(highest, rec.aux)
+		}
+		return noReply
+	})
+	cfg := runnerConfig()
+	cfg.Multipart.Files, cfg.Multipart.Parts = -1, -1
+	_, base := serveWith(t, f, cfg)
+	var b strings.Builder
+	b.WriteString("--B\r\nContent-Disposition: form-data; name=\"__manifest\"\r\n\r\n{\"input\":1}\r\n")
+	for i := 0; i <= 1<<16; i++ {
+		b.WriteString("--B\r\nContent-Disposition: form-data; name=\"file:f\"; filename=\"f\"\r\n\r\n\r\n")
+	}
+	b.WriteString("--B--\r\n")
+	status, answer := postForm(t, base+"/task/echo", b.String())
+	assert.Equal(t, 200, status, answer) // the fake JavaScript answers the refusal
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, "413 PAYLOAD_TOO_LARGE Files limit exceeded", failure)
+	assert.Equal(t, uint16(1<<16-1), highest, "every stream id used once, none wrapped")
+}
+
+// File parts before the manifest are kept in memory until it comes: at most 64 of them,
+// names included in the 1 MiB they may hold together; more is refused, as a file too
+// large to keep is.
+func TestFormEarlyPartsAreBounded(t *testing.T) {
+	f := newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
+		if rec.kind == wire.KindBody && rec.aux == 0 {
+			return result(`"read"`)
+		}
+		return noReply
+	})
+	cfg := runnerConfig()
+	cfg.Multipart.Files = -1
+	_, base := serveWith(t, f, cfg)
+	early := func(n int, name string, data int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "--B\r\nContent-Disposition: form-data; name=\"file:f%d\"; filename=\"%s\"\r\n\r\n%s\r\n", i, name, strings.Repeat("d", data))
+		}
+		b.WriteString("--B\r\nContent-Disposition: form-data; name=\"__manifest\"\r\n\r\n{\"input\":1}\r\n--B--\r\n")
+		return b.String()
+	}
+	status, answer := postForm(t, base+"/task/echo", early(64, "f", 0))
+	assert.Equal(t, 200, status, "64 early parts are kept: %s", answer)
+	status, answer = postForm(t, base+"/task/echo", early(65, "f", 0))
+	assert.Equal(t, 400, status, answer)
+	assert.Contains(t, answer, `"code":"INVALID_MULTIPART"`)
+	status, answer = postForm(t, base+"/task/echo", early(20, "n", 40_000))
+	assert.Equal(t, 200, status, "800 KB of early files are kept: %s", answer)
+	status, answer = postForm(t, base+"/task/echo", early(20, strings.Repeat("n", 15_000), 40_000))
+	assert.Equal(t, 400, status, "the same with 15 KB names is over 1 MiB: %s", answer)
+}

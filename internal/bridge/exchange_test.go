@@ -2,14 +2,17 @@ package bridge_test
 
 import (
 	"encoding/binary"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluelibs/runner-native/internal/bridge"
+	"github.com/bluelibs/runner-native/internal/multipart"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/registry"
 	"github.com/bluelibs/runner-native/internal/server"
@@ -197,4 +200,33 @@ func TestThreadLeavingDuringExchanges(t *testing.T) {
 	require.Zero(t, a.Pending())
 	assert.Zero(t, b.Pending())
 	assert.Greater(t, jsB.taken.Load(), int64(0))
+}
+
+// A thread leaves the pool while a multipart call waits in its queue, untaken: the form's
+// parts were already being read for that thread, so the call is answered 503 instead of
+// starting over on another thread with a half-read body (which would lose a file).
+func TestThreadLeavingWithAQueuedFormFailsIt(t *testing.T) {
+	pool := bridge.NewPool()
+	silent, _ := pool.Add(func() {}, bridge.Options{}) // its thread never takes calls
+	var other *bridge.Port
+	js := startJS(&other, func(wake func()) *bridge.Port { p, _ := pool.Add(wake, bridge.Options{}); return p })
+	defer js.halt()
+	entry := &registry.Entry{Targets: []registry.Target{{Port: 0, Slot: 0}, {Port: 1, Slot: 0}}}
+	body := "--B\r\nContent-Disposition: form-data; name=\"file:f\"; filename=\"f\"\r\n\r\n" + strings.Repeat("x", 200_000) + "\r\n--B--\r\n"
+	needle, _ := multipart.Needle([]byte("multipart/form-data; boundary=B"))
+	src := strings.NewReader(body)
+	c := &server.Call{Op: server.OpTask, Entry: entry, HasInput: true, Input: []byte(`{}`), Body: src,
+		Parts: multipart.NewReader(src, needle, multipart.DefaultLimits)}
+	done := make(chan struct{})
+	go func() { pool.Invoke(c); close(done) }()
+	for silent.Pending() != 1 { // queued on the first thread (the least loaded, by index)
+		time.Sleep(time.Millisecond)
+	}
+	silent.Leave()
+	pool.Remove(0)
+	<-done
+	assert.Equal(t, server.Failed, c.Outcome)
+	assert.Equal(t, protocol.ShuttingDown, c.Failure, "503, not a restart elsewhere")
+	assert.Zero(t, js.taken.Load(), "the other thread never saw it")
+	assert.Zero(t, silent.Pending())
 }

@@ -212,7 +212,15 @@ func (p *Port) Leave() {
 		e := p.queue[p.head]
 		p.queue[p.head] = entry{}
 		if p.take(e.id) == e.w {
-			e.w.redirect = true
+			if e.w.call.Parts != nil {
+				// A form's parts are read from the client as soon as it is queued (the
+				// task may start before its files arrive): what was read went to this
+				// port, so the call cannot start over elsewhere. It fails as a call
+				// refused by a closing server does.
+				e.w.call.Fail(protocol.ShuttingDown, "")
+			} else {
+				e.w.redirect = true
+			}
 			moved = append(moved, e.w)
 		}
 	}

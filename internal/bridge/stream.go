@@ -357,6 +357,10 @@ func (f *feeder) raw() {
 	}
 }
 
+// maxFileStreams is the most file parts one form may stream: records name a stream in
+// 16 bits, and stream 0 is the form itself.
+const maxFileStreams = 1<<16 - 1
+
 // errReaderPanic answers a form whose reader panicked: 500, as any Go panic.
 var errReaderPanic = &multipart.Failure{Status: 500, Code: "INTERNAL_ERROR", Message: "Internal Error"}
 
@@ -393,6 +397,12 @@ func (f *feeder) form() {
 			}
 			if err != nil {
 				f.formFailed(err)
+				return
+			}
+			if next > maxFileStreams {
+				// A record names its stream in 16 bits (0 is the form itself): a form of
+				// more file parts than that is refused as one over a files limit.
+				f.formFailed(multipart.ErrTooManyFiles)
 				return
 			}
 			cur, sent = next, 0

@@ -175,11 +175,14 @@ func (s *Server) bodyRead(r *request) bool { return r.c.Body == nil || r.c.strea
 // maxEarlyBytes bounds the file bytes kept before a form's manifest.
 const maxEarlyBytes = 16 * wire.BodyChunk
 
+// maxEarlyParts bounds how many file parts may come before the manifest.
+const maxEarlyParts = 64
+
 // errEarlyFile: a file part before the manifest was too big to keep. runner's client
 // always sends the manifest first; runner itself would wait for ever (busboy holds the
 // part until the task, which needs the manifest, reads it).
 var errEarlyFile = &multipart.Failure{Status: 400, Code: "INVALID_MULTIPART",
-	Message: "Invalid multipart payload: file parts before __manifest may hold at most 64 KiB each, 1 MiB in all"}
+	Message: "Invalid multipart payload: at most 64 file parts may come before __manifest, of at most 64 KiB each, 1 MiB in all"}
 
 // multipartBody reads a multipart form (runner's file uploads) up to its manifest, which
 // becomes the call's input, as runner's task starts once it has the manifest. The file
@@ -210,6 +213,13 @@ func (s *Server) multipartBody(r *request) bool {
 			return true
 		}
 		e := EarlyPart{Part: multipart.Part{ID: clone(p.ID), Filename: clone(p.Filename), FilenameCharset: clone(p.FilenameCharset), Type: clone(p.Type)}}
+		// What is kept counts its names too, and the parts themselves: a form of many
+		// empty parts with long names must not grow without bound either.
+		kept += len(p.ID) + len(p.Filename) + len(p.FilenameCharset) + len(p.Type)
+		if len(c.Early) == maxEarlyParts || kept > maxEarlyBytes {
+			s.refuse(r, errEarlyFile)
+			return false
+		}
 		for {
 			b, err := form.Read(wire.BodyChunk + 1 - len(e.Data))
 			if err == io.EOF {

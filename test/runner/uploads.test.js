@@ -207,6 +207,9 @@ describe('runner mode: uploads and streams, nodeExposure vs nativeExposure', fun
       ['the body ends inside a file: 500 STREAM_ERROR', form([manifestPart({ files: [A] }), filePart('A', 'cut')], { closing: false }), 'app.tasks.upload', (o) => assert.deepStrictEqual(errorOf(o), [500, { message: 'Internal Error', code: 'STREAM_ERROR' }])],
       ['a part without headers: 400 INVALID_MULTIPART', Buffer.from(`--${BOUNDARY}\r\n\r\nx\r\n--${BOUNDARY}--`), 'app.tasks.upload', (o) => assert.strictEqual(o.body.error.code, 'INVALID_MULTIPART')],
       ['an empty body: 400 INVALID_MULTIPART', Buffer.alloc(0), 'app.tasks.upload', (o) => assert.strictEqual(o.body.error.code, 'INVALID_MULTIPART')],
+      // Found by review: file parts that reach JavaScript before a refusal used to fail
+      // with an 'error' nobody listened for, which took the process down.
+      ['a manifest that is not an object, then a large file: 400 MISSING_MANIFEST', form([manifestPart(undefined, '12'), filePart('A', Buffer.alloc(200000, 7))]), 'app.tasks.upload', (o) => assert.strictEqual(o.body.error.code, 'MISSING_MANIFEST')],
       // Found by FuzzReader: a parameter with an empty name crashed the Go parser.
       ['a disposition parameter with an empty name (;=) is a plain one', form([{ head: 'Content-Disposition: form-data; name="__manifest";=x', body: s.stringify({ input: { files: [A] } }) }, filePart('A', 'alpha')]), 'app.tasks.upload',
         (o) => assert.strictEqual(o.body.result.files[0].bytes, 5)],
