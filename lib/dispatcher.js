@@ -21,9 +21,10 @@ const RETAINED_BUFFER = 1024 * 1024;
 /** Exchanges made in a row before the thread yields to the rest of the event loop. */
 const MAX_ROUNDS = 16;
 /**
- * A body chunk at least this large is handed to its stream as a view of the batch
- * buffer instead of a copy; the dispatcher then takes a fresh batch buffer for the next
- * exchange, so the view stays valid for as long as its reader keeps it.
+ * A body chunk at least this large (and at least half the batch buffer) is handed to its
+ * stream as a view of the batch buffer instead of a copy; the dispatcher then takes a
+ * fresh batch buffer for the next exchange, so the view stays valid for as long as its
+ * reader keeps it.
  */
 const LEND_MIN = 16 * 1024;
 const SLOT_MASK = 0xffffff;
@@ -278,7 +279,10 @@ class Dispatcher {
           if (body) {
             const extras = extraLen === 0 ? NO_EXTRAS : readExtras(buf, inputEnd, off);
             let bytes = buf.subarray(start, inputEnd);
-            if (inputLen >= LEND_MIN) this.lent = true;
+            // A view pins the whole batch buffer: lend only when the chunk is large and
+            // fills at least half of it, so a reader keeping chunks keeps at most twice
+            // their bytes.
+            if (inputLen >= LEND_MIN && inputLen * 2 >= buf.length) this.lent = true;
             else bytes = Buffer.from(bytes);
             if (body instanceof MultipartForm) body.deliver(aux, flags, bytes, extras, slot);
             else body.deliver(flags, bytes, extras.code);

@@ -449,6 +449,19 @@ func (p *Port) applyStream(a wire.Answer) {
 		w.done <- struct{}{}
 		return
 	}
+	if a.Kind == wire.AnswerBodyCredit {
+		// Under p.mu: once unlocked, the call could expire and its pooled waiter (whose
+		// credit and kick these are) serve another call.
+		if body != nil {
+			body.give(a.Status, uint32(a.HTTPCode), a.Flags&wire.FlagDiscard != 0)
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
+		}
+		p.mu.Unlock()
+		return
+	}
 	p.mu.Unlock()
 	switch a.Kind {
 	case wire.AnswerChunk:
@@ -458,14 +471,6 @@ func (p *Port) applyStream(a wire.Answer) {
 	case wire.AnswerEnd, wire.AnswerStreamError:
 		if s != nil {
 			s.end(a.Kind == wire.AnswerStreamError)
-		}
-	case wire.AnswerBodyCredit:
-		if body != nil {
-			body.give(a.Status, uint32(a.HTTPCode), a.Flags&wire.FlagDiscard != 0)
-			select {
-			case w.kick <- struct{}{}:
-			default:
-			}
 		}
 	}
 }
