@@ -89,15 +89,19 @@ func (g *group) attach(in *instance) {
 	in.early = nil
 }
 
-// leave detaches in from the group. The last server to leave closes the listener
-// (waiting for accepted requests, at most timeout); any other one stops taking calls,
-// hands the ones its thread has not taken to the others, and waits (at most timeout)
-// for its thread to answer the ones it has. gone says the thread can answer nothing
-// (its environment is going away).
+// leave detaches in from the group and finishes (see detach and finish).
 func (g *group) leave(in *instance, timeout time.Duration, gone bool) {
+	g.finish(in, g.detach(in), timeout, gone)
+}
+
+// detach takes in out of the group at once, and reports whether it was the last
+// member. A member that is not the last stops taking calls now and hands the ones its
+// thread has not taken to the others: close() calls this on the JavaScript thread, so
+// that calls arriving while that thread finishes what it runs go to the other threads.
+func (g *group) detach(in *instance) (last bool) {
 	g.mu.Lock()
 	g.members--
-	last := g.members == 0
+	last = g.members == 0
 	g.mu.Unlock()
 	if last && g.key != "" {
 		groupsMu.Lock()
@@ -106,6 +110,17 @@ func (g *group) leave(in *instance, timeout time.Duration, gone bool) {
 		}
 		groupsMu.Unlock()
 	}
+	if !last {
+		in.port.Leave()
+	}
+	return last
+}
+
+// finish completes a detach. The last member closes the listener (waiting for accepted
+// requests, at most timeout); any other one waits (at most timeout) for its thread to
+// answer the calls it took. gone says the thread can answer nothing (its environment is
+// going away).
+func (g *group) finish(in *instance, last bool, timeout time.Duration, gone bool) {
 	if last {
 		if gone {
 			in.port.Shutdown(protocol.ShuttingDown)
@@ -114,7 +129,6 @@ func (g *group) leave(in *instance, timeout time.Duration, gone bool) {
 		in.port.Close()
 		return
 	}
-	in.port.Leave()
 	g.reg.RemovePort(in.portIndex)
 	if gone {
 		in.port.Shutdown(protocol.ShuttingDown)

@@ -274,10 +274,11 @@ func rn_close(h C.uint64_t, timeoutMs C.int64_t) {
 	if timeoutMs >= 0 {
 		timeout = time.Duration(timeoutMs) * time.Millisecond
 	}
+	last := in.grp.detach(in) // at once: no new call reaches this thread from here on
 	go func() {
 		defer guard(nil)
-		in.grp.leave(in, timeout, false) // JavaScript keeps answering meanwhile
-		in.sig.close(wire.SignalClosed)  // the last signal; handles.Delete follows in rn_free
+		in.grp.finish(in, last, timeout, false) // JavaScript keeps answering meanwhile
+		in.sig.close(wire.SignalClosed)         // the last signal; handles.Delete follows in rn_free
 	}()
 }
 
