@@ -172,15 +172,22 @@ func TestThreadLeavingDuringExchanges(t *testing.T) {
 	entry := &registry.Entry{Targets: []registry.Target{{Port: 0, Slot: 0}, {Port: 1, Slot: 0}}}
 	var wg sync.WaitGroup
 	var wrong atomic.Int64
-	started := make(chan struct{})
-	var once sync.Once
+	// Half the callers pause after 100 calls until the thread has left, so that calls
+	// certainly remain for the other thread (under load the rest may all be done by
+	// then); the other half keep calling while it leaves.
+	var paused sync.WaitGroup
+	left := make(chan struct{})
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
-		go func() {
+		if g%2 == 0 {
+			paused.Add(1)
+		}
+		go func(g int) {
 			defer wg.Done()
 			for i := 0; i < 500; i++ {
-				if i == 100 {
-					once.Do(func() { close(started) })
+				if i == 100 && g%2 == 0 {
+					paused.Done()
+					<-left
 				}
 				c := call(entry, `2`)
 				pool.Invoke(c)
@@ -188,18 +195,19 @@ func TestThreadLeavingDuringExchanges(t *testing.T) {
 					wrong.Add(1)
 				}
 			}
-		}()
+		}(g)
 	}
-	<-started
+	paused.Wait()
 	a.Leave() // its thread keeps answering what it took
 	pool.Remove(0)
+	close(left)
 	wg.Wait()
 	jsA.halt()
 	assert.Zero(t, wrong.Load(), "every call answered by one thread or the other")
 	assert.EqualValues(t, 8*500, jsA.taken.Load()+jsB.taken.Load())
 	require.Zero(t, a.Pending())
 	assert.Zero(t, b.Pending())
-	assert.Greater(t, jsB.taken.Load(), int64(0))
+	assert.GreaterOrEqual(t, jsB.taken.Load(), int64(4*400), "the paused callers' later calls went to the other thread")
 }
 
 // A thread leaves the pool while a multipart call waits in its queue, untaken: the form's
