@@ -20,6 +20,8 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzMember$$' -fuzztime 60s ./internal/jsonscan
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./internal/route
 	go test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime 60s ./internal/envelope
+	go test -run '^$$' -fuzz '^FuzzGuard$$' -fuzztime 60s ./internal/httpguard
+	go test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime 60s ./internal/multipart
 
 clean:
 	rm -rf build bench/results
