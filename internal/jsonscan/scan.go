@@ -9,6 +9,8 @@ package jsonscan
 import (
 	"errors"
 	"unicode/utf8"
+
+	"github.com/bluelibs/runner-native/internal/ascii"
 )
 
 // Errors returned by Member. Each one is answered with 400 INVALID_JSON.
@@ -293,7 +295,7 @@ func (s *scanner) escape() error {
 			return ErrSyntax
 		}
 		for _, h := range s.b[s.i+1 : s.i+5] {
-			if unhex(h) < 0 {
+			if ascii.HexDigit(h) < 0 {
 				return ErrSyntax
 			}
 		}
@@ -301,18 +303,6 @@ func (s *scanner) escape() error {
 		return nil
 	}
 	return ErrSyntax
-}
-
-func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
 }
 
 // keyEquals compares a raw (still escaped) member name with key. Escaped names are rare
@@ -332,7 +322,7 @@ func keyEquals(raw []byte, escaped bool, key string) bool {
 		i++
 		switch c := raw[i]; c {
 		case 'u':
-			r := rune(unhex(raw[i+1])<<12 | unhex(raw[i+2])<<8 | unhex(raw[i+3])<<4 | unhex(raw[i+4]))
+			r := rune(ascii.HexDigit(raw[i+1])<<12 | ascii.HexDigit(raw[i+2])<<8 | ascii.HexDigit(raw[i+3])<<4 | ascii.HexDigit(raw[i+4]))
 			i += 5
 			out = utf8.AppendRune(out, r)
 		case 'b':

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/bluelibs/runner-native/internal/ascii"
 )
 
 // The header and parameter syntax of busboy 1.6 (lib/utils.js, lib/types/multipart.js),
@@ -249,9 +251,9 @@ func dispositionParams(s []byte, i int, d *Disposition) bool {
 					continue
 				}
 				if c == '%' {
-					if i+2 < len(s) && hexVal(s[i+1]) >= 0 && hexVal(s[i+2]) >= 0 {
+					if i+2 < len(s) && ascii.HexDigit(s[i+1]) >= 0 && ascii.HexDigit(s[i+2]) >= 0 {
 						value = append(value, s[valueStart:i]...)
-						value = append(value, byte(hexVal(s[i+1])<<4|hexVal(s[i+2])))
+						value = append(value, byte(ascii.HexDigit(s[i+1])<<4|ascii.HexDigit(s[i+2])))
 						i += 2
 						valueStart = i + 1
 						continue
@@ -379,18 +381,6 @@ func base64Std(b []byte) string {
 		}
 	}
 	return string(out)
-}
-
-func hexVal(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
 }
 
 // busboy's character tables.

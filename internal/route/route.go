@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"errors"
 	"unicode/utf8"
+
+	"github.com/bluelibs/runner-native/internal/ascii"
 )
 
 // Kind is what a path addresses.
@@ -90,7 +92,7 @@ func Unescape(dst, src []byte) ([]byte, error) {
 		if i+2 >= len(src) {
 			return nil, ErrBadEscape
 		}
-		hi, lo := unhex(src[i+1]), unhex(src[i+2])
+		hi, lo := ascii.HexDigit(src[i+1]), ascii.HexDigit(src[i+2])
 		if hi < 0 || lo < 0 {
 			return nil, ErrBadEscape
 		}
@@ -101,16 +103,4 @@ func Unescape(dst, src []byte) ([]byte, error) {
 		return nil, ErrBadUTF8
 	}
 	return dst, nil
-}
-
-func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
 }
