@@ -32,6 +32,7 @@ const PORT = 17071;
 const CLK_TCK = 100;
 
 const { burn, CPU_ROUNDS, STREAM_BYTES, STREAM_TASK, streamDigest } = require('./handlers');
+const competitors = require('./competitors');
 
 const ECHO_INPUT = JSON.stringify({ input: { items: Array.from({ length: 60 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'], price: i * 1.25, ok: i % 2 === 0 })) } });
 
@@ -60,6 +61,8 @@ const SERVERS = {
   'node-http': { label: 'node:http', groups: ['seed', 'stream'], cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-http.js')]] },
   'node-cluster': { label: 'node:cluster, 2 node:http workers', threads: true, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-cluster.js')]] },
   fastify: { label: 'Fastify', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'fastify.js')]] },
+  uws: { label: 'uWebSockets.js', competitor: true, env: { NODE_PATH: competitors.modulesPath() }, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'uws.js')]] },
+  bun: { label: 'Bun', competitor: true, cmd: () => [competitors.bunPath(), [path.join(__dirname, 'servers', 'bun.js')]] },
   go: { label: 'pure Go (ceiling)', cmd: () => [goBinary, ['-port', String(PORT)]] },
   'runner-node': { groups: ['runner', 'stream'], label: 'nodeExposure (runner)', env: { EXPOSURE: 'node' }, cmd: runnerApp },
   'runner-native': { groups: ['runner', 'stream'], label: 'nativeExposure', env: { EXPOSURE: 'native' }, cmd: runnerApp },
@@ -348,7 +351,7 @@ function machine() {
   return {
     cpu, cores: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(),
     node: process.version, go: version('go', ['version']), wrk: version('wrk', ['--version']),
-    fastify: require('fastify/package.json').version,
+    fastify: require('fastify/package.json').version, uws: competitors.VERSIONS.uwebsockets, bun: competitors.VERSIONS.bun,
   };
 }
 
@@ -511,6 +514,7 @@ async function main() {
   const scenarios = args.scenarios ? SCENARIOS.filter((s) => String(args.scenarios).split(',').includes(s.name)) : SCENARIOS;
   ensureWrk();
   if (servers.includes('go')) buildGo();
+  if (servers.some((s) => SERVERS[s].competitor)) competitors.install();
   const results = Object.fromEntries(servers.map((s) => [s, Object.fromEntries(scenarios.map((sc) => [sc.name, []]))]));
   const peakRss = Object.fromEntries(servers.map((s) => [s, []]));
   const started = Date.now();
@@ -541,7 +545,7 @@ async function main() {
     '',
     `Produced by \`${command}\` on ${new Date().toISOString().slice(0, 10)} in ${Math.round((Date.now() - started) / 1000)} s. Every number below comes from that run.`,
     '',
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Linux ${m.kernel}. Node ${m.node}, ${m.go}, ${m.wrk.replace(/ Copyright.*/, '')}, Fastify ${m.fastify}.`,
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Linux ${m.kernel}. Node ${m.node}, ${m.go}, ${m.wrk.replace(/ Copyright.*/, '')}, Fastify ${m.fastify}, uWebSockets.js (npm \`uwebsockets\`) ${m.uws}, Bun ${m.bun}.`,
     '',
     `Method: each server in turn on 127.0.0.1, started fresh each round; ${ROUNDS} rounds interleaved; each load is wrk -t1 for ${DURATION} s after an unmeasured warm-up of the same length;`,
     'medians over rounds. Server and wrk share the two cores. "Server CPU" is utime+stime of the server process from /proc over the measured run, divided by requests;',
