@@ -156,11 +156,14 @@ export interface CallContext {
   /** Request headers, lower-case names. Read while the call runs; {} once it was answered or aborted. */
   readonly headers: Record<string, string>;
   /**
-   * Fires when the client disconnects before its answer, the call times out, or the server
-   * closes; `signal.reason.code` is 'CLIENT_DISCONNECTED', 'TIMEOUT' or 'SERVER_CLOSING'.
-   * Read after that, it is already aborted with the same reason.
+   * Fires when the client disconnects before its answer, the call times out, or `close()`
+   * reaches its deadline with the call still running; `signal.reason.code` is
+   * 'CLIENT_DISCONNECTED', 'TIMEOUT' or 'SERVER_CLOSING'. Read after that, it is already
+   * aborted with the same reason. `close()` alone does not fire it (graceful shutdown).
    */
   readonly signal: AbortSignal;
+  /** Whether `close()` has begun: the call still runs to its end and is answered. */
+  readonly closing: boolean;
   /** Runner protocol: the request's x-runner-request-id. */
   readonly requestId: string | undefined;
   /** Runner protocol: the request target as received. */

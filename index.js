@@ -196,9 +196,11 @@ class TunnelServer {
   /**
    * Stops accepting connections, closes idle ones, lets every accepted request finish
    * and get its answer, then releases every native resource so the process can exit.
-   * Handlers still running when close() starts see their ctx.signal fire
-   * (SERVER_CLOSING). Past `timeoutMs` (default: config.closeTimeoutMs, 10 s), calls
-   * still running are answered 503, connections are closed and the promise resolves.
+   * Handlers still running go on to their end and their answers are sent (requests
+   * still arriving on open connections too, answered with `Connection: close`);
+   * `ctx.closing` is true from now on. Past `timeoutMs` (default: config.closeTimeoutMs,
+   * 10 s), calls still running are answered 503, their ctx.signal fires
+   * (SERVER_CLOSING), connections are closed and the promise resolves.
    * Safe to call more than once; resolves when done.
    * @param {{timeoutMs?: number}} [options]
    * @returns {Promise<void>}
@@ -224,8 +226,8 @@ class TunnelServer {
       this.#closing = new Promise((resolve) => { this.#resolveClose = resolve; });
       this.#sendQueued();
       native.close(this.#handle, timeoutMs);
-      // Tell running handlers to wrap up; their answers are still sent.
-      this.#dispatcher.abortAll();
+      // Running handlers go on (ctx.closing tells them); only the deadline aborts them.
+      this.#dispatcher.beginClose();
     }
     return this.#closing;
   }

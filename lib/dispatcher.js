@@ -103,8 +103,9 @@ class CallContext {
 
   /**
    * Fires when the client disconnects before its answer, the call times out
-   * (taskTimeoutMs), or the server closes; reason.code says which. A signal first read
-   * after that is born aborted, with the same reason.
+   * (taskTimeoutMs), or close() reaches its deadline with the call still running;
+   * reason.code says which. A signal first read after that is born aborted, with the
+   * same reason. close() alone does not fire it: a graceful shutdown lets calls finish.
    * @returns {AbortSignal}
    */
   get signal() {
@@ -113,6 +114,15 @@ class CallContext {
       if (this.#reason !== undefined) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
+  }
+
+  /**
+   * Whether close() has begun on this server: the call still runs to its end and its
+   * answer is sent, but a long handler may choose to wrap up early.
+   * @returns {boolean}
+   */
+  get closing() {
+    return this.#dispatcher.closing;
   }
 
   /** The bridge's id of this call (a slot reused by a later call has another id). */
@@ -337,7 +347,6 @@ class Dispatcher {
       ctx.form = form;
     }
     this.calls[id & SLOT_MASK] = ctx;
-    if (this.closing) ctx[ABORT](abortReason(W.ABORT_CLOSING));
     let ret;
     try {
       ret = entry.fn(input, ctx);
@@ -396,10 +405,13 @@ class Dispatcher {
     }
   }
 
-  /** close() started: every running call, and every one that starts from now on, is aborted. */
-  abortAll() {
+  /**
+   * close() started. Running calls, and calls that still arrive on open connections,
+   * run to their end (ctx.closing tells them); Go aborts the ones still running when the
+   * close deadline passes (abort records with ABORT_CLOSING).
+   */
+  beginClose() {
     this.closing = true;
-    for (const ctx of this.calls) if (ctx !== undefined) ctx[ABORT](abortReason(W.ABORT_CLOSING));
   }
 
   /** Answers a question Go cannot decide alone. */

@@ -106,14 +106,14 @@ describe('signals that are never lost', () => {
     assert.strictEqual(s.getStats().status4xx, 1, 'only the 404 above: the disconnect is not a 4xx');
   });
 
-  it('calls JavaScript takes after close() began are born aborted with SERVER_CLOSING', async () => {
+  it('calls that arrive after close() began run to their end, not aborted, told by ctx.closing, answered with Connection: close', async () => {
     // A second client on another thread: this one is held inside the first handler.
     const client = new Worker(`
       const { parentPort } = require('worker_threads');
       const http = require('http');
       parentPort.on('message', (port) => {
         http.request({ host: '127.0.0.1', port, method: 'POST', path: '/__runner/task/after' }, (res) => {
-          let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => parentPort.postMessage(b));
+          let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => parentPort.postMessage({ connection: res.headers.connection, body: b }));
         }).end('{}');
       });`, { eval: true });
     const second = new Promise((resolve) => client.once('message', resolve));
@@ -124,10 +124,12 @@ describe('signals that are never lost', () => {
         srv.close();
         return 'closing';
       });
-      srv.registerTask('after', (input, ctx) => ({ aborted: ctx.signal.aborted, code: ctx.signal.reason.code }));
+      srv.registerTask('after', (input, ctx) => ({ aborted: ctx.signal.aborted, closing: ctx.closing }));
     });
     assert.strictEqual((await post(s.port, '/__runner/task/closer', {})).text, '{"ok":true,"result":"closing"}');
-    assert.deepStrictEqual(JSON.parse(await second), { ok: true, result: { aborted: true, code: 'SERVER_CLOSING' } });
+    const { connection, body } = await second;
+    assert.deepStrictEqual(JSON.parse(body), { ok: true, result: { aborted: false, closing: true } });
+    assert.strictEqual(connection, 'close', 'the client is told to reconnect elsewhere, as Node\'s server does after close()');
     await client.terminate();
   });
 

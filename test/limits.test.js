@@ -71,18 +71,23 @@ describe('connection limits', () => {
 describe('ctx.signal on close()', () => {
   after(closeAll);
 
-  it('fires SERVER_CLOSING for running handlers, whose answers are still sent', async () => {
-    let entered = false;
-    let code;
-    const s = await startServer({}, (srv) => srv.registerTask('wraps.up', (input, ctx) => new Promise((resolve) => {
-      entered = true;
-      ctx.signal.addEventListener('abort', () => { code = ctx.signal.reason.code; resolve('wrapped up'); });
+  it('does not fire for running handlers: close() lets them finish and sends their answers (graceful)', async () => {
+    let ctxSeen;
+    let release;
+    const s = await startServer({}, (srv) => srv.registerTask('work', (input, ctx) => new Promise((resolve) => {
+      ctxSeen = ctx;
+      release = resolve;
     })));
-    const answer = post(s.port, '/__runner/task/wraps.up', {});
-    await waitFor(() => entered);
-    await s.close();
-    assert.strictEqual(code, 'SERVER_CLOSING');
-    assert.strictEqual((await answer).text, '{"ok":true,"result":"wrapped up"}');
+    const answer = post(s.port, '/__runner/task/work', {});
+    await waitFor(() => ctxSeen);
+    assert.strictEqual(ctxSeen.closing, false);
+    const closed = s.close();
+    assert.strictEqual(ctxSeen.closing, true, 'the handler can tell that a shutdown began');
+    await waitFor(() => s.getStats().pending === 1 && ctxSeen.signal.aborted === false);
+    release(`work done, signal aborted: ${ctxSeen.signal.aborted}`);
+    assert.strictEqual((await answer).text, '{"ok":true,"result":"work done, signal aborted: false"}');
+    await closed;
+    assert.strictEqual(ctxSeen.signal.aborted, false, 'an answered call is never aborted');
   });
 });
 

@@ -86,6 +86,13 @@ const tasks = {
     probe.emit('aborted', tag, { cancellation: cancellationError.is(reason), message: reason && reason.message });
     return 'too late';
   }).build(),
+  // Runs until the test releases it (a shutdown with work in flight), then tells whether
+  // useExposureContext().signal fired meanwhile.
+  graceful: r.task('app.tasks.graceful').run(async (tag) => {
+    const { signal } = useExposureContext();
+    await new Promise((resolve) => probe.emit('graceful started', tag, resolve));
+    return { done: tag, aborted: signal.aborted };
+  }).build(),
   // Streamed answers, as runner pipes them (httpResponse.ts respondStream).
   stream: r.task('app.tasks.stream').run(async () => Readable.from([Buffer.from('hello '), Buffer.from('world')])).build(),
   streamWrapped: r.task('app.tasks.streamWrapped').run(async () => ({
@@ -170,7 +177,7 @@ const authValidator = r.task('app.auth.validator')
 const EXPOSED_TASKS = [
   'app.tasks.add', 'app.tasks.echo', 'app.tasks.kind', 'app.tasks.nothing', 'app.tasks.typed', 'app.tasks.typed500',
   'app.tasks.teapot', 'app.tasks.untyped', 'app.tasks.thrownString', 'app.tasks.cancel', 'app.tasks.unencodable',
-  'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks.stream', 'app.tasks.streamWrapped', 'app.tasks/ünï code',
+  'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks.graceful', 'app.tasks.stream', 'app.tasks.streamWrapped', 'app.tasks/ünï code',
   'app.tasks.upload', 'app.tasks.uploadShape', 'app.tasks.uploadTemp', 'app.tasks.uploadBuffer', 'app.tasks.uploadIgnore', 'app.tasks.uploadEcho',
   'app.tasks.uploadTwice', 'app.tasks.uploadFails', 'app.tasks.rawBody', 'app.tasks.download', 'app.tasks.downloadRaw',
 ];

@@ -116,6 +116,33 @@ describe('nativeExposure lifecycle', function () {
     await rt.dispose();
   });
 
+  it('dispose with a task in flight lets it finish and answers it, as nodeExposure does (graceful shutdown)', async () => {
+    const seen = {};
+    for (const exposure of ['node', 'native']) {
+      const app = await startApp({ exposure, http: { auth: { token: 'secret' } } });
+      const tag = `graceful-${exposure}`;
+      const started = new Promise((resolve) => probe.on('graceful started', function on(t, release) { if (t === tag) { probe.off('graceful started', on); resolve(release); } }));
+      const answer = new Promise((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: app.port, method: 'POST', path: '/__runner/task/app.tasks.graceful', agent: false, headers: { 'x-runner-token': 'secret', 'content-type': 'application/json' } }, (res) => {
+          let body = '';
+          res.on('data', (c) => { body += c; });
+          res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, body: JSON.parse(body) }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ input: tag }));
+      });
+      const release = await started;
+      const disposed = app.runtime.dispose();
+      while (!(await refused(app.port))) { /* the listener closes first; the task still runs */ }
+      release();
+      seen[exposure] = await answer;
+      await disposed;
+    }
+    seen.node.body.result.done = seen.native.body.result.done = 'graceful';
+    assert.deepStrictEqual(seen.native, seen.node);
+    assert.deepStrictEqual(seen.node, { status: 200, connection: 'close', body: { ok: true, result: { done: 'graceful', aborted: false } } });
+  });
+
   it('a client that goes away aborts useExposureContext().signal with runner\'s cancellation error', async () => {
     const seen = {};
     for (const exposure of ['node', 'native']) {
