@@ -243,7 +243,7 @@ export class HandlerError extends Error {
 }
 
 export class TunnelServer {
-  /** @throws TypeError or RangeError naming the invalid field. */
+  /** @throws TypeError or RangeError naming the invalid field (`field`), with Node's `code` (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, ERR_INVALID_ARG_VALUE; ERR_UNKNOWN_OPTION for a key no option has). */
   constructor(config: TunnelConfig);
   /**
    * Registers or replaces a task handler; takes effect at once, also while listening.

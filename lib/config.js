@@ -45,7 +45,9 @@ function encodeConfig(config) {
     return text === undefined ? 'null' : text;
   } catch (err) {
     // A cycle, or a getter that throws: not a config Go could read.
-    throw new TypeError(`TunnelServer: config could not be read: ${err && err.message}`);
+    const error = new TypeError(`TunnelServer: config could not be read: ${err && err.message}`);
+    error.code = 'ERR_INVALID_ARG_VALUE';
+    throw error;
   }
 }
 

@@ -26,9 +26,26 @@ function run(cmd, args, opts = {}) {
   execFileSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
 }
 
+/** A build refused before or while it ran (a missing tool, a platform not built here). */
+class BuildRefused extends Error {}
+
+/**
+ * Refuses the build. It throws rather than exits, so that the `finally` blocks on the way
+ * out run (buildRelease removes its scratch folder there); exitOnRefusal reports it.
+ */
 function fail(message) {
-  console.error(`\nrunner-native: ${message}\n`);
-  process.exit(1);
+  throw new BuildRefused(message);
+}
+
+/** Runs build(); a refusal is printed and ends the process with status 1, after cleanup. */
+function exitOnRefusal(build) {
+  try {
+    build();
+  } catch (error) {
+    if (!(error instanceof BuildRefused)) throw error;
+    console.error(`\nrunner-native: ${error.message}\n`);
+    process.exit(1);
+  }
 }
 
 /** node-gyp as npm runs it, else the copy npm bundles, else a local install. */
@@ -149,11 +166,13 @@ function buildRelease(key, outDir) {
   console.log(`runner-native: built ${key} into ${path.relative(process.cwd(), outDir) || '.'}`);
 }
 
-module.exports = { buildLocal, buildRelease };
+module.exports = { buildLocal, buildRelease, exitOnRefusal, BuildRefused };
 
 if (require.main === module) {
   const at = (flag) => { const i = process.argv.indexOf(flag); return i < 0 ? undefined : process.argv[i + 1]; };
   const key = at('--platform');
-  if (key) buildRelease(key, path.resolve(at('--out') || path.join(root, 'dist', key)));
-  else buildLocal();
+  exitOnRefusal(() => {
+    if (key) buildRelease(key, path.resolve(at('--out') || path.join(root, 'dist', key)));
+    else buildLocal();
+  });
 }

@@ -9,13 +9,13 @@
  *     missing platform package), rather than leaving the error for the first require().
  */
 const path = require('path');
-const { buildLocal } = require('./build');
+const { buildLocal, exitOnRefusal } = require('./build');
 
 const root = path.resolve(__dirname, '..');
 const inNodeModules = root.split(path.sep).includes('node_modules');
 
 if (/^(1|true)$/i.test(process.env.RUNNER_NATIVE_BUILD_FROM_SOURCE || '') || !inNodeModules) {
-  buildLocal();
+  exitOnRefusal(buildLocal);
 } else {
   try {
     require('../lib/native');

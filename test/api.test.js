@@ -40,6 +40,32 @@ describe('TunnelServer API', () => {
       }
     });
 
+    it('refuses a key no option has, naming it (a misspelt limit must not be ignored)', () => {
+      assert.throws(() => new TunnelServer({ port: 0, maxBodySise: 1024 }), {
+        name: 'TypeError', code: 'ERR_UNKNOWN_OPTION', field: 'maxBodySise',
+        message: 'TunnelServer: config.maxBodySise is not an option; did you mean config.maxBodySize?',
+      });
+      assert.throws(() => new TunnelServer({ port: 0, auth: { tokens: ['a'] } }), { code: 'ERR_UNKNOWN_OPTION', message: /config\.auth\.tokens is not an option; did you mean config\.auth\.token\?/ });
+      assert.throws(() => new TunnelServer({ port: 0, cors: { orgin: 'https://app.example' } }), { code: 'ERR_UNKNOWN_OPTION', message: /config\.cors\.orgin .*config\.cors\.origin/ });
+      assert.throws(() => new TunnelServer({ port: 0, listen: { port: 1 } }), { code: 'ERR_UNKNOWN_OPTION', message: /config\.listen is not an option \(known: protocol, port, host, / });
+      // An explicit undefined is absent, as for known keys (spread optional members).
+      assert.ok(new TunnelServer({ port: 0, somethingElse: undefined }));
+      // multipart is handed to busboy as runner hands it, and busboy ignores what it does not know.
+      assert.ok(new TunnelServer({ port: 0, multipart: { files: 1, preservePath: true } }));
+    });
+
+    it("config errors carry Node's codes: ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, ERR_INVALID_ARG_VALUE", () => {
+      assert.throws(() => new TunnelServer(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+      assert.throws(() => new TunnelServer({ port: '80' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', field: 'port' });
+      assert.throws(() => new TunnelServer({ port: 0, maxBodySize: 0 }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', field: 'maxBodySize' });
+      assert.throws(() => new TunnelServer({ port: 0, multipart: { files: -1 } }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', field: 'multipart.files' });
+      assert.throws(() => new TunnelServer({ port: 0, protocol: 'grpc' }), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE', field: 'protocol' });
+      assert.throws(() => new TunnelServer({ port: 0, corsOrigins: ['*'], cors: {} }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', field: 'cors' });
+      const cyclic = { port: 0 };
+      cyclic.self = cyclic;
+      assert.throws(() => new TunnelServer(cyclic), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /config could not be read/ });
+    });
+
     it('normalises basePath to one leading slash and no trailing slash', async () => {
       const server = await startServer({ basePath: 'api/v1/' }, (s) => s.registerTask('t', () => 1));
       assert.strictEqual((await post(server.port, '/api/v1/task/t', {})).text, '{"ok":true,"result":1}');

@@ -63,10 +63,19 @@ type fakeJS struct {
 	out       []byte
 	buf       []byte
 	exchanges atomic.Int64
+	hold      chan struct{} // when set, the thread takes no wake-up until it is closed
 }
 
 func newFakeJS(bufSize int, opts bridge.Options, answer func(record) reply) *fakeJS {
-	f := &fakeJS{wake: make(chan struct{}, 1), buf: make([]byte, bufSize), answer: answer, aborts: make(chan record, 64), pool: bridge.NewPool()}
+	return newHeldFakeJS(bufSize, opts, answer, nil)
+}
+
+// newHeldFakeJS is newFakeJS for a thread that is busy until hold is closed: a
+// wake-up stays in flight meanwhile, as it does while JavaScript runs other code.
+// Tests use it to queue calls before the thread looks at them, whatever the scheduler
+// does (nil: not held).
+func newHeldFakeJS(bufSize int, opts bridge.Options, answer func(record) reply, hold chan struct{}) *fakeJS {
+	f := &fakeJS{wake: make(chan struct{}, 1), buf: make([]byte, bufSize), answer: answer, aborts: make(chan record, 64), pool: bridge.NewPool(), hold: hold}
 	f.port, f.index = f.pool.Add(func() {
 		f.wakeups.Add(1)
 		select {
@@ -80,6 +89,9 @@ func newFakeJS(bufSize int, opts bridge.Options, answer func(record) reply) *fak
 
 func (f *fakeJS) loop() {
 	for range f.wake {
+		if f.hold != nil {
+			<-f.hold
+		}
 		if f.drop.Load() > 0 {
 			f.drop.Add(-1)
 			continue
@@ -257,20 +269,29 @@ func TestRoundTrip(t *testing.T) {
 	assert.Equal(t, `{"ok":true}`, body)
 }
 
+// Calls queued while a wake-up is in flight share it, and every answer reaches its own
+// caller. The thread is held busy until all calls are queued, so that the batching is
+// certain: without the hold, a fast thread can take each call before the next arrives
+// (one wake-up per call, which is correct but not what this test checks).
 func TestManyConcurrentCallsBatchAndMatch(t *testing.T) {
-	f := newFakeJS(64<<10, bridge.Options{}, echoJS)
+	hold := make(chan struct{})
+	f := newHeldFakeJS(64<<10, bridge.Options{}, echoJS, hold)
 	_, base := serve(t, f)
 	const n = 500
 	results := make([]<-chan response, n)
 	for i := range results {
 		results[i] = postAsync(base+"/task/echo", fmt.Sprintf(`{"input":%d}`, i))
 	}
+	eventually(t, "all calls queued while the thread is busy", func() bool { return f.port.Pending() == n })
+	assert.EqualValues(t, 1, f.wakeups.Load(), "the first call woke the thread; the others found the wake-up in flight")
+	close(hold)
 	for i, ch := range results {
 		r := <-ch
 		require.NoError(t, r.err)
 		assert.Equal(t, fmt.Sprintf(`{"ok":true,"result":%d}`, i), r.body)
 	}
-	assert.Less(t, f.wakeups.Load(), int64(n), "wake-ups are shared by batched calls")
+	assert.EqualValues(t, 1, f.wakeups.Load(), "one wake-up served all %d calls", n)
+	assert.Less(t, f.exchanges.Load(), int64(n), "the calls were taken in batches")
 }
 
 func TestInputLargerThanTheBufferGrowsIt(t *testing.T) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -93,7 +94,8 @@ func TestDecodeTable(t *testing.T) {
 		{`{"port":0,"serializer":{}}`, "TypeError", "config.serializer must be an object with parse(text) and stringify(value) functions, such as runner's Serializer, got [object Object]"},
 		{`{"port":0,"serializer":{"parse":{"$js":"function","text":"[function parse]"},"stringify":{"$js":"function","text":"[function]"}}}`, "", ""},
 		{`{"port":0,"maxBodySize":{"$js":"undefined","text":"undefined"}}`, "", ""},
-		{`{"port":0,"unknownField":1}`, "", ""},
+		{`{"port":0,"unknownField":{"$js":"undefined","text":"undefined"}}`, "", ""},
+		{`{"port":0,"maxBodySise":1}`, "TypeError", "config.maxBodySise is not an option; did you mean config.maxBodySize?"},
 	}
 	for _, c := range cases {
 		_, err := Decode([]byte(c.json))
@@ -169,5 +171,50 @@ func TestMultipartLimits(t *testing.T) {
 		_, err := Decode([]byte(js))
 		require.Error(t, err, js)
 		assert.Equal(t, msg, err.Error(), js)
+	}
+}
+
+// Every FieldError carries Node's code for its kind of mistake, and a key no field has
+// (a misspelt option) is refused, naming it, at the top level and in auth and cors;
+// multipart's members are busboy's, which ignores the ones it does not know.
+func TestUnknownKeysAndCodes(t *testing.T) {
+	cases := []struct {
+		json, kind, code, field, message string
+	}{
+		{`null`, "TypeError", CodeInvalidType, "", "config must be an object such as { port: 7070 }"},
+		{`{"port":"1"}`, "TypeError", CodeInvalidType, "port", `config.port must be an integer, got "1"`},
+		{`{"port":70000}`, "RangeError", CodeOutOfRange, "port", "config.port must be between 0 and 65535, got 70000"},
+		{`{"port":0,"protocol":"grpc"}`, "RangeError", CodeInvalidValue, "protocol", `config.protocol must be 'seed' or 'runner', got "grpc"`},
+		{`{"port":0,"exposure":"half"}`, "RangeError", CodeInvalidValue, "exposure", `config.exposure must be 'open', 'list' or 'closed', got "half"`},
+		{`{"port":0,"basePath":"/a b"}`, "RangeError", CodeInvalidValue, "basePath", `config.basePath must not contain '?', '#', '%' or spaces, got "/a b"`},
+		{`{"port":0,"corsOrigins":["*"],"cors":{}}`, "TypeError", CodeInvalidValue, "cors", "config.cors cannot be set together with config.corsOrigins; use config.cors alone"},
+		{`{"port":0,"auth":{"token":"a","header":"a b"}}`, "TypeError", CodeInvalidValue, "auth.header", `config.auth.header must be a valid header name, got "a b"`},
+		{`{"port":0,"maxBodySise":1}`, "TypeError", CodeUnknownOption, "maxBodySise", "config.maxBodySise is not an option; did you mean config.maxBodySize?"},
+		{`{"port":0,"PORT":1}`, "TypeError", CodeUnknownOption, "PORT", "config.PORT is not an option; did you mean config.port?"},
+		{`{"port":0,"zeta":1,"alpha":2}`, "TypeError", CodeUnknownOption, "alpha", "config.alpha is not an option (known: " + strings.Join(topLevelKeys(), ", ") + ")"},
+		{`{"port":"x","maxBodySise":1}`, "TypeError", CodeUnknownOption, "maxBodySise", "config.maxBodySise is not an option; did you mean config.maxBodySize?"},
+		{`{"port":0,"auth":{"token":"a","tokn":"b"}}`, "TypeError", CodeUnknownOption, "auth.tokn", "config.auth.tokn is not an option; did you mean config.auth.token?"},
+		{`{"port":0,"cors":{"orign":"https://a.example"}}`, "TypeError", CodeUnknownOption, "cors.orign", "config.cors.orign is not an option; did you mean config.cors.origin?"},
+		{`{"port":0,"cors":{"x":1}}`, "TypeError", CodeUnknownOption, "cors.x", "config.cors.x is not an option (known: origin, methods, allowedHeaders, exposedHeaders, credentials, maxAge, varyOrigin)"},
+		{`{"port":0,"multipart":{"fileSize":1,"preservePath":true}}`, "", "", "", ""},
+		{`{"port":0,"auth":{"token":"a","extra":{"$js":"undefined","text":"undefined"}}}`, "", "", "", ""},
+	}
+	for _, c := range cases {
+		_, err := Decode([]byte(c.json))
+		if c.kind == "" {
+			assert.NoError(t, err, c.json)
+			continue
+		}
+		var fe *FieldError
+		if assert.ErrorAs(t, err, &fe, c.json) {
+			assert.Equal(t, FieldError{Kind: ErrorKind(c.kind), Code: c.code, Field: c.field, Message: c.message}, *fe, c.json)
+		}
+	}
+}
+
+// Every row of the table is a known key, so that adding a field needs nothing else.
+func TestEveryFieldIsAKnownKey(t *testing.T) {
+	for _, f := range fields {
+		assert.Nil(t, unknownKey("", map[string]any{f.name: 1}, topLevelKeys()), f.name)
 	}
 }

@@ -22,28 +22,34 @@ const (
 )
 
 // FieldError is an invalid TunnelConfig field. Message names the field, says what it
-// must be and what it got, in the words JavaScript shows the user.
+// must be and what it got, in the words JavaScript shows the user; Code is Node's code
+// for the kind of mistake (see options.go), err.code in JavaScript.
 type FieldError struct {
 	Kind    ErrorKind `json:"kind"`
 	Field   string    `json:"field"`
 	Message string    `json:"message"`
+	Code    string    `json:"code"`
 }
 
 func (e *FieldError) Error() string { return e.Message }
 
 // Decode checks the JSON encoding of a TunnelConfig (see the package comment) and
 // returns the effective configuration: every field validated, every default applied.
-// The first invalid field, in the order of the table below, is reported.
+// A key that is no field's is reported first (a misspelt option must not be ignored),
+// then the first invalid field, in the order of the table below.
 func Decode(raw []byte) (Config, error) {
 	var top any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&top); err != nil {
-		return Config{}, &FieldError{Kind: TypeError, Message: "config must be an object such as { port: 7070 }"}
+		return Config{}, &FieldError{Kind: TypeError, Message: "config must be an object such as { port: 7070 }", Code: CodeInvalidType}
 	}
 	obj, ok := top.(map[string]any)
 	if !ok || isMarker(top) {
-		return Config{}, &FieldError{Kind: TypeError, Message: "config must be an object such as { port: 7070 }"}
+		return Config{}, &FieldError{Kind: TypeError, Message: "config must be an object such as { port: 7070 }", Code: CodeInvalidType}
+	}
+	if err := unknownKey("", obj, topLevelKeys()); err != nil {
+		return Config{}, err
 	}
 	d := decoder{obj: obj}
 	d.cfg.Protocol = Seed
@@ -108,7 +114,7 @@ var fields = []field{
 			d.cfg.Protocol = Protocol(s)
 			return nil
 		}
-		return rangeErr(n, "must be 'seed' or 'runner', got "+describe(v))
+		return valueErr(RangeError, n, "must be 'seed' or 'runner', got "+describe(v))
 	}},
 	{"port", func(d *decoder, n string, v any) error {
 		p, err := integer(n, v, 0, 65535)
@@ -127,7 +133,7 @@ var fields = []field{
 			return err
 		}
 		if strings.ContainsAny(s, "?#%") || strings.IndexFunc(s, isJSSpace) >= 0 {
-			return rangeErr(n, "must not contain '?', '#', '%' or spaces, got "+describe(v))
+			return valueErr(RangeError, n, "must not contain '?', '#', '%' or spaces, got "+describe(v))
 		}
 		d.cfg.BasePath = NormaliseBasePath(s)
 		d.mark(n)
@@ -144,7 +150,7 @@ var fields = []field{
 	}},
 	{"cors", func(d *decoder, n string, v any) error {
 		if _, given := lookup(d.obj, "corsOrigins"); given {
-			return typeErr(n, "cannot be set together with config.corsOrigins; use config.cors alone")
+			return valueErr(TypeError, n, "cannot be set together with config.corsOrigins; use config.cors alone")
 		}
 		o, ok := v.(map[string]any)
 		if !ok || isMarker(v) {
@@ -198,7 +204,7 @@ var fields = []field{
 			d.cfg.Exposure = Exposure(s)
 			return nil
 		}
-		return rangeErr(n, "must be 'open', 'list' or 'closed', got "+describe(v))
+		return valueErr(RangeError, n, "must be 'open', 'list' or 'closed', got "+describe(v))
 	}},
 	{"serializer", func(d *decoder, n string, v any) error {
 		o, ok := v.(map[string]any)
@@ -309,6 +315,9 @@ func multipartLimits(n string, o map[string]any) (multipart.Limits, error) {
 
 func (d *decoder) decodeAuth(n string, o map[string]any) error {
 	d.mark(n)
+	if err := unknownKey(n+".", o, authKeys); err != nil {
+		return err
+	}
 	if t, ok := o["token"]; ok && !isUndefined(t) {
 		if s, isStr := t.(string); isStr && s != "" {
 			d.cfg.Auth.Tokens = []string{s}
@@ -321,7 +330,7 @@ func (d *decoder) decodeAuth(n string, o map[string]any) error {
 	if h, ok := o["header"]; ok && !isUndefined(h) {
 		s, isStr := h.(string)
 		if !isStr || !isToken(s) {
-			return typeErr(n+".header", "must be a valid header name, got "+describe(h))
+			return valueErr(TypeError, n+".header", "must be a valid header name, got "+describe(h))
 		}
 		d.cfg.Auth.Header = strings.ToLower(s)
 	}
@@ -352,6 +361,9 @@ func seedCORS(list []string) CORS {
 // (no cors config at all: "*").
 func runnerCORS(n string, o map[string]any) (CORS, error) {
 	c := CORS{Mode: OriginAny, Methods: []string{"POST", "OPTIONS"}, Vary: true}
+	if err := unknownKey(n+".", o, corsKeys); err != nil {
+		return c, err
+	}
 	for _, key := range []string{"methods", "allowedHeaders", "exposedHeaders"} {
 		v, ok := o[key]
 		if !ok || isUndefined(v) {
@@ -502,11 +514,17 @@ func stringList(v any, allowEmpty bool) ([]string, bool) {
 }
 
 func typeErr(field, msg string) error {
-	return &FieldError{Kind: TypeError, Field: field, Message: "config." + field + " " + msg}
+	return &FieldError{Kind: TypeError, Field: field, Message: "config." + field + " " + msg, Code: CodeInvalidType}
 }
 
 func rangeErr(field, msg string) error {
-	return &FieldError{Kind: RangeError, Field: field, Message: "config." + field + " " + msg}
+	return &FieldError{Kind: RangeError, Field: field, Message: "config." + field + " " + msg, Code: CodeOutOfRange}
+}
+
+// valueErr: a value of the right type that is not one of those allowed (Node throws
+// ERR_INVALID_ARG_VALUE as a TypeError or a RangeError, as kind says).
+func valueErr(kind ErrorKind, field, msg string) error {
+	return &FieldError{Kind: kind, Field: field, Message: "config." + field + " " + msg, Code: CodeInvalidValue}
 }
 
 // lookup finds a top-level field; an explicit undefined counts as absent, as in

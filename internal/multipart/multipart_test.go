@@ -88,6 +88,18 @@ func TestForms(t *testing.T) {
 			[]string{`file a "" "" "application/octet-stream": raw`, "end"}},
 		{"filename* wins, with its charset", form("Content-Disposition: form-data; name=\"file:a\"; filename=\"plain\"; filename*=UTF-8''%C3%A9t%C3%A9.txt\r\n\r\nx"), lim,
 			[]string{"file a \"\u00e9t\u00e9.txt\" \"UTF-8\" \"text/plain\": x", "end"}},
+		// busboy 1.6 decodes extended parameters and fields only in its own charsets: in any
+		// other, the disposition is malformed (the part is skipped, neither file nor field)
+		// and a field's value is undefined (runner reads "undefined").
+		{"filename* in another charset: the part is skipped", form(manifest, "Content-Disposition: form-data; name=\"file:a\"; filename*=x-user-defined''a.txt\r\n\r\nx"), lim,
+			[]string{`manifest {"input":1}`, "end"}},
+		{"filename* in another charset beside filename, as octet-stream: skipped", form(manifest, "Content-Disposition: form-data; name=\"file:a\"; filename=\"a\"; filename*=koi8-r''a.txt\r\nContent-Type: application/octet-stream\r\n\r\nx"), lim,
+			[]string{`manifest {"input":1}`, "end"}},
+		{"a skipped part counts toward no limit", form(manifest, "Content-Disposition: form-data; name=\"file:a\"; filename*=koi8-r''a\r\n\r\nx", file("b", "y")), small,
+			[]string{`manifest {"input":1}`, `file b "b.txt" "" "text/plain": y`, "end"}},
+		{"an empty filename* in another charset is empty: filename names the file", form("Content-Disposition: form-data; name=\"file:a\"; filename*=x-user-defined''; filename=\"b\"\r\n\r\nx"), lim,
+			[]string{`file a "b" "" "text/plain": x`, "end"}},
+		{"a manifest in another charset is undefined", form("Content-Disposition: form-data; name=\"__manifest\"\r\nContent-Type: text/plain; charset=koi8-r\r\n\r\n{}"), lim, []string{"manifest undefined", "end"}},
 		{"an empty manifest is missing", form("Content-Disposition: form-data; name=\"__manifest\"\r\n\r\n"), lim, []string{"error: Missing manifest"}},
 		{"a second manifest of whitespace is fine", form(manifest, "Content-Disposition: form-data; name=\"__manifest\"\r\n\r\n \t"), lim, []string{`manifest {"input":1}`, "end"}},
 		{"a second manifest with more is invalid", form(manifest, "Content-Disposition: form-data; name=\"__manifest\"\r\n\r\n{}"), lim, []string{`manifest {"input":1}`, "error: Invalid manifest"}},

@@ -263,6 +263,13 @@ func dispositionParams(s []byte, i int, d *Disposition) bool {
 				break
 			}
 			value = append(value, s[valueStart:i]...)
+			if len(value) > 0 && charsetOf(charset) == csOther {
+				// busboy 1.6 decodes other charsets with a TextDecoder built from the
+				// wrong `this` (an arrow function), which always throws: the value
+				// is undefined and the whole disposition malformed, so the part is
+				// skipped, whatever the runtime's TextDecoder would accept.
+				return false
+			}
 		} else {
 			i++
 			if i == len(s) {
@@ -292,9 +299,10 @@ func skipWS(s []byte, i int) int {
 	return i
 }
 
-// Charsets. busboy decodes with its own decoders for these, with TextDecoder for any
-// other name (whatever the runtime's ICU knows). Go knows these families exactly; a
-// name outside them is handed to JavaScript, which decodes it with TextDecoder.
+// Charsets. busboy decodes with its own decoders for these; for any other name its
+// decoder fails (see dispositionParams), so a non-empty extended parameter in another
+// charset makes the disposition malformed, and a field in another charset is undefined
+// (ToUTF8).
 type charsetKind uint8
 
 const (
@@ -320,14 +328,18 @@ func charsetOf(name []byte) charsetKind {
 	return csOther
 }
 
-// ToUTF8 converts text in charset (a part's Content-Type charset; empty: UTF-8) to
-// UTF-8, as busboy's convertToUTF8 does for the families Go knows; other charsets are
-// taken as UTF-8.
+// ToUTF8 converts a field's text in charset (its part's Content-Type charset, lower
+// case; empty: UTF-8) to UTF-8, as busboy's convertToUTF8 does. In a charset outside
+// busboy's families its decoder fails and busboy emits the value undefined, which
+// runner reads as the text "undefined": so does this (empty text stays empty, as
+// busboy does not decode it).
 func ToUTF8(text, charset []byte) []byte {
-	if len(charset) == 0 {
+	if len(charset) == 0 || len(text) == 0 {
 		return text
 	}
 	switch charsetOf(charset) {
+	case csUTF8:
+		return text
 	case csLatin1:
 		return latin1ToUTF8(text)
 	case csUTF16LE:
@@ -339,7 +351,7 @@ func ToUTF8(text, charset []byte) []byte {
 	case csBase64:
 		return []byte(base64Std(text))
 	}
-	return text
+	return []byte("undefined")
 }
 
 func latin1ToUTF8(b []byte) []byte {

@@ -217,8 +217,9 @@ function applyMeta(entry, meta, source) {
 
 /**
  * A part's filename as busboy gives it: a plain parameter is Latin-1 text, filename*
- * is decoded with its charset (busboy's decoders, TextDecoder for other names), then
- * only its last path segment is kept. undefined when there is none.
+ * is decoded with its charset (busboy's decoders), then only its last path segment is
+ * kept. undefined when there is none. Go skips a part whose filename* is in any other
+ * charset (busboy's decoder for those always fails), so none arrives here.
  */
 function decodeFilename(bytes, charset) {
   if (bytes === undefined) return undefined;
@@ -231,11 +232,7 @@ function decodeFilename(bytes, charset) {
     case 'utf16le': case 'utf-16le': case 'ucs2': case 'ucs-2': text = bytes.toString('utf16le'); break;
     case 'base64': text = bytes.toString('base64'); break;
     default:
-      try {
-        text = new TextDecoder(charset).decode(bytes);
-      } catch (_) {
-        return undefined;
-      }
+      return undefined;
   }
   return basename(text);
 }

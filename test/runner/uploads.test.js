@@ -199,6 +199,35 @@ describe('runner mode: uploads and streams, nodeExposure vs nativeExposure', fun
         (o) => assert.deepStrictEqual([o.body.result.files[0].name, o.body.result.files[0].type], ['from-part.txt', 'text/markdown'])],
       ['filename* (RFC 5987) wins over filename', form([manifestPart({ files: [sentinel('A')] }), { head: 'Content-Disposition: form-data; name="file:A"; filename="plain.txt"; filename*=UTF-8\'\'%C3%A9t%C3%A9.txt', body: 'x' }]), 'app.tasks.upload',
         (o) => assert.strictEqual(o.body.result.files[0].name, 'été.txt')],
+      // busboy decodes an extended parameter (name*=charset'lang'value) only in the charsets
+      // it knows (UTF-8, the Latin-1 family, UTF-16LE, base64): for any other name its
+      // decoder fails (even one TextDecoder knows), the whole disposition counts as
+      // malformed and the part is skipped, neither file nor field.
+      ...[
+        ['filename*=x-user-defined\'\'a.txt', 'no filename'],
+        ['filename="plain.txt"; filename*=x-user-defined\'\'a.txt', 'a filename beside it'],
+        ['filename*=koi8-r\'\'a.txt', 'a charset TextDecoder knows'],
+        ['filename*=x-user-defined\'\'a.txt; filename="plain.txt"', 'filename after it'],
+      ].map(([params, what]) => [`filename* in an unknown charset (${what}): busboy skips the part, 500 MISSING_FILE_PART`,
+        form([manifestPart({ files: [A] }), { head: `Content-Disposition: form-data; name="file:A"; ${params}`, body: 'alpha' }]), 'app.tasks.upload',
+        (o) => assert.deepStrictEqual(errorOf(o), [500, { message: 'Internal Error', code: 'MISSING_FILE_PART' }])]),
+      ['an octet-stream part with filename* in an unknown charset is skipped too', form([manifestPart({ files: [A] }), { head: 'Content-Disposition: form-data; name="file:A"; filename*=x-user-defined\'\'a.txt\r\nContent-Type: application/octet-stream', body: 'alpha' }]), 'app.tasks.upload',
+        (o) => assert.strictEqual(o.body.error.code, 'MISSING_FILE_PART')],
+      ['a manifest part with another extended parameter in an unknown charset is skipped: 400 MISSING_MANIFEST', form([{ head: 'Content-Disposition: form-data; name="__manifest"; x*=koi8-r\'\'y', body: s.stringify({ input: { a: 1 } }) }]), 'app.tasks.uploadIgnore',
+        (o) => assert.strictEqual(o.body.error.code, 'MISSING_MANIFEST')],
+      ['an empty filename* in an unknown charset decodes to nothing: filename names the file', form([manifestPart({ files: [sentinel('A')] }), { head: 'Content-Disposition: form-data; name="file:A"; filename*=x-user-defined\'\'; filename="b.txt"', body: 'alpha' }]), 'app.tasks.upload',
+        (o) => assert.deepStrictEqual([o.body.result.files[0].name, o.body.result.files[0].bytes], ['b.txt', 5])],
+      ['filename* in base64 (busboy encodes the bytes as base64 text)', form([manifestPart({ files: [sentinel('A')] }), { head: 'Content-Disposition: form-data; name="file:A"; filename*=base64\'\'ab', body: 'x' }]), 'app.tasks.upload',
+        (o) => assert.strictEqual(o.body.result.files[0].name, 'YWI=')],
+      // The same decoder reads a field in its part's Content-Type charset: in another
+      // charset busboy emits the value undefined, which runner reads as the text
+      // "undefined" (not JSON).
+      ['a manifest in an unknown charset: busboy cannot decode it, 400 Invalid manifest', form([{ head: 'Content-Disposition: form-data; name="__manifest"\r\nContent-Type: text/plain; charset=koi8-r', body: s.stringify({ input: { a: 1 } }) }]), 'app.tasks.uploadIgnore',
+        (o) => assert.deepStrictEqual(errorOf(o), [400, { message: 'Invalid manifest', code: 'INVALID_MULTIPART' }])],
+      ['an empty manifest in an unknown charset is empty: 400 MISSING_MANIFEST', form([{ head: 'Content-Disposition: form-data; name="__manifest"\r\nContent-Type: text/plain; charset=koi8-r', body: '' }]), 'app.tasks.uploadIgnore',
+        (o) => assert.strictEqual(o.body.error.code, 'MISSING_MANIFEST')],
+      ['a manifest in a known charset (Latin-1) is read', form([{ head: 'Content-Disposition: form-data; name="__manifest"\r\nContent-Type: text/plain; charset=ISO-8859-1', body: s.stringify({ input: { a: 1 } }) }]), 'app.tasks.uploadIgnore',
+        (o) => assert.deepStrictEqual(o.body, { ok: true, result: { ignored: ['a'] } })],
       ['a Latin-1 filename', form([manifestPart({ files: [sentinel('A')] }), filePart('A', 'x', { filename: 'caf\xe9.txt' })]), 'app.tasks.upload', (o) => assert.strictEqual(o.body.result.files[0].name, 'café.txt')],
       ['a file: part without filename or octet-stream is a field', form([manifestPart({ files: [A] }), filePart('A', 'alpha', { filename: null })]), 'app.tasks.upload', (o) => assert.strictEqual(o.body.error.code, 'MISSING_FILE_PART')],
       ['octet-stream without filename is a file', form([manifestPart({ files: [A] }), filePart('A', 'alpha', { filename: null, type: 'application/octet-stream' })]), 'app.tasks.upload', (o) => assert.strictEqual(o.body.result.files[0].bytes, 5)],
