@@ -219,7 +219,10 @@ export type EventHandler = (payload: any, ctx: CallContext) => any | Promise<any
 
 /** Options of HandlerError. */
 export interface HandlerErrorOptions {
-  /** HTTP status of the answer (100-599). Default 500. */
+  /**
+   * HTTP status of the answer: an error status, an integer from 400 to 599 (else the
+   * constructor throws a RangeError, code ERR_OUT_OF_RANGE). Default 500.
+   */
   status?: number;
   /** Machine-readable code. Default 'INTERNAL_ERROR'. */
   code?: string;
@@ -227,7 +230,7 @@ export interface HandlerErrorOptions {
   id?: string;
   /** Structured data, encoded with the serializer. */
   data?: unknown;
-  /** The httpCode runner's clients read. */
+  /** The httpCode runner's clients read (400-599, checked as `status` is). */
   httpCode?: number;
   cause?: unknown;
 }

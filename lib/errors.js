@@ -18,18 +18,29 @@ class HandlerError extends Error {
   constructor(message, options = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HandlerError';
-    /** HTTP status of the answer (100-599). Default 500. */
-    this.status = validStatus(options.status) ? options.status : 500;
+    /** HTTP status of the answer: an error status, 400-599. Default 500. */
+    this.status = options.status === undefined ? 500 : errorStatus('status', options.status);
     /** Machine-readable code. Default 'INTERNAL_ERROR'. */
     this.code = typeof options.code === 'string' && options.code ? options.code : 'INTERNAL_ERROR';
     if (options.id !== undefined) this.id = String(options.id);
     if (Object.prototype.hasOwnProperty.call(options, 'data')) this.data = options.data;
-    if (validStatus(options.httpCode)) this.httpCode = options.httpCode;
+    if (options.httpCode !== undefined) this.httpCode = errorStatus('httpCode', options.httpCode);
   }
 }
 
-function validStatus(value) {
-  return Number.isInteger(value) && value >= 100 && value <= 599;
+/**
+ * Checks an error status given to HandlerError: an answer with `ok:false` under a
+ * 2xx (or a status that is no HTTP status at all) would mislead every client, so a
+ * wrong one is the programmer's error, thrown where it was written.
+ */
+function errorStatus(name, value) {
+  if (typeof value !== 'number') {
+    throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `HandlerError: options.${name} must be an HTTP error status (an integer from 400 to 599), got ${typeof value}`);
+  }
+  if (!Number.isInteger(value) || value < 400 || value > 599) {
+    throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', `HandlerError: options.${name} must be an HTTP error status (an integer from 400 to 599), got ${value}`);
+  }
+  return value;
 }
 
 /** An Error with a Node-style `code` (ERR_*). */

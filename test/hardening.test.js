@@ -280,6 +280,24 @@ describe('errors shaped like Node\'s', () => {
     assert.strictEqual((await post(s.port, '/__runner/task/t', { input: 'good' })).text, '{"ok":true,"result":"good"}');
   });
 
+  it('HandlerError takes only error statuses (400-599): anything else throws where it is written, with a Node-style code', () => {
+    const cases = [
+      [{ status: 42 }, RangeError, 'ERR_OUT_OF_RANGE', /options\.status must be an HTTP error status \(an integer from 400 to 599\), got 42/],
+      [{ status: 200 }, RangeError, 'ERR_OUT_OF_RANGE', /got 200/],
+      [{ status: 399 }, RangeError, 'ERR_OUT_OF_RANGE', /got 399/],
+      [{ status: 600 }, RangeError, 'ERR_OUT_OF_RANGE', /got 600/],
+      [{ status: 404.5 }, RangeError, 'ERR_OUT_OF_RANGE', /got 404\.5/],
+      [{ status: '404' }, TypeError, 'ERR_INVALID_ARG_TYPE', /got string/],
+      [{ httpCode: 302 }, RangeError, 'ERR_OUT_OF_RANGE', /options\.httpCode must be .* got 302/],
+    ];
+    for (const [options, Kind, code, message] of cases) {
+      assert.throws(() => new HandlerError('x', options), (err) => err instanceof Kind && err.code === code && message.test(err.message), JSON.stringify(options));
+    }
+    assert.strictEqual(new HandlerError('x').status, 500, 'default');
+    assert.strictEqual(new HandlerError('x', { status: 400 }).status, 400);
+    assert.strictEqual(new HandlerError('x', { status: 599, httpCode: 418 }).httpCode, 418);
+  });
+
   it('HandlerError chooses the status and the structured error; events can answer a result', async () => {
     const s = await startServer({}, (srv) => {
       srv.registerTask('typed', () => { throw new HandlerError('Conflict', { status: 409, code: 'CONFLICT', id: 'app.errors.conflict', data: { k: 1 }, httpCode: 409 }); });

@@ -65,13 +65,11 @@ function toHandlerError(error, env, logKey, requestId) {
   safeLog(env.logger, 'error', logKey, logData);
   if (!extra) return new HandlerError(INTERNAL_MESSAGE, { status: 500, code: INTERNAL_ERROR });
   const message = error instanceof Error && error.message ? error.message : INTERNAL_MESSAGE;
-  return new HandlerError(message, {
-    status: extra.httpCode === undefined ? 500 : extra.httpCode,
-    code: INTERNAL_ERROR,
-    id: extra.id,
-    data: extra.data,
-    httpCode: extra.httpCode,
-  });
+  const answer = new HandlerError(message, { status: 500, code: INTERNAL_ERROR, id: extra.id, data: extra.data });
+  // runner lets a typed error choose any status from 100 to 599 (its error helper checks
+  // that), where HandlerError takes only error statuses: set runner's as runner sends it.
+  if (extra.httpCode !== undefined) answer.status = answer.httpCode = extra.httpCode;
+  return answer;
 }
 
 /** runner's PARALLEL_EVENT_RETURN_UNSUPPORTED answer. */
