@@ -9,7 +9,10 @@
  * plain `npm install` of this package never needs it. Its dependencies come from the
  * registry as usual. The install is redone only when the tarball changes.
  *
- * Usage: node scripts/runner6.js   (installs, prints the package folder)
+ * Usage: node scripts/runner6.js         (installs, prints the package folder)
+ *        node scripts/runner6.js types   (type-checks test/types/runner6-usage.ts against
+ *                                         runner 6; skipped with a line without the
+ *                                         tarball, a failure under CI=true)
  *        require('./scripts/runner6').ensureRunner6() -> folder | null when no tarball
  */
 const crypto = require('crypto');
@@ -78,8 +81,22 @@ module.exports = { ensureRunner6, tarballPath, pkgDir };
 
 if (require.main === module) {
   const dir = ensureRunner6();
+  const missing = 'no runner 6 tarball (../shared/vendor/bluelibs-runner-6.4.1.tgz beside the repository, or $RUNNER6_TARBALL)';
+  if (process.argv[2] === 'types') {
+    if (!dir) {
+      if (process.env.CI === 'true') {
+        console.error(`runner-native: runner 6 types must be checked under CI=true: ${missing}`);
+        process.exit(1);
+      }
+      console.log(`runner-native: runner 6 type check SKIPPED: ${missing}`);
+      process.exit(0);
+    }
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const r = require('child_process').spawnSync(process.execPath, [tsc, '-p', path.join(root, 'test', 'types', 'tsconfig.runner6.json')], { stdio: 'inherit' });
+    process.exit(r.status === null ? 1 : r.status);
+  }
   if (!dir) {
-    console.error('runner-native: no runner 6 tarball (../shared/vendor/bluelibs-runner-6.4.1.tgz or $RUNNER6_TARBALL)');
+    console.error(`runner-native: ${missing}`);
     process.exit(1);
   }
   console.log(dir);
