@@ -1,10 +1,20 @@
 /**
- * @bluelibs/runner-native/runner: nativeExposure, a drop-in replacement for
- * @bluelibs/runner 5.x's nodeExposure, served by runner-native's Go server.
+ * @bluelibs/runner-native/runner, for the @bluelibs/runner the application loads:
+ *
+ * runner 6.x: nativeRpcLanes, a drop-in replacement for rpcLanesResource (same config,
+ * same value) whose HTTP exposure runner-native's Go server serves:
+ *
+ *   import { nativeRpcLanes } from '@bluelibs/runner-native/runner';
+ *   app.register([nativeRpcLanes.with({ profile: 'server', topology, mode: 'network', exposure: { http } })]);
+ *
+ * runner 5.x: nativeExposure, a drop-in replacement for nodeExposure:
  *
  *   import { nativeExposure } from '@bluelibs/runner-native/runner';
  *   app.register([serverTunnel, nativeExposure.with({ http: { listen: { port: 7070 }, auth: { token } } })]);
+ *
+ * The export of the other major is undefined at run time.
  */
+import type * as Runner from '@bluelibs/runner';
 import type { IResource } from '@bluelibs/runner';
 import type { NodeExposureHttpConfig, nodeExposure } from '@bluelibs/runner/node';
 import type { TunnelServer } from './index';
@@ -42,3 +52,23 @@ type DependenciesOf<R> = R extends IResource<any, any, infer D, any, any, any, a
 
 /** The resource: nodeExposure's dependencies and config, runner-native's server. */
 export declare const nativeExposure: IResource<NativeExposureConfig, Promise<NativeExposureValue>, DependenciesOf<typeof nodeExposure>>;
+
+/**
+ * runner 6.x: rpcLanesResource's own type (its config, dependencies and value), so that
+ * `rpcLanesResource.with(config)` becomes `nativeRpcLanes.with(config)` unchanged. Its
+ * value is rpcLanesResource's; `exposure` (null when nothing is served) also has the
+ * fields of NativeRpcLanesExposure. With runner 5.x installed this is `never`.
+ */
+export declare const nativeRpcLanes: typeof Runner extends { rpcLanesResource: infer L } ? L : never;
+
+/** What `value.exposure` of nativeRpcLanes holds when it serves (runner 6.x). */
+export interface NativeRpcLanesExposure {
+  readonly basePath: string;
+  readonly host: string;
+  /** The bound port (the real one with port 0). */
+  readonly port: number | null;
+  readonly server: TunnelServer | null;
+  close(): Promise<void>;
+  /** runner's Node handlers: there are none (null). */
+  getHandlers(): null;
+}

@@ -1,8 +1,10 @@
 'use strict';
 /**
- * @bluelibs/runner-native/runner: nativeExposure, a drop-in replacement for
- * @bluelibs/runner's nodeExposure served by runner-native. See README.md, "Using with
- * @bluelibs/runner", and runner.d.ts.
+ * @bluelibs/runner-native/runner, for the @bluelibs/runner the application loads:
+ * - runner 6.x: nativeRpcLanes, a drop-in replacement for rpcLanesResource whose HTTP
+ *   exposure runner-native serves;
+ * - runner 5.x: nativeExposure, a drop-in replacement for nodeExposure.
+ * The other export is undefined. See README.md, "Using with @bluelibs/runner", and runner.d.ts.
  */
 const { createRunnerExports } = require('./lib/runner');
 
@@ -11,11 +13,11 @@ try {
   runner = require('@bluelibs/runner');
 } catch (err) {
   if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes("'@bluelibs/runner'")) {
-    throw new Error('@bluelibs/runner-native/runner needs @bluelibs/runner, an optional peer dependency: npm install @bluelibs/runner@5', { cause: err });
+    throw new Error('@bluelibs/runner-native/runner needs @bluelibs/runner, an optional peer dependency: npm install @bluelibs/runner', { cause: err });
   }
   throw err;
 }
 
-const { nativeExposure } = createRunnerExports(runner);
+const { nativeExposure, nativeRpcLanes } = createRunnerExports(runner);
 
-module.exports = { nativeExposure };
+module.exports = { nativeExposure, nativeRpcLanes };

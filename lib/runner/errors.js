@@ -50,7 +50,7 @@ function appErrorExtra(store, error) {
 
 /**
  * @param {unknown} error what the task, the event or the serializer threw
- * @param {{store: any, logger: any, cancellationError: any}} env
+ * @param {{store: any, logger: any, cancellationError: any, appErrorExtra?: Function}} env
  * @param {string} logKey exposure.task.error or exposure.event.error
  * @param {string|undefined} requestId
  * @returns {HandlerError}
@@ -59,7 +59,8 @@ function toHandlerError(error, env, logKey, requestId) {
   if (env.cancellationError.is(error)) {
     return new HandlerError('Client Closed Request', { status: 499, code: 'REQUEST_ABORTED' });
   }
-  const extra = appErrorExtra(env.store, error);
+  // A flavour may name typed errors its own way (runner 6: by canonical helper id).
+  const extra = (env.appErrorExtra || appErrorExtra)(env.store, error);
   const logData = { error: error instanceof Error ? error.message : String(error) };
   if (requestId) logData.requestId = requestId;
   safeLog(env.logger, 'error', logKey, logData);

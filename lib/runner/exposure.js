@@ -33,7 +33,7 @@ const { openUpload, runUpload } = require('./multipart');
  * @property {any} cancellationError runner's cancellation error helper
  * @property {any} exposureContext an async context with the id useExposureContext() reads
  * @property {any} NodeInputFile the class of the files an upload's task gets
- * @property {(store: any) => any[]} authValidatorTasks
+ * @property {(store: any, deps: any) => any[]} authValidatorTasks
  * @property {(store: any, logger: any) => {enabled: boolean, tasks: Map<string, boolean>, events: Map<string, boolean>}} allowList
  * @property {(deps: any, task: any, input: any) => Promise<any>} runTask
  * @property {(deps: any, event: any, payload: any, withResult: boolean) => Promise<any>} emitEvent
@@ -59,7 +59,7 @@ class NativeExposure {
     this.openExposure = openExposure;
     this.env = { store: deps.store, logger: deps.logger, cancellationError: flavour.cancellationError };
     // runner reads its validator tasks once, when the exposure is created.
-    this.validators = flavour.authValidatorTasks(deps.store);
+    this.validators = flavour.authValidatorTasks(deps.store, deps);
     this.config = { ...tunnel, serializer: deps.serializer, onAuthFailure: (info) => this.authFailed(info) };
     if (this.validators.length > 0) this.config.authValidator = (req) => this.validate(req);
     /** @type {TunnelServer|null} */

@@ -10,6 +10,10 @@ describe('package exports', function () {
     assert.strictEqual(typeof require('@bluelibs/runner-native').TunnelServer, 'function');
   });
 
+  it('with runner 5, nativeRpcLanes (the runner 6 export) is undefined', () => {
+    assert.strictEqual(require('@bluelibs/runner-native/runner').nativeRpcLanes, undefined);
+  });
+
   it('ES modules get nativeExposure as a named export', async () => {
     const mod = await import('@bluelibs/runner-native/runner');
     assert.strictEqual(mod.nativeExposure, require('../../runner').nativeExposure);
