@@ -13,7 +13,7 @@ const { checkConfig, errorFromGo } = require('./lib/config');
 const { Dispatcher } = require('./lib/dispatcher');
 const { HandlerError, nodeError, listenError } = require('./lib/errors');
 const { kDeclareMissing } = require('./lib/symbols');
-const { startWorkers } = require('./lib/threads');
+const { startWorkers, sharedPort } = require('./lib/threads');
 
 function describe(value) {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -55,6 +55,8 @@ const MAX_ID_BYTES = 0xffff;
 class TunnelServer {
   /** the config encoded for Go */
   #encoded;
+  /** a shallow copy of the config, to encode again with the port startWorkers shares */
+  #config;
   #host;
   #configPort;
   /** JavaScript-side hooks taken from the config */
@@ -80,6 +82,7 @@ class TunnelServer {
    */
   constructor(config) {
     this.#encoded = checkConfig(config);
+    this.#config = { ...config };
     this.#host = config.host;
     this.#configPort = config.port;
     this.#hooks = {
@@ -169,7 +172,8 @@ class TunnelServer {
     if (this.#state === 'closing') {
       throw nodeError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'TunnelServer.listen: the server is still closing; await close() first');
     }
-    const handle = native.create(this.#encoded);
+    const joined = this.#config.reusePort === true && this.#configPort === 0 ? sharedPort() : undefined;
+    const handle = native.create(joined === undefined ? this.#encoded : checkConfig({ ...this.#config, port: joined }));
     if (typeof handle === 'string') throw errorFromGo(handle, 'TunnelServer.listen: ');
     if (this.#handlers.length > 0) {
       const batch = encodeRegistrations(this.#handlers.map((h, slot) => ({ ...h, slot })));

@@ -25,6 +25,8 @@ const BOOT = `
 const { parentPort, workerData } = require('worker_threads');
 let server;
 (async () => {
+  // Threads after the first join the port the first bound, even when asked for port 0.
+  if (workerData.sharedPort !== undefined) require(workerData.threadsModule).joinPort(workerData.sharedPort);
   const setup = require(workerData.modulePath);
   server = await (typeof setup === 'function' ? setup : setup.default)(workerData.data);
   if (!server || typeof server.close !== 'function' || typeof server.port !== 'number') {
@@ -54,8 +56,8 @@ async function startWorkers(modulePath, options = {}) {
     throw new RangeError(`startWorkers: options.threads must be a positive integer, got ${String(threads)}`);
   }
   const workers = [];
-  const start = () => {
-    const worker = new Worker(BOOT, { eval: true, workerData: { modulePath, data: options.workerData } });
+  const start = (sharedPort) => {
+    const worker = new Worker(BOOT, { eval: true, workerData: { modulePath, data: options.workerData, sharedPort, threadsModule: __filename } });
     workers.push(worker);
     return new Promise((resolve, reject) => {
       const onMessage = (m) => {
@@ -67,10 +69,10 @@ async function startWorkers(modulePath, options = {}) {
       worker.once('exit', (code) => reject(new Error(`startWorkers: a worker exited with code ${code} before listening`)));
     });
   };
-  // One at a time: the first binds the port, the others join it.
+  // One at a time: the first binds the port (a free one for port 0), the others join it.
   let port;
   try {
-    for (let i = 0; i < threads; i++) port = await start();
+    for (let i = 0; i < threads; i++) port = await start(port);
   } catch (err) {
     await Promise.all(workers.map((w) => w.terminate()));
     throw err;
@@ -90,4 +92,23 @@ async function startWorkers(modulePath, options = {}) {
   };
 }
 
-module.exports = { startWorkers };
+/**
+ * The port startWorkers' first thread bound, in the threads it starts after it: a
+ * reusePort server of such a thread configured with port 0 listens there instead of on
+ * a port of its own (which would be a second listener that no call reaches through the
+ * first). undefined elsewhere.
+ * @type {number|undefined}
+ */
+let joinedPort;
+
+/** Called in a worker thread by startWorkers before the user's module loads. */
+function joinPort(port) {
+  joinedPort = port;
+}
+
+/** The port a reusePort server asking for port 0 should share, if any (see joinPort). */
+function sharedPort() {
+  return joinedPort;
+}
+
+module.exports = { startWorkers, joinPort, sharedPort };

@@ -261,6 +261,21 @@ describe('startWorkers', function () {
     await assert.rejects(post(port, '/__runner/task/thread', {}), /ECONNREFUSED/);
   });
 
+  it('with port 0, every thread shares the one port the first bound (one listener, calls reach every thread)', async () => {
+    const workers = await startWorkers(path.join(__dirname, 'fixtures', 'threads-server.js'), { threads: 2, workerData: { port: 0 } });
+    try {
+      assert.ok(workers.port > 0);
+      const seen = new Set();
+      while (seen.size < 2) {
+        const answers = await Promise.all(Array.from({ length: 30 }, () => post(workers.port, '/__runner/task/thread', {})));
+        answers.forEach((a) => seen.add(a.body.result));
+      }
+      assert.deepStrictEqual([...seen].sort(), workers.workers.map((w) => w.threadId).sort());
+    } finally {
+      await workers.close();
+    }
+  });
+
   it('rejects a module that does not return a listening server, and bad options', async () => {
     await assert.rejects(startWorkers(path.join(__dirname, 'helpers.js'), { threads: 1 }), /must export a function returning a listening TunnelServer|is not a function/);
     await assert.rejects(startWorkers(path.join(__dirname, 'fixtures', 'threads-server.js'), { threads: 0 }), RangeError);
