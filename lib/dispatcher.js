@@ -293,7 +293,7 @@ class Dispatcher {
         } else if (kind === W.KIND_CHECK) {
           this.check(id, aux, readExtras(buf, inputEnd, off));
         } else if (kind === W.KIND_NOTICE) {
-          this.notice(aux, slot, readExtras(buf, inputEnd, off));
+          this.notice(aux, slot, readExtras(buf, inputEnd, off), id);
         }
       } catch (err) {
         // Whatever went wrong belongs to this record alone: answer it, keep going.
@@ -421,10 +421,13 @@ class Dispatcher {
     else answer(decision);
   }
 
-  notice(what, status, extras) {
+  /** A notice; more: how many later ones Go coalesced into it (see internal/wire). */
+  notice(what, status, extras, more) {
     if (what === W.NOTICE_AUTH_FAILURE && this.options.onAuthFailure) {
+      const info = { requestId: extras.requestId, method: extras.method, path: extras.path, status, code: extras.code };
+      if (more > 0) info.more = more;
       try {
-        this.options.onAuthFailure({ requestId: extras.requestId, method: extras.method, path: extras.path, status, code: extras.code });
+        this.options.onAuthFailure(info);
       } catch (_) { /* a logger's failure is not the server's */ }
     }
   }

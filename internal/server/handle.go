@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,8 +96,12 @@ func (s *Server) authorize(r *request, path []byte) (protocol.Failure, bool) {
 	return protocol.Unauthorized, false
 }
 
-// noticeAuthFailure tells JavaScript about a refused request, for its logs.
+// noticeAuthFailure counts a refused request and tells JavaScript about it, for its
+// logs. The record is built in a pooled buffer: the notifier copies what it keeps (at
+// most one record per port; the rest are counted, see bridge.Port.Notify), so a flood
+// of refused requests allocates nothing per request.
 func (s *Server) noticeAuthFailure(r *request, path []byte, f protocol.Failure) {
+	s.stats.AuthFailures.Add(1)
 	n, ok := s.inv.(Notifier)
 	if !ok || !s.cfg.AuthFailureNotices {
 		return
@@ -106,10 +111,19 @@ func (s *Server) noticeAuthFailure(r *request, path []byte, f protocol.Failure) 
 	extras[wire.ExtraMethod] = r.ctx.Method()
 	extras[wire.ExtraPath] = path
 	extras[wire.ExtraCode] = []byte(s.dialect.Code(f))
-	rec := make([]byte, wire.RecordSize(nil, &extras))
+	size := wire.RecordSize(nil, &extras)
+	bp := noticeBufs.Get().(*[]byte)
+	rec := slices.Grow((*bp)[:0], size)[:size]
 	wire.PutRecord(rec, 0, wire.KindNotice, 0, wire.NoticeAuthFailure, uint32(s.dialect.Status(f)), nil, &extras)
 	n.Notify(rec)
+	if cap(rec) <= maxPooledBuf {
+		*bp = rec
+		noticeBufs.Put(bp)
+	}
 }
+
+// noticeBufs are the buffers notice records are built in (Notify copies what it keeps).
+var noticeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // allowOrigin returns JavaScript's choice of Access-Control-Allow-Origin when the policy
 // is dynamic (asked once per request, remembered per origin for a RegExp).

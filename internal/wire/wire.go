@@ -48,7 +48,7 @@ const (
 	KindEvent  = 2 // run the event handler in slot with the payload
 	KindCheck  = 3 // decide something for a request; aux says what (Check*)
 	KindAbort  = 4 // call id stopped waiting for its answer; aux is the reason (Abort*)
-	KindNotice = 5 // something happened that JavaScript may log; no answer expected
+	KindNotice = 5 // something happened that JavaScript may log; no answer expected (see below)
 	KindCredit = 6 // a response stream may send slot more bytes (Go wrote them to the client)
 	KindBody   = 7 // a piece of a request body stream: aux is the stream (see below), input the bytes
 )
@@ -100,7 +100,9 @@ const (
 	CheckOrigin = 2 // choose Access-Control-Allow-Origin: extra origin (absent: no Origin header)
 )
 
-// Notices (the aux of a notice record).
+// Notices (the aux of a notice record). At most one notice record waits per port: its
+// id is how many more notices came after it and were coalesced into it, so a flood of
+// refused requests is one record per exchange, never a queue.
 const (
 	NoticeAuthFailure = 1 // extras requestId, method, path, code; status in slot
 )
@@ -182,7 +184,7 @@ const (
 var Stats = []string{
 	"requests", "status2xx", "status4xx", "status5xx", "panics", "pending", "connections",
 	"inFlight", "timeouts", "rejected", "disconnects", "closedByDeadline", "rejectedHTTP",
-	"threads", "threadPending", "threadCalls", "streamErrors",
+	"threads", "threadPending", "threadCalls", "streamErrors", "authFailures",
 }
 
 // AbortReasons maps an abort reason to the code and message JavaScript puts on
