@@ -43,17 +43,21 @@ func (s *Server) invoke(c *Call) {
 }
 
 // ask sends a check to JavaScript and waits for its verdict. A check that cannot be
-// answered (overload, shutdown) is a refusal.
-func (s *Server) ask(r *request, what uint16, extras func(c *Call)) (allow bool, value []byte) {
+// answered (overload, timeout, shutdown) is a refusal, with answered false: it says
+// nothing about the request, so it must not be remembered.
+func (s *Server) ask(r *request, what uint16, extras func(c *Call)) (allow bool, value []byte, answered bool) {
 	q := acquireCall()
 	defer releaseCall(q)
 	q.Op, q.Check, q.Header, q.Conn = OpCheck, what, &r.ctx.Request.Header, r.ctx.Conn()
 	extras(q)
 	s.invoke(q)
-	if q.Outcome != Verdict || !q.Allow {
-		return false, nil
+	if q.Outcome != Verdict {
+		return false, nil, false
 	}
-	return true, append(r.allow[:0], q.Value...)
+	if !q.Allow {
+		return false, nil, true
+	}
+	return true, append(r.allow[:0], q.Value...), true
 }
 
 // authorize applies the auth policy: a listed token, else the JavaScript validator,
@@ -76,7 +80,7 @@ func (s *Server) authorize(r *request, path []byte) (protocol.Failure, bool) {
 		}
 	}
 	if a.Validator {
-		ok, _ := s.ask(r, wire.CheckAuth, func(q *Call) {
+		ok, _, _ := s.ask(r, wire.CheckAuth, func(q *Call) {
 			// runner's validators see the request id among the headers (it writes it there).
 			q.Extras[wire.ExtraRequestID] = r.c.Extras[wire.ExtraRequestID]
 			q.Extras[wire.ExtraMethod] = r.ctx.Method()
@@ -126,7 +130,8 @@ func (s *Server) noticeAuthFailure(r *request, path []byte, f protocol.Failure) 
 var noticeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // allowOrigin returns JavaScript's choice of Access-Control-Allow-Origin when the policy
-// is dynamic (asked once per request, remembered per origin for a RegExp).
+// is dynamic (asked once per request, remembered per origin for a RegExp when JavaScript
+// answered).
 func (s *Server) allowOrigin(r *request) []byte {
 	if !s.cors.Dynamic() || r.asked {
 		return r.allow
@@ -141,12 +146,15 @@ func (s *Server) allowOrigin(r *request) []byte {
 			return r.allow
 		}
 	}
-	_, r.allow = s.ask(r, wire.CheckOrigin, func(q *Call) {
+	_, allow, answered := s.ask(r, wire.CheckOrigin, func(q *Call) {
 		if r.origin != nil {
 			q.Extras[wire.ExtraOrigin] = r.origin
 		}
 	})
-	if s.cfg.CORS.Cacheable {
+	r.allow = allow
+	// Only JavaScript's answer is remembered: a check that failed (503 overload,
+	// taskTimeoutMs, shutdown) refuses this request alone.
+	if s.cfg.CORS.Cacheable && answered {
 		s.origins.put(r.origin, r.allow)
 	}
 	return r.allow
