@@ -516,11 +516,11 @@ class Dispatcher {
     this.scheduleFlush();
   }
 
-  /** Encodes an answer whose payload is bytes (a stream's chunk). */
-  pushBytes(id, kind, bytes) {
+  /** Encodes an answer whose payload is bytes (a stream's chunk, or its start and headers). */
+  pushBytes(id, kind, bytes, status = 0) {
     const at = this.reserve(W.ANSWER_HEADER + bytes.length);
     bytes.copy(this.out, at + W.ANSWER_HEADER);
-    this.header(at, id, kind, 0, 0, bytes.length, 0);
+    this.header(at, id, kind, 0, status, bytes.length, 0);
     this.outLength = at + W.ANSWER_HEADER + bytes.length;
     this.scheduleFlush();
   }

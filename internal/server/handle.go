@@ -1,19 +1,20 @@
 package server
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/bluelibs/runner-native/internal/config"
+	"github.com/bluelibs/runner-native/internal/ascii"
 	"github.com/bluelibs/runner-native/internal/httpguard"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/wire"
@@ -343,27 +344,29 @@ var blockedStreamHeaders = map[string]bool{
 }
 
 // writeStream answers with the handler's stream: its status and headers now, its bytes
-// as they come (chunked), read by fasthttp through the call's stream.
+// as they come (chunked), read by fasthttp through the call's stream. Every name and
+// value is checked first: one that HTTP cannot carry fails the call as Node's setHeader
+// fails it (500, before any byte), so a handler never sends a header it did not set.
 func (s *Server) writeStream(r *request) {
 	c, h := r.c, &r.ctx.Response.Header
+	var ok bool
+	if c.FailArg, ok = checkStreamHeaders(c.FailArg[:0], c.StreamHeaders); !ok {
+		refuseStream(c.Stream)
+		s.fail(r, protocol.UnencodableResult, c.FailArg)
+		return
+	}
 	status := c.StreamStatus
 	if status < 100 || status > 599 {
 		status = fasthttp.StatusOK
 	}
 	r.ctx.SetStatusCode(status)
 	for rest := c.StreamHeaders; len(rest) > 0; {
-		name, value, next, ok := nextPair(rest)
-		if !ok {
-			break
-		}
+		name, value, next, _ := wire.NextHeader(rest) // checked above
 		rest = next
-		lower := strings.ToLower(string(name))
-		switch {
+		switch lower := strings.ToLower(string(name)); {
 		case lower == "content-type":
-			if validFieldValue(value) {
-				h.SetContentTypeBytes(value)
-			}
-		case blockedStreamHeaders[lower], !config.IsToken(lower), !validFieldValue(value):
+			h.SetContentTypeBytes(value)
+		case blockedStreamHeaders[lower]:
 		default:
 			h.AddBytesKV(name, value)
 		}
@@ -376,26 +379,41 @@ func (s *Server) writeStream(r *request) {
 	s.stats.count(status)
 }
 
-// nextPair reads one name NUL value NUL pair.
-func nextPair(b []byte) (name, value, rest []byte, ok bool) {
-	i := bytes.IndexByte(b, 0)
-	if i < 0 {
-		return nil, nil, nil, false
+// checkStreamHeaders checks the headers of a streamed answer (wire.NextHeader pairs):
+// each name an RFC 9110 token, each value a field-value (ascii.IsFieldValue). For the
+// first that is not, it appends Node's message for it to dst (ERR_INVALID_HTTP_TOKEN,
+// ERR_INVALID_CHAR) and returns false.
+func checkStreamHeaders(dst, headers []byte) ([]byte, bool) {
+	for rest := headers; len(rest) > 0; {
+		name, value, next, ok := wire.NextHeader(rest)
+		switch {
+		case !ok: // JavaScript and Go disagree on the encoding: a bug, refused all the same
+			return append(dst, "Invalid headers"...), false
+		case !ascii.IsToken(name):
+			dst = append(dst, `Header name must be a valid HTTP token ["`...)
+			return append(appendLatin1(dst, name), `"]`...), false
+		case !ascii.IsFieldValue(value):
+			dst = append(dst, `Invalid character in header content ["`...)
+			return append(append(dst, name...), `"]`...), false
+		}
+		rest = next
 	}
-	j := bytes.IndexByte(b[i+1:], 0)
-	if j < 0 {
-		return nil, nil, nil, false
-	}
-	return b[:i], b[i+1 : i+1+j], b[i+2+j:], true
+	return dst, true
 }
 
-// validFieldValue refuses the bytes that would break a header: CR, LF, NUL and other
-// controls but tab.
-func validFieldValue(v []byte) bool {
-	for _, c := range v {
-		if c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
+// appendLatin1 appends b, one character per byte as JavaScript set it, in UTF-8.
+func appendLatin1(dst, b []byte) []byte {
+	for _, c := range b {
+		dst = utf8.AppendRune(dst, rune(c))
 	}
-	return true
+	return dst
+}
+
+// refuseStream stops an answer stream that will not be sent: its producer is told
+// (the bridge's streams implement Refuse), and the stream is closed, freeing its call.
+func refuseStream(st io.ReadCloser) {
+	if r, ok := st.(interface{ Refuse() }); ok {
+		r.Refuse()
+	}
+	_ = st.Close()
 }

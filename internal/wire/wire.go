@@ -114,6 +114,7 @@ const (
 	AbortClosing      = 3 // close() reached its deadline
 	AbortShuttingDown = 4 // the JavaScript environment is going away
 	AbortTooLarge     = 5 // the streamed request body passed maxStreamBodySize (answered 413)
+	AbortBadHeader    = 6 // a header of the answer stream is not valid HTTP (answered 500)
 )
 
 // Extra tags.
@@ -146,7 +147,10 @@ const (
 	// Answered 500; the seed protocol shows why, runner's does not.
 	AnswerUnencodable = 6
 	// AnswerStreamStart: the answer is a stream; status is the HTTP status, the payload
-	// the headers as name NUL value NUL pairs (the first is content-type).
+	// its headers as they were set, each name then value as u32 len then the bytes (see
+	// NextHeader; the first is content-type). Lengths, not separators: no byte of a name
+	// or a value can end it early, whatever the handler put there. The server checks
+	// every name and value before it sends anything.
 	AnswerStreamStart = 7
 	AnswerChunk       = 8  // payload: the next bytes of the stream
 	AnswerEnd         = 9  // the stream ended well
@@ -195,6 +199,7 @@ var AbortReasons = map[int][2]string{
 	AbortClosing:      {"SERVER_CLOSING", "The server is closing"},
 	AbortShuttingDown: {"SERVER_CLOSING", "The server is shutting down with its JavaScript environment"},
 	AbortTooLarge:     {"PAYLOAD_TOO_LARGE", "The request body exceeds maxStreamBodySize"},
+	AbortBadHeader:    {"INVALID_HEADER", "A header of the streamed answer is not valid HTTP: the call was answered 500"},
 }
 
 // Constants returns every constant above as one JSON object, for JavaScript.
@@ -356,4 +361,39 @@ func SplitError(a Answer) (ErrorFields, error) {
 		return f, ErrCorrupt
 	}
 	return f, nil
+}
+
+// NextHeader decodes the first name and value of an AnswerStreamStart payload and
+// returns them with the rest (they alias b). ok is false when b does not hold a whole
+// pair (a bug, or the end when b is empty).
+func NextHeader(b []byte) (name, value, rest []byte, ok bool) {
+	name, b, ok = nextField(b)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	value, b, ok = nextField(b)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	return name, value, b, true
+}
+
+func nextField(b []byte) (field, rest []byte, ok bool) {
+	if len(b) < 4 {
+		return nil, nil, false
+	}
+	n := binary.LittleEndian.Uint32(b)
+	if uint64(n) > uint64(len(b)-4) {
+		return nil, nil, false
+	}
+	return b[4 : 4+n], b[4+n:], true
+}
+
+// AppendHeader appends a name and value as NextHeader reads them (lib/streams.js writes
+// the same).
+func AppendHeader(dst []byte, name, value []byte) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(name)))
+	dst = append(dst, name...)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(value)))
+	return append(dst, value...)
 }
