@@ -234,7 +234,7 @@ func Constants() []byte {
 		"FLAG_HAS_HTTP_CODE": FlagHasHTTPCode, "FLAG_DATA_UNDEFINED": FlagDataUndefined,
 		"FLAG_ALLOW":    FlagAllow,
 		"ABORT_TIMEOUT": AbortTimeout, "ABORT_DISCONNECT": AbortDisconnect,
-		"ABORT_CLOSING": AbortClosing, "ABORT_SHUTTING_DOWN": AbortShuttingDown, "ABORT_TOO_LARGE": AbortTooLarge,
+		"ABORT_CLOSING": AbortClosing, "ABORT_SHUTTING_DOWN": AbortShuttingDown, "ABORT_TOO_LARGE": AbortTooLarge, "ABORT_BAD_HEADER": AbortBadHeader,
 		"SIGNAL_WAKE": SignalWake, "SIGNAL_CLOSED": SignalClosed,
 		"EXCHANGE_WAKE": ExchangeWake, "EXCHANGE_FLUSH": ExchangeFlush,
 		"STATS": Stats, "ABORT_REASONS": reasons,
