@@ -360,8 +360,20 @@ func (s *Server) writeStream(r *request) {
 		status = fasthttp.StatusOK
 	}
 	r.ctx.SetStatusCode(status)
-	for rest := c.StreamHeaders; len(rest) > 0; {
-		name, value, next, _ := wire.NextHeader(rest) // checked above
+	setStreamHeaders(h, c.StreamHeaders)
+	if s.dialect.Runner() {
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+	}
+	r.ctx.Response.SetBodyStream(c.Stream, -1)
+	s.stats.count(status)
+}
+
+// setStreamHeaders sets the headers checkStreamHeaders accepted, but the ones a handler
+// may not set (blockedStreamHeaders).
+func setStreamHeaders(h *fasthttp.ResponseHeader, headers []byte) {
+	for rest := headers; len(rest) > 0; {
+		name, value, next, _ := wire.NextHeader(rest) // checked: whole pairs
 		rest = next
 		switch lower := strings.ToLower(string(name)); {
 		case lower == "content-type":
@@ -371,12 +383,6 @@ func (s *Server) writeStream(r *request) {
 			h.AddBytesKV(name, value)
 		}
 	}
-	if s.dialect.Runner() {
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-	}
-	r.ctx.Response.SetBodyStream(c.Stream, -1)
-	s.stats.count(status)
 }
 
 // checkStreamHeaders checks the headers of a streamed answer (wire.NextHeader pairs):
