@@ -22,6 +22,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime 60s ./internal/envelope
 	go test -run '^$$' -fuzz '^FuzzGuard$$' -fuzztime 60s ./internal/httpguard
 	go test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime 60s ./internal/multipart
+	go test -run '^$$' -fuzz '^FuzzStreamHeaders$$' -fuzztime 60s ./internal/server
 
 clean:
 	rm -rf build bench/results

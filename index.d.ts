@@ -29,6 +29,12 @@ export interface AuthFailure {
   path: string;
   status: number;
   code: string;
+  /**
+   * How many more requests were refused after this one and coalesced into this report
+   * (absent when none): at most one report waits for the JavaScript thread, so a flood of
+   * refused requests never queues work for it. `getStats().authFailures` counts them all.
+   */
+  more?: number;
 }
 
 /** Runner-style CORS configuration (the same shape as runner's `http.cors`). */
@@ -120,7 +126,7 @@ export interface TunnelConfig {
   };
   /** Asked when a request's token does not match: true (or {ok: true}) lets it in. */
   authValidator?: (request: AuthRequest) => boolean | { ok: boolean } | Promise<boolean | { ok: boolean }>;
-  /** Told about every refused request (for logs). */
+  /** Told about refused requests (for logs): every one, or several at once as `more` under a flood. */
   onAuthFailure?: (failure: AuthFailure) => void;
   /** Answer the discovery route 404. Default false. */
   disableDiscovery?: boolean;
@@ -212,6 +218,12 @@ export interface TunnelStats {
   threadCalls: number;
   /** Streamed answers cut because their stream failed after the first byte. */
   streamErrors: number;
+  /**
+   * Requests refused by the auth policy (401, or runner's AUTH_NOT_CONFIGURED). Each is
+   * reported to `onAuthFailure`, one by one or, while the JavaScript thread is behind,
+   * counted in the `more` of the failure reported before it.
+   */
+  authFailures: number;
 }
 
 export type TaskHandler = (input: any, ctx: CallContext) => any | Promise<any>;

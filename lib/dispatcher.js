@@ -303,7 +303,7 @@ class Dispatcher {
         } else if (kind === W.KIND_CHECK) {
           this.check(id, aux, readExtras(buf, inputEnd, off));
         } else if (kind === W.KIND_NOTICE) {
-          this.notice(aux, slot, readExtras(buf, inputEnd, off));
+          this.notice(aux, slot, readExtras(buf, inputEnd, off), id);
         }
       } catch (err) {
         // Whatever went wrong belongs to this record alone: answer it, keep going.
@@ -433,10 +433,13 @@ class Dispatcher {
     else answer(decision);
   }
 
-  notice(what, status, extras) {
+  /** A notice; more: how many later ones Go coalesced into it (see internal/wire). */
+  notice(what, status, extras, more) {
     if (what === W.NOTICE_AUTH_FAILURE && this.options.onAuthFailure) {
+      const info = { requestId: extras.requestId, method: extras.method, path: extras.path, status, code: extras.code };
+      if (more > 0) info.more = more;
       try {
-        this.options.onAuthFailure({ requestId: extras.requestId, method: extras.method, path: extras.path, status, code: extras.code });
+        this.options.onAuthFailure(info);
       } catch (_) { /* a logger's failure is not the server's */ }
     }
   }
@@ -525,11 +528,11 @@ class Dispatcher {
     this.scheduleFlush();
   }
 
-  /** Encodes an answer whose payload is bytes (a stream's chunk). */
-  pushBytes(id, kind, bytes) {
+  /** Encodes an answer whose payload is bytes (a stream's chunk, or its start and headers). */
+  pushBytes(id, kind, bytes, status = 0) {
     const at = this.reserve(W.ANSWER_HEADER + bytes.length);
     bytes.copy(this.out, at + W.ANSWER_HEADER);
-    this.header(at, id, kind, 0, 0, bytes.length, 0);
+    this.header(at, id, kind, 0, status, bytes.length, 0);
     this.outLength = at + W.ANSWER_HEADER + bytes.length;
     this.scheduleFlush();
   }

@@ -186,9 +186,15 @@ class MultipartForm {
   }
 }
 
+/** A character Latin-1 cannot carry (Node's setHeader refuses it). */
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/g;
+
 /**
- * Encodes an answer stream's status line and headers for Go: name NUL value NUL pairs,
- * content-type first.
+ * Encodes an answer stream's headers for Go (internal/wire NextHeader): each name, then
+ * value, as u32 length then bytes, content-type first. Lengths, not separators, so no
+ * character a handler puts in a header can end it early. One byte per character, as
+ * Node writes headers (Latin-1); a character beyond U+00FF becomes NUL, which Go
+ * refuses as Node refuses that character: Go checks every name and value.
  */
 function encodeHeaders(contentType, headers) {
   const parts = ['content-type', String(contentType)];
@@ -198,7 +204,19 @@ function encodeHeaders(contentType, headers) {
       for (const v of Array.isArray(value) ? value : [value]) parts.push(String(name), String(v));
     }
   }
-  return `${parts.join('\0')}\0`;
+  let size = 0;
+  for (let i = 0; i < parts.length; i++) {
+    parts[i] = parts[i].replace(BEYOND_LATIN1, '\0');
+    size += 4 + parts[i].length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const p of parts) {
+    out.writeUInt32LE(p.length, at);
+    at += 4;
+    at += out.write(p, at, 'latin1');
+  }
+  return out;
 }
 
 /**
@@ -273,7 +291,7 @@ async function streamAnswer(dispatcher, id, value, failEarly) {
       return;
     }
     if (answer.aborted) return;
-    dispatcher.pushText(id, W.ANSWER_STREAM_START, encodeHeaders(spec.contentType || 'application/octet-stream', spec.headers), 0, status);
+    dispatcher.pushBytes(id, W.ANSWER_STREAM_START, encodeHeaders(spec.contentType || 'application/octet-stream', spec.headers), status);
     try {
       for (let step = first; !step.done; step = await it.next()) {
         await answer.send(toBuffer(step.value));

@@ -72,7 +72,7 @@ describe('streamed answers', function () {
       contentType: 'text/plain; charset=utf-8',
       headers: {
         'x-custom': 'yes', 'set-cookie': 'session=stolen', 'access-control-allow-origin': 'https://evil.example',
-        'content-length': '5', 'x-bad': 'line\r\nInjected: 1',
+        'content-length': '5',
       },
     })));
     const res = await fetchDigest(s.port, 'spec');
@@ -81,8 +81,7 @@ describe('streamed answers', function () {
     assert.strictEqual(res.headers['x-custom'], 'yes');
     assert.strictEqual(res.headers['set-cookie'], undefined);
     assert.strictEqual(res.headers['access-control-allow-origin'], '*', 'the server\'s CORS, not the handler\'s');
-    assert.strictEqual(res.headers['x-bad'], undefined, 'a value with CR/LF is dropped');
-    assert.strictEqual(res.headers.injected, undefined);
+    // A value HTTP cannot carry fails the call instead, as Node does: test/stream-headers.test.js.
     assert.strictEqual(res.bytes, 11);
   });
 

@@ -361,6 +361,7 @@ var statReaders = map[string]func(in *instance) uint64{
 	"threadPending":    func(in *instance) uint64 { return uint64(in.port.Pending()) },
 	"threadCalls":      func(in *instance) uint64 { return in.port.Calls() },
 	"streamErrors":     func(in *instance) uint64 { return in.grp.pool.Stats().StreamErrors.Load() },
+	"authFailures":     func(in *instance) uint64 { return in.grp.srv.Stats().AuthFailures.Load() },
 }
 
 // stats returns the counters in the order of wire.Stats (zeros before listen).

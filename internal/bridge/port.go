@@ -14,6 +14,8 @@
 package bridge
 
 import (
+	"encoding/binary"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -72,7 +74,7 @@ type Port struct {
 	head      int
 	aborts    []abortNote
 	credits   []creditNote
-	notices   [][]byte
+	notice    []byte    // the one notice record waiting for JavaScript, if hasNotice (see Notify)
 	bodies    [][]byte  // KindBody records, after the calls they belong to
 	slots     []*waiter // every call not answered yet, by slot
 	gens      []uint8   // generation of each slot, the top byte of call ids
@@ -88,6 +90,11 @@ type Port struct {
 	failure   atomic.Uint32 // the protocol.Failure new calls get once it is not open
 	stopWatch chan struct{}
 	stopOnce  sync.Once
+
+	// A flood of refused requests costs one notice record per exchange, never a queue:
+	// notices that come while one waits are counted here (under mu) and coalesced into it.
+	hasNotice  bool
+	noticeMore uint32
 }
 
 type entry struct {
@@ -276,7 +283,7 @@ func (p *Port) arm() bool {
 }
 
 func (p *Port) hasWork() bool {
-	return p.head < len(p.queue) || len(p.aborts) > 0 || len(p.notices) > 0 || len(p.credits) > 0 || len(p.bodies) > 0
+	return p.head < len(p.queue) || len(p.aborts) > 0 || p.hasNotice || len(p.credits) > 0 || len(p.bodies) > 0
 }
 
 // get returns the waiter of pending call id without taking it, or nil. Called with
@@ -341,14 +348,26 @@ func (p *Port) expire(w *waiter, id uint32, reason uint16) bool {
 	return true
 }
 
-// Notify queues a notice record for JavaScript (no answer is expected).
+// Notify queues a notice record for JavaScript (no answer is expected). At most one
+// waits per port: while one is waiting, later ones are only counted, and JavaScript gets
+// that count with it (wire.KindNotice: the record's id). The first record is the one
+// kept: an occasional notice reaches JavaScript as it was sent.
 func (p *Port) Notify(record []byte) {
 	p.mu.Lock()
 	if p.state != portOpen {
 		p.mu.Unlock()
 		return
 	}
-	p.notices = append(p.notices, record)
+	if p.hasNotice {
+		// A wake-up is on its way already (work is queued).
+		if p.noticeMore < math.MaxUint32 {
+			p.noticeMore++
+		}
+		p.mu.Unlock()
+		return
+	}
+	p.notice = append(p.notice[:0], record...)
+	p.hasNotice = true
 	wake := p.arm()
 	p.mu.Unlock()
 	if wake {
@@ -497,19 +516,6 @@ func (p *Port) drain(buf []byte) (n, need int) {
 		return n, 0
 	}
 	p.credits = nil
-	for len(p.notices) > 0 {
-		rec := p.notices[0]
-		if n+len(rec) > len(buf) {
-			if n == 0 {
-				need = len(rec)
-			}
-			return n, need
-		}
-		n += copy(buf[n:], rec)
-		p.notices[0] = nil
-		p.notices = p.notices[1:]
-	}
-	p.notices = nil
 	for p.head < len(p.queue) {
 		e := p.queue[p.head]
 		slot := e.id & slotMask
@@ -545,6 +551,20 @@ func (p *Port) drain(buf []byte) (n, need int) {
 		p.bodies = p.bodies[1:]
 	}
 	p.bodies = nil
+	// The notice last: calls never wait behind it (when the buffer is full, it waits
+	// for the next exchange).
+	if p.hasNotice {
+		if n+len(p.notice) > len(buf) {
+			if n == 0 {
+				need = len(p.notice)
+			}
+			return n, need
+		}
+		copy(buf[n:], p.notice)
+		binary.LittleEndian.PutUint32(buf[n:], p.noticeMore) // the record's id
+		n += len(p.notice)
+		p.hasNotice, p.noticeMore = false, 0
+	}
 	return n, 0
 }
 
@@ -622,7 +642,8 @@ func (p *Port) Shutdown(f protocol.Failure) {
 		}
 	}
 	clear(p.queue)
-	p.queue, p.head, p.aborts, p.notices, p.credits, p.bodies = p.queue[:0], 0, nil, nil, nil, nil
+	p.queue, p.head, p.aborts, p.credits, p.bodies = p.queue[:0], 0, nil, nil, nil
+	p.notice, p.hasNotice, p.noticeMore = nil, false, 0
 	p.mu.Unlock()
 	for _, st := range streams {
 		st.abort(0) // JavaScript is gone: nobody to tell

@@ -9,6 +9,7 @@ import (
 
 	json "github.com/goccy/go-json"
 
+	"github.com/bluelibs/runner-native/internal/ascii"
 	"github.com/bluelibs/runner-native/internal/multipart"
 )
 
@@ -596,22 +597,8 @@ func jsString(v any) string {
 // IsToken reports whether s is an HTTP field name (RFC 9110 token).
 func IsToken(s string) bool { return isToken(s) }
 
-// isToken reports whether s is an HTTP field name (RFC 9110 token).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
-}
+// isToken reports whether s is an HTTP field name (RFC 9110 token, internal/ascii).
+func isToken(s string) bool { return ascii.IsToken(s) }
 
 // isJSSpace matches JavaScript's \s.
 func isJSSpace(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' }

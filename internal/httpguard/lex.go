@@ -3,6 +3,8 @@ package httpguard
 import (
 	"bytes"
 	"encoding/binary"
+
+	"github.com/bluelibs/runner-native/internal/ascii"
 )
 
 // Byte classes and the checks of single lines: the request line, a header or trailer
@@ -29,21 +31,24 @@ var class = func() (t [256]uint8) {
 	}
 	const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	const digit = "0123456789"
-	set(cTchar, alpha+digit+"!#$%&'*+-.^_`|~")
 	set(cAlpha, alpha)
 	set(cHex, digit+"abcdefABCDEF")
 	set(cAuth, alpha+digit+"-_.!~*'()%;:&=+$,[]@")
 	set(cHost, alpha+digit+"-._~!$&'()*+,;=%:[]")
-	t['\t'] |= cValue | cQdtext
-	t[' '] |= cValue | cQdtext
-	for c := 0x21; c <= 0x7e; c++ {
-		t[c] |= cValue | cTarget
-		if c != '"' && c != '\\' {
-			t[c] |= cQdtext
+	for c := 0; c < 256; c++ {
+		// Tokens and field values: RFC 9110's classes, defined once in internal/ascii.
+		if ascii.IsTchar(byte(c)) {
+			t[c] |= cTchar
+		}
+		if ascii.IsFieldByte(byte(c)) {
+			t[c] |= cValue
+			if c != '"' && c != '\\' && c != 0x7f {
+				t[c] |= cQdtext // qdtext: HTAB, SP, VCHAR but DQUOTE and backslash, obs-text
+			}
 		}
 	}
-	for c := 0x80; c <= 0xff; c++ {
-		t[c] |= cValue | cQdtext
+	for c := 0x21; c <= 0x7e; c++ {
+		t[c] |= cTarget
 	}
 	return t
 }()

@@ -1,18 +1,20 @@
 package server
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/bluelibs/runner-native/internal/config"
+	"github.com/bluelibs/runner-native/internal/ascii"
 	"github.com/bluelibs/runner-native/internal/httpguard"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/wire"
@@ -42,17 +44,21 @@ func (s *Server) invoke(c *Call) {
 }
 
 // ask sends a check to JavaScript and waits for its verdict. A check that cannot be
-// answered (overload, shutdown) is a refusal.
-func (s *Server) ask(r *request, what uint16, extras func(c *Call)) (allow bool, value []byte) {
+// answered (overload, timeout, shutdown) is a refusal, with answered false: it says
+// nothing about the request, so it must not be remembered.
+func (s *Server) ask(r *request, what uint16, extras func(c *Call)) (allow bool, value []byte, answered bool) {
 	q := acquireCall()
 	defer releaseCall(q)
 	q.Op, q.Check, q.Header, q.Conn = OpCheck, what, &r.ctx.Request.Header, r.ctx.Conn()
 	extras(q)
 	s.invoke(q)
-	if q.Outcome != Verdict || !q.Allow {
-		return false, nil
+	if q.Outcome != Verdict {
+		return false, nil, false
 	}
-	return true, append(r.allow[:0], q.Value...)
+	if !q.Allow {
+		return false, nil, true
+	}
+	return true, append(r.allow[:0], q.Value...), true
 }
 
 // authorize applies the auth policy: a listed token, else the JavaScript validator,
@@ -75,7 +81,7 @@ func (s *Server) authorize(r *request, path []byte) (protocol.Failure, bool) {
 		}
 	}
 	if a.Validator {
-		ok, _ := s.ask(r, wire.CheckAuth, func(q *Call) {
+		ok, _, _ := s.ask(r, wire.CheckAuth, func(q *Call) {
 			// runner's validators see the request id among the headers (it writes it there).
 			q.Extras[wire.ExtraRequestID] = r.c.Extras[wire.ExtraRequestID]
 			q.Extras[wire.ExtraMethod] = r.ctx.Method()
@@ -95,8 +101,12 @@ func (s *Server) authorize(r *request, path []byte) (protocol.Failure, bool) {
 	return protocol.Unauthorized, false
 }
 
-// noticeAuthFailure tells JavaScript about a refused request, for its logs.
+// noticeAuthFailure counts a refused request and tells JavaScript about it, for its
+// logs. The record is built in a pooled buffer: the notifier copies what it keeps (at
+// most one record per port; the rest are counted, see bridge.Port.Notify), so a flood
+// of refused requests allocates nothing per request.
 func (s *Server) noticeAuthFailure(r *request, path []byte, f protocol.Failure) {
+	s.stats.AuthFailures.Add(1)
 	n, ok := s.inv.(Notifier)
 	if !ok || !s.cfg.AuthFailureNotices {
 		return
@@ -106,13 +116,23 @@ func (s *Server) noticeAuthFailure(r *request, path []byte, f protocol.Failure) 
 	extras[wire.ExtraMethod] = r.ctx.Method()
 	extras[wire.ExtraPath] = path
 	extras[wire.ExtraCode] = []byte(s.dialect.Code(f))
-	rec := make([]byte, wire.RecordSize(nil, &extras))
+	size := wire.RecordSize(nil, &extras)
+	bp := noticeBufs.Get().(*[]byte)
+	rec := slices.Grow((*bp)[:0], size)[:size]
 	wire.PutRecord(rec, 0, wire.KindNotice, 0, wire.NoticeAuthFailure, uint32(s.dialect.Status(f)), nil, &extras)
 	n.Notify(rec)
+	if cap(rec) <= maxPooledBuf {
+		*bp = rec
+		noticeBufs.Put(bp)
+	}
 }
 
+// noticeBufs are the buffers notice records are built in (Notify copies what it keeps).
+var noticeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // allowOrigin returns JavaScript's choice of Access-Control-Allow-Origin when the policy
-// is dynamic (asked once per request, remembered per origin for a RegExp).
+// is dynamic (asked once per request, remembered per origin for a RegExp when JavaScript
+// answered).
 func (s *Server) allowOrigin(r *request) []byte {
 	if !s.cors.Dynamic() || r.asked {
 		return r.allow
@@ -127,12 +147,15 @@ func (s *Server) allowOrigin(r *request) []byte {
 			return r.allow
 		}
 	}
-	_, r.allow = s.ask(r, wire.CheckOrigin, func(q *Call) {
+	_, allow, answered := s.ask(r, wire.CheckOrigin, func(q *Call) {
 		if r.origin != nil {
 			q.Extras[wire.ExtraOrigin] = r.origin
 		}
 	})
-	if s.cfg.CORS.Cacheable {
+	r.allow = allow
+	// Only JavaScript's answer is remembered: a check that failed (503 overload,
+	// taskTimeoutMs, shutdown) refuses this request alone.
+	if s.cfg.CORS.Cacheable && answered {
 		s.origins.put(r.origin, r.allow)
 	}
 	return r.allow
@@ -321,31 +344,23 @@ var blockedStreamHeaders = map[string]bool{
 }
 
 // writeStream answers with the handler's stream: its status and headers now, its bytes
-// as they come (chunked), read by fasthttp through the call's stream.
+// as they come (chunked), read by fasthttp through the call's stream. Every name and
+// value is checked first: one that HTTP cannot carry fails the call as Node's setHeader
+// fails it (500, before any byte), so a handler never sends a header it did not set.
 func (s *Server) writeStream(r *request) {
 	c, h := r.c, &r.ctx.Response.Header
+	var ok bool
+	if c.FailArg, ok = checkStreamHeaders(c.FailArg[:0], c.StreamHeaders); !ok {
+		refuseStream(c.Stream)
+		s.fail(r, protocol.UnencodableResult, c.FailArg)
+		return
+	}
 	status := c.StreamStatus
 	if status < 100 || status > 599 {
 		status = fasthttp.StatusOK
 	}
 	r.ctx.SetStatusCode(status)
-	for rest := c.StreamHeaders; len(rest) > 0; {
-		name, value, next, ok := nextPair(rest)
-		if !ok {
-			break
-		}
-		rest = next
-		lower := strings.ToLower(string(name))
-		switch {
-		case lower == "content-type":
-			if validFieldValue(value) {
-				h.SetContentTypeBytes(value)
-			}
-		case blockedStreamHeaders[lower], !config.IsToken(lower), !validFieldValue(value):
-		default:
-			h.AddBytesKV(name, value)
-		}
-	}
+	setStreamHeaders(h, c.StreamHeaders)
 	if s.dialect.Runner() {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
@@ -354,26 +369,57 @@ func (s *Server) writeStream(r *request) {
 	s.stats.count(status)
 }
 
-// nextPair reads one name NUL value NUL pair.
-func nextPair(b []byte) (name, value, rest []byte, ok bool) {
-	i := bytes.IndexByte(b, 0)
-	if i < 0 {
-		return nil, nil, nil, false
-	}
-	j := bytes.IndexByte(b[i+1:], 0)
-	if j < 0 {
-		return nil, nil, nil, false
-	}
-	return b[:i], b[i+1 : i+1+j], b[i+2+j:], true
-}
-
-// validFieldValue refuses the bytes that would break a header: CR, LF, NUL and other
-// controls but tab.
-func validFieldValue(v []byte) bool {
-	for _, c := range v {
-		if c < 0x20 && c != '\t' || c == 0x7f {
-			return false
+// setStreamHeaders sets the headers checkStreamHeaders accepted, but the ones a handler
+// may not set (blockedStreamHeaders).
+func setStreamHeaders(h *fasthttp.ResponseHeader, headers []byte) {
+	for rest := headers; len(rest) > 0; {
+		name, value, next, _ := wire.NextHeader(rest) // checked: whole pairs
+		rest = next
+		switch lower := strings.ToLower(string(name)); {
+		case lower == "content-type":
+			h.SetContentTypeBytes(value)
+		case blockedStreamHeaders[lower]:
+		default:
+			h.AddBytesKV(name, value)
 		}
 	}
-	return true
+}
+
+// checkStreamHeaders checks the headers of a streamed answer (wire.NextHeader pairs):
+// each name an RFC 9110 token, each value a field-value (ascii.IsFieldValue). For the
+// first that is not, it appends Node's message for it to dst (ERR_INVALID_HTTP_TOKEN,
+// ERR_INVALID_CHAR) and returns false.
+func checkStreamHeaders(dst, headers []byte) ([]byte, bool) {
+	for rest := headers; len(rest) > 0; {
+		name, value, next, ok := wire.NextHeader(rest)
+		switch {
+		case !ok: // JavaScript and Go disagree on the encoding: a bug, refused all the same
+			return append(dst, "Invalid headers"...), false
+		case !ascii.IsToken(name):
+			dst = append(dst, `Header name must be a valid HTTP token ["`...)
+			return append(appendLatin1(dst, name), `"]`...), false
+		case !ascii.IsFieldValue(value):
+			dst = append(dst, `Invalid character in header content ["`...)
+			return append(append(dst, name...), `"]`...), false
+		}
+		rest = next
+	}
+	return dst, true
+}
+
+// appendLatin1 appends b, one character per byte as JavaScript set it, in UTF-8.
+func appendLatin1(dst, b []byte) []byte {
+	for _, c := range b {
+		dst = utf8.AppendRune(dst, rune(c))
+	}
+	return dst
+}
+
+// refuseStream stops an answer stream that will not be sent: its producer is told
+// (the bridge's streams implement Refuse), and the stream is closed, freeing its call.
+func refuseStream(st io.ReadCloser) {
+	if r, ok := st.(interface{ Refuse() }); ok {
+		r.Refuse()
+	}
+	_ = st.Close()
 }

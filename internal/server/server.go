@@ -35,7 +35,9 @@ type Invoker interface {
 }
 
 // Notifier receives notice records (internal/wire) for JavaScript, such as auth
-// failures to log. An Invoker may implement it.
+// failures to log. An Invoker may implement it. Notify copies what it keeps of record
+// (the caller reuses it) and must stay bounded however many notices come: it may
+// coalesce them.
 type Notifier interface {
 	Notify(record []byte)
 }
@@ -211,6 +213,7 @@ type Stats struct {
 	RejectedHTTP                    atomic.Uint64 // requests refused as malformed HTTP
 	Panics                          atomic.Uint64 // panics turned into 500s
 	InFlight                        atomic.Int64  // calls inside a handler right now
+	AuthFailures                    atomic.Uint64 // requests refused by the auth policy (401, AUTH_NOT_CONFIGURED)
 }
 
 func (st *Stats) count(status int) {

@@ -48,7 +48,7 @@ const (
 	KindEvent  = 2 // run the event handler in slot with the payload
 	KindCheck  = 3 // decide something for a request; aux says what (Check*)
 	KindAbort  = 4 // call id stopped waiting for its answer; aux is the reason (Abort*)
-	KindNotice = 5 // something happened that JavaScript may log; no answer expected
+	KindNotice = 5 // something happened that JavaScript may log; no answer expected (see below)
 	KindCredit = 6 // a response stream may send slot more bytes (Go wrote them to the client)
 	KindBody   = 7 // a piece of a request body stream: aux is the stream (see below), input the bytes
 )
@@ -100,7 +100,9 @@ const (
 	CheckOrigin = 2 // choose Access-Control-Allow-Origin: extra origin (absent: no Origin header)
 )
 
-// Notices (the aux of a notice record).
+// Notices (the aux of a notice record). At most one notice record waits per port: its
+// id is how many more notices came after it and were coalesced into it, so a flood of
+// refused requests is one record per exchange, never a queue.
 const (
 	NoticeAuthFailure = 1 // extras requestId, method, path, code; status in slot
 )
@@ -112,6 +114,7 @@ const (
 	AbortClosing      = 3 // close() reached its deadline
 	AbortShuttingDown = 4 // the JavaScript environment is going away
 	AbortTooLarge     = 5 // the streamed request body passed maxStreamBodySize (answered 413)
+	AbortBadHeader    = 6 // a header of the answer stream is not valid HTTP (answered 500)
 )
 
 // Extra tags.
@@ -144,7 +147,10 @@ const (
 	// Answered 500; the seed protocol shows why, runner's does not.
 	AnswerUnencodable = 6
 	// AnswerStreamStart: the answer is a stream; status is the HTTP status, the payload
-	// the headers as name NUL value NUL pairs (the first is content-type).
+	// its headers as they were set, each name then value as u32 len then the bytes (see
+	// NextHeader; the first is content-type). Lengths, not separators: no byte of a name
+	// or a value can end it early, whatever the handler put there. The server checks
+	// every name and value before it sends anything.
 	AnswerStreamStart = 7
 	AnswerChunk       = 8  // payload: the next bytes of the stream
 	AnswerEnd         = 9  // the stream ended well
@@ -182,7 +188,7 @@ const (
 var Stats = []string{
 	"requests", "status2xx", "status4xx", "status5xx", "panics", "pending", "connections",
 	"inFlight", "timeouts", "rejected", "disconnects", "closedByDeadline", "rejectedHTTP",
-	"threads", "threadPending", "threadCalls", "streamErrors",
+	"threads", "threadPending", "threadCalls", "streamErrors", "authFailures",
 }
 
 // AbortReasons maps an abort reason to the code and message JavaScript puts on
@@ -193,6 +199,7 @@ var AbortReasons = map[int][2]string{
 	AbortClosing:      {"SERVER_CLOSING", "The server is closing"},
 	AbortShuttingDown: {"SERVER_CLOSING", "The server is shutting down with its JavaScript environment"},
 	AbortTooLarge:     {"PAYLOAD_TOO_LARGE", "The request body exceeds maxStreamBodySize"},
+	AbortBadHeader:    {"INVALID_HEADER", "A header of the streamed answer is not valid HTTP: the call was answered 500"},
 }
 
 // Constants returns every constant above as one JSON object, for JavaScript.
@@ -227,7 +234,7 @@ func Constants() []byte {
 		"FLAG_HAS_HTTP_CODE": FlagHasHTTPCode, "FLAG_DATA_UNDEFINED": FlagDataUndefined,
 		"FLAG_ALLOW":    FlagAllow,
 		"ABORT_TIMEOUT": AbortTimeout, "ABORT_DISCONNECT": AbortDisconnect,
-		"ABORT_CLOSING": AbortClosing, "ABORT_SHUTTING_DOWN": AbortShuttingDown, "ABORT_TOO_LARGE": AbortTooLarge,
+		"ABORT_CLOSING": AbortClosing, "ABORT_SHUTTING_DOWN": AbortShuttingDown, "ABORT_TOO_LARGE": AbortTooLarge, "ABORT_BAD_HEADER": AbortBadHeader,
 		"SIGNAL_WAKE": SignalWake, "SIGNAL_CLOSED": SignalClosed,
 		"EXCHANGE_WAKE": ExchangeWake, "EXCHANGE_FLUSH": ExchangeFlush,
 		"STATS": Stats, "ABORT_REASONS": reasons,
@@ -354,4 +361,39 @@ func SplitError(a Answer) (ErrorFields, error) {
 		return f, ErrCorrupt
 	}
 	return f, nil
+}
+
+// NextHeader decodes the first name and value of an AnswerStreamStart payload and
+// returns them with the rest (they alias b). ok is false when b does not hold a whole
+// pair (a bug, or the end when b is empty).
+func NextHeader(b []byte) (name, value, rest []byte, ok bool) {
+	name, b, ok = nextField(b)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	value, b, ok = nextField(b)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	return name, value, b, true
+}
+
+func nextField(b []byte) (field, rest []byte, ok bool) {
+	if len(b) < 4 {
+		return nil, nil, false
+	}
+	n := binary.LittleEndian.Uint32(b)
+	if uint64(n) > uint64(len(b)-4) {
+		return nil, nil, false
+	}
+	return b[4 : 4+n], b[4+n:], true
+}
+
+// AppendHeader appends a name and value as NextHeader reads them (lib/streams.js writes
+// the same).
+func AppendHeader(dst []byte, name, value []byte) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(name)))
+	dst = append(dst, name...)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(value)))
+	return append(dst, value...)
 }

@@ -67,7 +67,7 @@ func constValue(t *testing.T, name string) float64 {
 		"RegHeader": RegHeader, "RegListed": RegListed, "RegMissing": RegMissing,
 		"KindTask": KindTask, "KindEvent": KindEvent, "KindCheck": KindCheck, "KindAbort": KindAbort, "KindNotice": KindNotice,
 		"FlagHasInput": FlagHasInput, "CheckAuth": CheckAuth, "CheckOrigin": CheckOrigin, "NoticeAuthFailure": NoticeAuthFailure,
-		"AbortTimeout": AbortTimeout, "AbortDisconnect": AbortDisconnect, "AbortClosing": AbortClosing, "AbortShuttingDown": AbortShuttingDown, "AbortTooLarge": AbortTooLarge,
+		"AbortTimeout": AbortTimeout, "AbortDisconnect": AbortDisconnect, "AbortClosing": AbortClosing, "AbortShuttingDown": AbortShuttingDown, "AbortTooLarge": AbortTooLarge, "AbortBadHeader": AbortBadHeader,
 		"ExtraRequestID": ExtraRequestID, "ExtraContext": ExtraContext, "ExtraReturnPayload": ExtraReturnPayload,
 		"ExtraOrigin": ExtraOrigin, "ExtraMethod": ExtraMethod, "ExtraURL": ExtraURL, "ExtraPath": ExtraPath, "ExtraCode": ExtraCode,
 		"AnswerResult": AnswerResult, "AnswerNoResult": AnswerNoResult, "AnswerError": AnswerError, "AnswerVerdict": AnswerVerdict,

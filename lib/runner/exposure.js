@@ -183,8 +183,11 @@ class NativeExposure {
     return false;
   }
 
-  authFailed({ requestId, method, path, status, code }) {
-    safeLog(this.deps.logger, 'warn', AUTH_FAILURE, { requestId, method, path, status, code });
+  /** Logs a refused request as runner does; `more` (a flood, coalesced by Go) only when there are. */
+  authFailed({ requestId, method, path, status, code, more }) {
+    const data = { requestId, method, path, status, code };
+    if (more > 0) data.more = more;
+    safeLog(this.deps.logger, 'warn', AUTH_FAILURE, data);
   }
 
   async close() {

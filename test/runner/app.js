@@ -101,6 +101,13 @@ const tasks = {
     contentType: 'text/csv',
     headers: { 'x-extra': 'yes', 'set-cookie': 'blocked=1', 'x-frame-options': 'SAMEORIGIN', 'access-control-allow-origin': 'http://evil.test' },
   })).build(),
+  // A download whose content type and headers come from the client (a file name put
+  // into content-disposition, as an application would): stream-headers.test.js.
+  streamHeaders: r.task('app.tasks.streamHeaders').run(async (input) => ({
+    stream: Readable.from([Buffer.from('data')]),
+    contentType: input.contentType,
+    headers: input.headers,
+  })).build(),
   // Uploads (multipart: runner's NodeInputFile objects; octet-stream: the raw body).
   upload: r.task('app.tasks.upload').run(async (input) => {
     const { tag } = input;
@@ -177,7 +184,7 @@ const authValidator = r.task('app.auth.validator')
 const EXPOSED_TASKS = [
   'app.tasks.add', 'app.tasks.echo', 'app.tasks.kind', 'app.tasks.nothing', 'app.tasks.typed', 'app.tasks.typed500',
   'app.tasks.teapot', 'app.tasks.untyped', 'app.tasks.thrownString', 'app.tasks.cancel', 'app.tasks.unencodable',
-  'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks.graceful', 'app.tasks.stream', 'app.tasks.streamWrapped', 'app.tasks/ünï code',
+  'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks.graceful', 'app.tasks.stream', 'app.tasks.streamWrapped', 'app.tasks.streamHeaders', 'app.tasks/ünï code',
   'app.tasks.upload', 'app.tasks.uploadShape', 'app.tasks.uploadTemp', 'app.tasks.uploadBuffer', 'app.tasks.uploadIgnore', 'app.tasks.uploadEcho',
   'app.tasks.uploadTwice', 'app.tasks.uploadFails', 'app.tasks.rawBody', 'app.tasks.download', 'app.tasks.downloadRaw',
 ];
