@@ -327,6 +327,8 @@ describe('examples', function () {
   for (const [example, id, env] of [
     ['examples/threads.js', 'app.tasks.hash', { THREADS: '2' }],
     ['examples/cluster.js', 'app.tasks.pid', { WORKERS: '2' }],
+    ['examples/runner-threads.js', 'app.tasks.where', { THREADS: '2' }],
+    ['examples/runner-cluster.js', 'app.tasks.where', { WORKERS: '2' }],
   ]) {
     it(`${example} serves one port from two ${example.includes('cluster') ? 'processes' : 'threads'} and stops on SIGINT/SIGTERM`, async () => {
       const port = await freePort();
@@ -345,11 +347,11 @@ describe('examples', function () {
             const noKeepAlive = new http.Agent({ keepAlive: false });
             while (seen.size < 3) {
               const answers = await Promise.all(Array.from({ length: 8 }, () => new Promise((resolve, reject) => {
-                http.request({ host: '127.0.0.1', port, method: 'POST', path: `/__runner/task/${id}`, agent: noKeepAlive }, (res) => {
+                http.request({ host: '127.0.0.1', port, method: 'POST', path: `/__runner/task/${id}`, agent: noKeepAlive, headers: { 'x-runner-token': 'dev-token' } }, (res) => {
                   let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve(JSON.parse(b)));
                 }).on('error', reject).end(JSON.stringify({ input: { rounds: 2000 } }));
               })));
-              for (const a of answers) seen.add(JSON.stringify(a.result.thread !== undefined ? a.result.thread : a.result));
+              for (const a of answers) seen.add(JSON.stringify(id === 'app.tasks.where' ? a.result : a.result.thread !== undefined ? a.result.thread : a.result));
             }
             child.kill(example.includes('cluster') ? 'SIGTERM' : 'SIGINT');
           });

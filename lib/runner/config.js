@@ -11,6 +11,28 @@ const DEFAULT_MAX_FILES = 10;
 /** runner: listen.host ?? "127.0.0.1" (src/node/exposure/exposureServer.ts). */
 const DEFAULT_HOST = '127.0.0.1';
 
+/** The members of runner's NodeExposureHttpConfig, mapped below. */
+const RUNNER_KEYS = new Set(['basePath', 'listen', 'server', 'cors', 'limits', 'auth', 'disableDiscovery', 'dangerouslyAllowOpenExposure']);
+
+/**
+ * TunnelConfig fields nativeExposure sets itself, from runner's own members: setting
+ * them in `http` is refused, with where the setting lives instead. Every other member
+ * goes to TunnelServer as is (taskTimeoutMs, maxInFlight, reusePort, the timeouts and
+ * limits...), checked by Go's table, which refuses keys no option has.
+ */
+const OWNED = {
+  protocol: 'nativeExposure always speaks runner\'s protocol',
+  exposure: 'what is exposed comes from the tunnel resources (or http.dangerouslyAllowOpenExposure)',
+  port: 'use http.listen.port',
+  host: 'use http.listen.host',
+  maxBodySize: 'use http.limits.json.maxSize',
+  multipart: 'use http.limits.multipart',
+  corsOrigins: 'use http.cors',
+  serializer: 'runner\'s serializer resource is used',
+  authValidator: 'runner\'s auth validator tasks are used',
+  onAuthFailure: 'failures are logged through runner\'s logger',
+};
+
 /** runner's resolveBasePath (src/node/exposure/router.ts). */
 function resolveBasePath(basePath) {
   let p = basePath === undefined || basePath === null ? DEFAULT_BASE_PATH : String(basePath);
@@ -55,6 +77,15 @@ function tunnelConfig(http) {
   }
   if (h.auth) tunnel.auth = authConfig(h.auth);
   if (h.disableDiscovery !== undefined) tunnel.disableDiscovery = Boolean(h.disableDiscovery);
+  for (const key of Object.keys(h)) {
+    if (RUNNER_KEYS.has(key) || h[key] === undefined) continue;
+    if (Object.prototype.hasOwnProperty.call(OWNED, key)) {
+      const err = new TypeError(`nativeExposure: http.${key} cannot be set: ${OWNED[key]}`);
+      err.code = 'ERR_INVALID_ARG_VALUE';
+      throw err;
+    }
+    tunnel[key] = h[key]; // a runner-native setting: Go checks it, or refuses an unknown key
+  }
   return { tunnel, basePath, openExposure: Boolean(h.dangerouslyAllowOpenExposure), maxFiles };
 }
 

@@ -77,6 +77,32 @@ describe('nativeExposure lifecycle', function () {
     await assert.rejects(run(appWith({ listen: { port: 'x' } }), quiet), /config\.port/);
   });
 
+  it('takes runner-native\'s own settings in http, checked by the same table as TunnelServer\'s; refuses unknown keys and the ones it sets itself', async () => {
+    const slow = r.task('life.slow').run(async () => new Promise(() => {})).build();
+    const slowTunnel = r.resource('life.slowTunnel').tags([globals.tags.tunnel]).init(async () => ({ mode: 'server', tasks: [slow.id] })).build();
+    const rt = await run(r.resource('life.slowApp').register([slow, slowTunnel, nativeExposure.with({ http: { listen: { port: 0 }, auth: { token: 't' }, taskTimeoutMs: 50 } })]).build(), quiet);
+    try {
+      const { port } = rt.getResourceValue(nativeExposure);
+      const status = await new Promise((resolve, reject) => {
+        http.request({ host: '127.0.0.1', port, method: 'POST', path: `/__runner/task/${slow.id}`, headers: { 'x-runner-token': 't' } }, (res) => { res.resume(); resolve(res.statusCode); })
+          .on('error', reject).end('{}');
+      });
+      assert.strictEqual(status, 504, 'taskTimeoutMs in http applies (it was silently ignored)');
+    } finally {
+      await rt.dispose();
+    }
+    const refused = [
+      [{ taskTimeoutMss: 200 }, { code: 'ERR_UNKNOWN_OPTION', message: /config\.taskTimeoutMss is not an option; did you mean config\.taskTimeoutMs\?/ }],
+      [{ taskTimeoutMs: -1 }, { code: 'ERR_OUT_OF_RANGE', message: /config\.taskTimeoutMs/ }],
+      [{ port: 7070 }, { code: 'ERR_INVALID_ARG_VALUE', message: /nativeExposure: http\.port cannot be set: use http\.listen\.port/ }],
+      [{ maxBodySize: 10 }, { code: 'ERR_INVALID_ARG_VALUE', message: /http\.maxBodySize cannot be set: use http\.limits\.json\.maxSize/ }],
+      [{ protocol: 'seed' }, { code: 'ERR_INVALID_ARG_VALUE', message: /http\.protocol cannot be set/ }],
+    ];
+    for (const [extra, expected] of refused) {
+      await assert.rejects(run(appWith({ listen: { port: 0 }, auth: { token: 't' }, ...extra }), quiet), expected, JSON.stringify(extra));
+    }
+  });
+
   it('takes a port given as a string of digits (process.env.PORT), as Node\'s listen does', async () => {
     const holder = net.createServer();
     await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));
