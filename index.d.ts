@@ -290,6 +290,8 @@ export class TunnelServer {
   getStats(): TunnelStats;
   /** The bound port while listening, else null. */
   readonly port: number | null;
+  /** The bound address while listening, as Node's `server.address()` (all interfaces: `'::'`), else null. */
+  address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } | null;
 }
 
 /** The threads started by startWorkers. */

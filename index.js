@@ -7,6 +7,7 @@
  * and README.md for the protocol. Configuration is checked by Go (lib/config.js), the
  * bridge's byte format comes from Go (lib/wire.js).
  */
+const net = require('net');
 const native = require('./lib/native');
 const W = require('./lib/wire');
 const { checkConfig, errorFromGo } = require('./lib/config');
@@ -279,6 +280,17 @@ class TunnelServer {
   /** The bound port while listening (the real one when configured with port 0), else null. */
   get port() {
     return this.#port;
+  }
+
+  /**
+   * The bound address while listening, as Node's `server.address()` gives it
+   * (`{ address, family, port }`; all interfaces are `'::'`), else null.
+   * @returns {{address: string, family: string, port: number}|null}
+   */
+  address() {
+    if (this.#port === null) return null;
+    const host = this.#host === undefined || this.#host === null || this.#host === '' ? '::' : this.#host;
+    return { address: host, family: net.isIPv6(host) ? 'IPv6' : 'IPv4', port: this.#port };
   }
 
   /**

@@ -123,6 +123,26 @@ describe('TunnelServer API', () => {
       assert.strictEqual(s.port, null);
     });
 
+    it('address() is Node\'s server.address(): null before listen and after close, { address, family, port } while listening', async () => {
+      const cases = [
+        [{ host: '127.0.0.1' }, '127.0.0.1', 'IPv4', () => new Promise((r) => { const n = require('http').createServer().listen(0, '127.0.0.1', () => { const a = n.address(); n.close(() => r(a)); }); })],
+        [{ host: '::1' }, '::1', 'IPv6', null],
+        [{}, '::', 'IPv6', () => new Promise((r) => { const n = require('http').createServer().listen(0, () => { const a = n.address(); n.close(() => r(a)); }); })],
+      ];
+      for (const [config, address, family, node] of cases) {
+        const s = new TunnelServer({ port: 0, ...config });
+        assert.strictEqual(s.address(), null);
+        await s.listen();
+        assert.deepStrictEqual(s.address(), { address, family, port: s.port });
+        if (node) {
+          const a = await node();
+          assert.deepStrictEqual([a.address, a.family], [address, family], 'as node:http reports it');
+        }
+        await s.close();
+        assert.strictEqual(s.address(), null);
+      }
+    });
+
     it('listen resolves only once the port accepts connections', async () => {
       const s = new TunnelServer({ port: 0, host: '127.0.0.1' });
       s.registerTask('x', () => 'y');

@@ -7,12 +7,13 @@
  * async contexts. What differs between runner versions is in the flavour (see
  * flavour-v5.js).
  *
- * When it listens: runner computes the allow-list on every request from the values of
- * the tunnel resources, which exist only once those resources are initialized, and runs
- * tasks whose dependencies are computed only after every resource is initialized. So
- * nativeExposure checks its config during init, and binds its port, computes the
- * allow-list and registers the exposed ids when runner emits its ready event (before
- * any other ready listener); from then on every answer is the one runner gives once the
+ * When it listens: as nodeExposure, during its init, so the resources initialized after
+ * it see the bound port. What it exposes is another matter: runner computes the
+ * allow-list from the values of the tunnel resources, which exist only once those
+ * resources are initialized, and runs tasks whose dependencies are computed only after
+ * every resource is initialized. So the allow-list is computed and registered when runner
+ * emits its ready event (before any other ready listener); a call that arrives before
+ * gets runner's 403, and from then on every answer is the one runner gives once the
  * application is up. README.md ("Using with @bluelibs/runner") says why.
  */
 const { TunnelServer } = require('../../index');
@@ -76,6 +77,59 @@ class NativeExposure {
     return this.started;
   }
 
+  /**
+   * runner 5: listens during init, as nodeExposure does (the port is known to the
+   * resources initialized after this one), exposing nothing yet: the allow-list comes
+   * from tunnel resources that may not be initialized, so publish() registers it at
+   * the ready event. Until then a call gets runner's 403 (not exposed).
+   */
+  async bind() {
+    const mode = this.openExposure ? 'open' : 'list';
+    const server = new TunnelServer({ ...this.config, exposure: mode });
+    await server.listen();
+    this.server = server;
+    this.mode = mode;
+    safeLog(this.deps.logger, 'info', LISTEN, { basePath: this.basePath, port: this.config.port, host: this.config.host });
+  }
+
+  /** runner 5, at ready: registers what the allow-list exposes on the bound server. Once. */
+  publish() {
+    if (this.started === null) this.started = this.publishOnce();
+    return this.started;
+  }
+
+  async publishOnce() {
+    if (this.closed || this.server === null) return;
+    const { store, logger } = this.deps;
+    const list = this.flavour.allowList(store, logger);
+    const mode = list.enabled ? 'list' : this.openExposure ? 'open' : 'closed';
+    if (mode !== this.mode) {
+      // Rare (no server-mode tunnel, or open exposure and a tunnel): the exposure mode is
+      // part of the server's config, so the server listens again on the port it had.
+      const { port } = this.server;
+      await this.server.close();
+      if (this.closed) return;
+      const server = new TunnelServer({ ...this.config, port, exposure: mode });
+      this.server = server;
+      this.mode = mode;
+      this.register(server, mode, list);
+      await server.listen();
+      return;
+    }
+    this.register(this.server, mode, list);
+  }
+
+  /** Registers what mode and the allow-list expose (nothing when closed). */
+  register(server, mode, list) {
+    const { store } = this.deps;
+    if (mode === 'list') {
+      this.expose(server, list.tasks, list.events);
+    } else if (mode === 'open') {
+      const all = (entries, key) => new Map(Array.from(entries, (e) => [e[key].id, true]));
+      this.expose(server, all(store.tasks.values(), 'task'), all(store.events.values(), 'event'), false);
+    }
+  }
+
   async listen() {
     if (this.closed) return;
     const { store, logger } = this.deps;
@@ -84,12 +138,7 @@ class NativeExposure {
     // into open exposure, where every id of the store is callable and none is listed.
     const mode = list.enabled ? 'list' : this.openExposure ? 'open' : 'closed';
     const server = new TunnelServer({ ...this.config, exposure: mode });
-    if (mode === 'list') {
-      this.expose(server, list.tasks, list.events);
-    } else if (mode === 'open') {
-      const all = (entries, key) => new Map(Array.from(entries, (e) => [e[key].id, true]));
-      this.expose(server, all(store.tasks.values(), 'task'), all(store.events.values(), 'event'), false);
-    }
+    this.register(server, mode, list);
     await server.listen();
     this.server = server;
     safeLog(logger, 'info', LISTEN, { basePath: this.basePath, port: this.config.port, host: this.config.host });
@@ -210,8 +259,23 @@ class NativeExposure {
       get server() { return self.server; },
       /** Stops serving: answers every accepted request, then releases the port. */
       close: () => self.close(),
+      // nodeExposure's embedding members: a native listener cannot serve another server's
+      // requests, so each says so and what to use instead of failing as "not a function".
+      handleRequest: embedding('handleRequest'),
+      createRequestListener: embedding('createRequestListener'),
+      createServer: embedding('createServer'),
+      attachTo: embedding('attachTo'),
     };
   }
+}
+
+/** A member of nodeExposure's value that cannot exist here: throws why, and what to use. */
+function embedding(name) {
+  return () => {
+    const err = new Error(`nativeExposure: ${name}() is not supported: runner-native serves requests on its own native listener (http.listen), never through a Node http.Server; use nodeExposure to embed the exposure in your own server`);
+    err.code = 'ERR_METHOD_NOT_IMPLEMENTED';
+    throw err;
+  };
 }
 
 /** fn() as a promise whose rejection (or synchronous throw) goes through onError. */
@@ -226,9 +290,10 @@ function settle(fn, onError) {
 }
 
 /**
- * Creates the exposure during the resource's init: the config is checked now, the port
- * is bound at the ready event (at once when the event manager is already locked, as for
- * a resource initialized lazily after boot).
+ * Creates the exposure during the resource's init: the config is checked and the port
+ * bound now, as nodeExposure binds it; what is exposed is registered at the ready event
+ * (at once when the event manager is already locked, as for a resource initialized
+ * lazily after boot).
  * @param {{http?: object}|undefined} cfg
  * @param {any} deps
  * @param {Flavour} flavour
@@ -236,10 +301,11 @@ function settle(fn, onError) {
 async function createNativeExposure(cfg, deps, flavour) {
   const exposure = new NativeExposure(cfg, deps, flavour);
   const { eventManager } = deps;
+  await exposure.bind();
   if (eventManager.isLocked) {
-    await exposure.start();
+    await exposure.publish();
   } else {
-    eventManager.addListener(flavour.readyEvent, () => exposure.start(), {
+    eventManager.addListener(flavour.readyEvent, () => exposure.publish(), {
       order: Number.MIN_SAFE_INTEGER, id: flavour.resourceId,
     });
   }

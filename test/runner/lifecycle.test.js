@@ -24,12 +24,26 @@ function refused(port) {
 }
 
 describe('nativeExposure lifecycle', function () {
-  it('binds at ready: a resource initialized with it sees no port yet; the app sees it once run() resolves', async () => {
-    let duringInit;
-    const probe = r.resource('life.probe').dependencies({ exposure: nativeExposure }).init(async (_, { exposure }) => { duringInit = exposure.port; }).build();
-    const rt = await run(appWith({ listen: { port: 0 }, auth: { token: 't' } }, [probe]), quiet);
+  it('binds during init, as nodeExposure does: a resource that depends on it sees the port and server.address()', async () => {
+    const seen = {};
+    for (const [name, exposure] of [['node', nodeExposure], ['native', nativeExposure]]) {
+      const probe = r.resource(`life.probe.${name}`).dependencies({ exposure }).init(async (_, { exposure: value }) => {
+        const address = value.server.address();
+        // nodeExposure's value has no port of its own: apps read server.address().port.
+        if (name === 'native') assert.strictEqual(value.port, address.port);
+        seen[name] = { portKnown: address.port > 0, address: address.address, family: address.family };
+      }).build();
+      const app = r.resource(`life.app.${name}`).register([add, tunnel, exposure.with({ http: { listen: { port: 0 }, auth: { token: 't' } } }), probe]).build();
+      const rt = await run(app, quiet);
+      await rt.dispose();
+    }
+    assert.deepStrictEqual(seen.native, seen.node);
+    assert.deepStrictEqual(seen.native, { portKnown: true, address: '127.0.0.1', family: 'IPv4' });
+  });
+
+  it('serves what the allow-list exposes once the app is ready', async () => {
+    const rt = await run(appWith({ listen: { port: 0 }, auth: { token: 't' } }), quiet);
     try {
-      assert.strictEqual(duringInit, null);
       const value = rt.getResourceValue(nativeExposure);
       assert.ok(value.port > 0);
       assert.deepStrictEqual([value.host, value.basePath], ['127.0.0.1', '/__runner']);
@@ -116,9 +130,18 @@ describe('nativeExposure lifecycle', function () {
     }
   });
 
-  it('needs http.listen and refuses http.server: runner-native serves its own port', async () => {
+  it('needs http.listen and refuses http.server: runner-native serves its own port; the embedding members say so', async () => {
     await assert.rejects(run(appWith({ auth: { token: 't' } }), quiet), /http\.listen/);
     await assert.rejects(run(appWith({ server: {}, listen: { port: 0 } }), quiet), /http\.server is not supported/);
+    const rt = await run(appWith({ listen: { port: 0 }, auth: { token: 't' } }), quiet);
+    try {
+      const value = rt.getResourceValue(nativeExposure);
+      for (const name of ['handleRequest', 'createRequestListener', 'createServer', 'attachTo']) {
+        assert.throws(() => value[name](), { code: 'ERR_METHOD_NOT_IMPLEMENTED', message: new RegExp(`${name}\\(\\) is not supported: .*use nodeExposure to embed`) });
+      }
+    } finally {
+      await rt.dispose();
+    }
   });
 
   it('logs node.exposure.listen as nodeExposure does', async () => {

@@ -52,6 +52,10 @@ async function additions(): Promise<void> {
   });
   await server.listen();
   const port: number | null = server.port;
+  const address = server.address();
+  if (address) console.log(address.address, address.family === 'IPv6', address.port + 1);
+  const closing: boolean = (null as unknown as CallContext).closing;
+  void closing;
   const stats: TunnelStats = server.getStats();
   console.log(port, stats.requests, stats.pending, stats.timeouts, stats.closedByDeadline);
   server.closeIdleConnections();
