@@ -128,6 +128,13 @@ export interface TunnelConfig {
   authValidator?: (request: AuthRequest) => boolean | { ok: boolean } | Promise<boolean | { ok: boolean }>;
   /** Told about refused requests (for logs): every one, or several at once as `more` under a flood. */
   onAuthFailure?: (failure: AuthFailure) => void;
+  /**
+   * Told about every call answered 5xx because its handler failed: a throw or rejection
+   * (other than a `HandlerError` of status 4xx), a result that cannot be encoded, a stream
+   * that failed. For logs and metrics; the client's answer does not change (seed protocol:
+   * the error's message, see README). A hook that throws becomes a process warning.
+   */
+  onHandlerError?: (error: unknown, call: { kind: 'task' | 'event'; id: string | undefined; requestId: string | undefined }) => void;
   /** Answer the discovery route 404. Default false. */
   disableDiscovery?: boolean;
   /**
@@ -286,7 +293,7 @@ export class TunnelServer {
   closeAllConnections(): void;
   getTaskIds(): Promise<string[]>;
   getEventIds(): Promise<string[]>;
-  /** Counters of the running server. */
+  /** Counters of the running server; after close(), the last ones it had. */
   getStats(): TunnelStats;
   /** The bound port while listening, else null. */
   readonly port: number | null;

@@ -76,6 +76,8 @@ class TunnelServer {
   /** @type {Promise<void>|null} settles when the current close() is done */
   #closing = null;
   #resolveClose = null;
+  /** the counters read when the server last closed, else null */
+  #finalStats = null;
 
   /**
    * @param {import('./index').TunnelConfig} config
@@ -90,6 +92,7 @@ class TunnelServer {
       serializer: config.serializer,
       authValidator: config.authValidator,
       onAuthFailure: config.onAuthFailure,
+      onHandlerError: config.onHandlerError,
       corsOrigin: originChooser(config.cors && config.cors.origin),
     };
   }
@@ -252,6 +255,9 @@ class TunnelServer {
 
   /** Go has closed the server and released its handle (SIGNAL_CLOSED). */
   #closed() {
+    // The handle is freed after this callback: read the last counters while it is valid,
+    // so that getStats() keeps them after close() (a final scrape, a shutdown log line).
+    this.#finalStats = this.getStats();
     this.#handle = 0;
     this.#dispatcher = null;
     this.#port = null;
@@ -298,6 +304,7 @@ class TunnelServer {
    * @returns {import('./index').TunnelStats}
    */
   getStats() {
+    if (this.#handle === 0 && this.#finalStats !== null) return { ...this.#finalStats };
     const values = new BigUint64Array(W.STATS.length);
     if (this.#handle !== 0) native.stats(this.#handle, values);
     const stats = {};

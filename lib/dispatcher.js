@@ -187,6 +187,7 @@ class Dispatcher {
    * @param {(request: object) => unknown} [options.authValidator]
    * @param {(origin: string|undefined) => unknown} [options.corsOrigin] a RegExp's test or a function
    * @param {(info: object) => void} [options.onAuthFailure]
+   * @param {(error: unknown, info: {kind: string, id: string|undefined, requestId: string|undefined}) => void} [options.onHandlerError]
    * @param {() => void} options.onClosed called once Go has finished closing
    */
   constructor(handle, handlers, options) {
@@ -352,13 +353,13 @@ class Dispatcher {
       ret = entry.fn(input, ctx);
     } catch (reason) {
       this.settle(id, ctx);
-      this.fail(id, kind, reason);
+      this.fail(id, kind, reason, ctx);
       return;
     }
     if (ret !== null && (typeof ret === 'object' || typeof ret === 'function') && typeof ret.then === 'function' && !isStreamingAnswer(ret)) {
       ret.then(
         (value) => this.settleWith(id, kind, ctx, value),
-        (reason) => { this.settle(id, ctx); this.fail(id, kind, reason); },
+        (reason) => { this.settle(id, ctx); this.fail(id, kind, reason, ctx); },
       );
       return;
     }
@@ -369,8 +370,8 @@ class Dispatcher {
   settleWith(id, kind, ctx, value) {
     if (kind === W.KIND_TASK && isStreamingAnswer(value)) {
       // The call lives on until the stream is over: aborts still reach its signal.
-      streamAnswer(this, id, value, (err) => this.fail(id, kind, err))
-        .catch((err) => this.pushText(id, W.ANSWER_STREAM_ERROR, messageOf(err, 'stream failed')))
+      streamAnswer(this, id, value, (err) => this.fail(id, kind, err, ctx))
+        .catch((err) => { this.report(err, kind, ctx); this.pushText(id, W.ANSWER_STREAM_ERROR, messageOf(err, 'stream failed')); })
         .finally(() => this.settle(id, ctx));
       return;
     }
@@ -433,6 +434,22 @@ class Dispatcher {
     else answer(decision);
   }
 
+  /**
+   * Tells options.onHandlerError about a call answered 5xx because its handler failed
+   * (a throw or rejection, a HandlerError of status 5xx, a result that cannot be
+   * encoded, a stream that failed). A hook that throws is reported as a process
+   * warning: it never changes the answer nor stalls the bridge.
+   */
+  report(error, kind, ctx) {
+    const hook = this.options.onHandlerError;
+    if (!hook) return;
+    try {
+      hook(error, { kind: kind === W.KIND_EVENT ? 'event' : 'task', id: ctx ? ctx.id : undefined, requestId: ctx ? ctx.requestId : undefined });
+    } catch (err) {
+      process.emitWarning(`runner-native: onHandlerError threw: ${messageOf(err, 'unknown error')}`);
+    }
+  }
+
   /** A notice; more: how many later ones Go coalesced into it (see internal/wire). */
   notice(what, status, extras, more) {
     if (what === W.NOTICE_AUTH_FAILURE && this.options.onAuthFailure) {
@@ -466,18 +483,21 @@ class Dispatcher {
     } catch (err) {
       const what = kind === W.KIND_EVENT ? 'Event result' : 'Task result';
       this.pushText(id, W.ANSWER_UNENCODABLE, `${what} could not be serialized to JSON: ${messageOf(err, 'unknown error')}`);
+      this.report(err, kind, ctx);
       return;
     }
     if (text === undefined) this.pushText(id, W.ANSWER_NO_RESULT, '');
     else this.pushText(id, W.ANSWER_RESULT, text);
   }
 
-  fail(id, kind, reason) {
+  fail(id, kind, reason, ctx) {
     if (reason instanceof HandlerError) {
       this.pushError(id, reason.status, reason.code, reason.message, reason);
+      if (reason.status >= 500) this.report(reason, kind, ctx);
       return;
     }
     this.pushError(id, 500, undefined, messageOf(reason, kind === W.KIND_EVENT ? 'Event handler failed' : 'Task execution failed'));
+    this.report(reason, kind, ctx);
   }
 
   /** Encodes an error answer: code?, message, id?, data? (see internal/wire). */

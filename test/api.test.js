@@ -1,7 +1,8 @@
 'use strict';
 const assert = require('assert');
 const net = require('net');
-const { startServer, closeAll, post, request, TunnelServer } = require('./helpers');
+const { startServer, closeAll, post, request, waitFor, TunnelServer } = require('./helpers');
+const { HandlerError } = require('..');
 
 describe('TunnelServer API', () => {
   afterEach(closeAll);
@@ -218,6 +219,92 @@ describe('TunnelServer API', () => {
       assert.strictEqual(stats.status5xx, 0);
       assert.strictEqual(stats.pending, 0);
       assert.ok(stats.connections >= 1, 'the keep-alive connection is open');
+    });
+
+    it('keeps the last counters after close() (a final scrape), live ones again after a new listen()', async () => {
+      const server = new TunnelServer({ port: 0, host: '127.0.0.1' });
+      server.registerTask('ok', () => 1);
+      await server.listen();
+      await post(server.port, '/__runner/task/ok', {});
+      await post(server.port, '/__runner/task/missing', {});
+      await server.close();
+      const after = server.getStats();
+      assert.deepStrictEqual([after.requests, after.status2xx, after.status4xx], [2, 1, 1]);
+      assert.strictEqual(after.connections, 0, 'read once every connection had closed');
+      await server.listen();
+      try {
+        assert.strictEqual(server.getStats().requests, 0, 'a new listen counts anew');
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
+  describe('onHandlerError', () => {
+    it('is told of every call answered 5xx because its handler failed, with what the client got unchanged', async () => {
+      const seen = [];
+      const server = new TunnelServer({
+        port: 0,
+        host: '127.0.0.1',
+        onHandlerError: (error, call) => seen.push([call.kind, call.id, error instanceof Error ? error.message : String(error)]),
+      });
+      server.registerTask('throws', () => { throw new Error('boom'); });
+      server.registerTask('rejects', () => Promise.reject('nope')); // eslint-disable-line prefer-promise-reject-errors
+      server.registerTask('typed500', () => { throw new HandlerError('down', { status: 503, code: 'DOWN' }); });
+      server.registerTask('typed404', () => { throw new HandlerError('none', { status: 404, code: 'NONE' }); });
+      server.registerTask('unencodable', () => 10n);
+      server.registerTask('fine', () => 'ok');
+      server.registerEvent('failing', () => { throw new Error('event boom'); });
+      await server.listen();
+      try {
+        const cases = [
+          ['/__runner/task/throws', 500, ['task', 'throws', 'boom']],
+          ['/__runner/task/rejects', 500, ['task', 'rejects', 'nope']],
+          ['/__runner/task/typed500', 503, ['task', 'typed500', 'down']],
+          ['/__runner/task/typed404', 404, null],
+          ['/__runner/task/unencodable', 500, ['task', 'unencodable', null]],
+          ['/__runner/task/fine', 200, null],
+          ['/__runner/event/failing', 500, ['event', 'failing', 'event boom']],
+        ];
+        for (const [path, status, report] of cases) {
+          const before = seen.length;
+          const res = await post(server.port, path, {});
+          assert.strictEqual(res.status, status, path);
+          if (report === null) {
+            assert.strictEqual(seen.length, before, `${path}: not reported`);
+          } else {
+            assert.strictEqual(seen.length, before + 1, `${path}: reported once`);
+            const [kind, id, message] = seen[seen.length - 1];
+            assert.deepStrictEqual([kind, id], report.slice(0, 2), path);
+            if (report[2] !== null) assert.strictEqual(message, report[2], path);
+          }
+        }
+        assert.strictEqual((await post(server.port, '/__runner/task/throws', {})).text, '{"ok":false,"error":{"code":500,"message":"boom","codeName":"INTERNAL_ERROR"}}', 'the client still gets the seed envelope');
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('a hook that throws is a process warning; the answer and the server go on', async () => {
+      const warnings = [];
+      const onWarning = (w) => warnings.push(w.message);
+      process.on('warning', onWarning);
+      const server = new TunnelServer({ port: 0, host: '127.0.0.1', onHandlerError: () => { throw new Error('logger down'); } });
+      server.registerTask('throws', () => { throw new Error('boom'); });
+      await server.listen();
+      try {
+        assert.strictEqual((await post(server.port, '/__runner/task/throws', {})).status, 500);
+        assert.strictEqual((await post(server.port, '/__runner/task/throws', {})).status, 500);
+        await waitFor(() => warnings.length >= 2);
+        assert.match(warnings[0], /onHandlerError threw: logger down/);
+      } finally {
+        process.off('warning', onWarning);
+        await server.close();
+      }
+    });
+
+    it('must be a function', () => {
+      assert.throws(() => new TunnelServer({ port: 0, onHandlerError: 'log' }), { code: 'ERR_INVALID_ARG_TYPE', message: /onHandlerError must be a function/ });
     });
   });
 });

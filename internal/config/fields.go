@@ -194,6 +194,9 @@ var fields = []field{
 	}},
 	funcField("authValidator", func(c *Config) *bool { return &c.Auth.Validator }),
 	funcField("onAuthFailure", func(c *Config) *bool { return &c.AuthFailureNotices }),
+	// onHandlerError: told of calls answered 5xx because their handler failed; only
+	// JavaScript calls it.
+	funcField("onHandlerError", nil),
 	boolField("disableDiscovery", func(c *Config) *bool { return &c.DisableDiscovery }),
 	{"exposure", func(d *decoder, n string, v any) error {
 		s, err := str(n, v, "'open', 'list' or 'closed'")
@@ -456,12 +459,16 @@ func boolField(name string, ptr func(*Config) *bool) field {
 	}}
 }
 
+// funcField is a JavaScript function; ptr (nil for a hook only JavaScript calls) records
+// that it is set.
 func funcField(name string, ptr func(*Config) *bool) field {
 	return field{name, func(d *decoder, n string, v any) error {
 		if markerKind(v) != "function" {
 			return typeErr(n, "must be a function, got "+describe(v))
 		}
-		*ptr(&d.cfg) = true
+		if ptr != nil {
+			*ptr(&d.cfg) = true
+		}
 		return nil
 	}}
 }
