@@ -25,7 +25,9 @@ function createFlavour(runner) {
   const { globals } = runner;
   return {
     name: 'runner-5',
-    resourceId: 'runner-native.resources.exposure',
+    // nodeExposure's own id: runner's logs carry it as their source, so log filters and
+    // dashboards written for nodeExposure match. (Register one of the two, not both.)
+    resourceId: 'platform.node.resources.exposure',
     defineResource: runner.resource,
     dependencies: {
       store: globals.resources.store,

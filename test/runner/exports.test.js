@@ -6,7 +6,7 @@ const path = require('path');
 describe('package exports', function () {
   it('"@bluelibs/runner-native/runner" is runner.js, with nativeExposure', () => {
     assert.strictEqual(require.resolve('@bluelibs/runner-native/runner'), path.resolve(__dirname, '../../runner.js'));
-    assert.strictEqual(require('@bluelibs/runner-native/runner').nativeExposure.id, 'runner-native.resources.exposure');
+    assert.strictEqual(require('@bluelibs/runner-native/runner').nativeExposure.id, require('@bluelibs/runner').nodeExposure.id, 'nodeExposure\'s id: logs carry the same source');
     assert.strictEqual(typeof require('@bluelibs/runner-native').TunnelServer, 'function');
   });
 
