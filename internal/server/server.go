@@ -85,7 +85,11 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) *Server {
 		DisablePreParseMultipartForm: true, // bodies are JSON; never parse forms
 		CloseOnShutdown:              true, // tell keep-alive clients to reconnect elsewhere
 		ReadBufferSize:               cfg.MaxHeaderSize,
-		MaxRequestBodySize:           cfg.MaxBodySize,
+		// fasthttp reads min(Content-Length, MaxRequestBodySize, 8 KiB) of a streamed
+		// body before it calls the handler. 1, the least it takes, so that a request
+		// is routed and authorized before its body is read (body.go checks the real
+		// limits, as it reads).
+		MaxRequestBodySize: 1,
 		ReadTimeout:                  config.Millis(cfg.ReadTimeoutMs),
 		WriteTimeout:                 config.Millis(cfg.WriteTimeoutMs),
 		IdleTimeout:                  config.Millis(cfg.IdleTimeoutMs),
