@@ -153,3 +153,28 @@ describe('requestTimeoutMs: the whole request, streamed bodies included (issue 1
     assert.strictEqual(parse(text).status, 408, text);
   });
 });
+
+describe('maxJsonDepth at the most a config allows (issue 16, D7)', function () {
+  this.timeout(60000);
+  afterEach(closeAll);
+
+  for (const protocol of ['seed', 'runner']) {
+    it(`${protocol}: 10 MiB of '[' with maxJsonDepth 5,000,000 (and 2^31-1) is a 400, and the process lives on`, async () => {
+      for (const maxJsonDepth of [5000000, 2 ** 31 - 1]) {
+        const config = protocol === 'seed' ? seedToken : runnerConfig;
+        const depth = (x) => { let d = 0; for (; Array.isArray(x); x = x[0]) d++; return d; };
+        const s = await startServer({ ...config, maxJsonDepth, maxBodySize: 16 * MB }, (srv) => srv.registerTask('echo', depth));
+        const body = Buffer.alloc(10 * MB, 0x5b);
+        const res = parse(await rawExchange(s.port, Buffer.concat([Buffer.from(`POST /__runner/task/echo HTTP/1.1\r\nHost: x\r\nx-runner-token: secret\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`), body])));
+        assert.strictEqual(res.status, 400, res.body);
+        assert.strictEqual(protocol === 'seed' ? res.json.error.codeName : res.json.error.code, 'INVALID_JSON');
+        // Nested (as deep as runner's serializer decodes) within the limit: answered.
+        const nested = `${'['.repeat(900)}${']'.repeat(900)}`;
+        const deep = `{"input":${nested}}`;
+        const ok = parse(await rawExchange(s.port, `POST /__runner/task/echo HTTP/1.1\r\nHost: x\r\nx-runner-token: secret\r\nContent-Type: application/json\r\nContent-Length: ${deep.length}\r\n\r\n${deep}`));
+        assert.strictEqual(ok.status, 200, ok.body.slice(0, 300));
+        assert.strictEqual(ok.json.result, 900);
+      }
+    });
+  }
+});
