@@ -18,6 +18,7 @@ bench: build
 
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzMember$$' -fuzztime 60s ./internal/jsonscan
+	go test -run '^$$' -fuzz '^FuzzDepth$$' -fuzztime 60s ./internal/jsonscan
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./internal/route
 	go test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime 60s ./internal/envelope
 	go test -run '^$$' -fuzz '^FuzzGuard$$' -fuzztime 60s ./internal/httpguard

@@ -95,8 +95,16 @@ export interface TunnelConfig {
   maxHeaderSize?: number;
   /** Deepest nesting of arrays/objects accepted in a body; deeper ones get 400 INVALID_JSON. Default 512 (runner: 1000). */
   maxJsonDepth?: number;
-  /** Time allowed to read one request, in ms. Default 30000. */
+  /** Time allowed to read one request, in ms; a streamed body: each read. Default 30000. */
   readTimeoutMs?: number;
+  /**
+   * Time allowed to receive a whole request, head to last body byte, streamed bodies
+   * (`ctx.body`, multipart uploads) included, in ms: Node's `server.requestTimeout`. Past
+   * it the request is answered 408 REQUEST_TIMEOUT (when its answer has not started) and
+   * the connection closes. Default 300000; 0: no limit. Raise it for uploads that
+   * legitimately take longer.
+   */
+  requestTimeoutMs?: number;
   /** Time allowed to write one response, in ms. Default 30000. */
   writeTimeoutMs?: number;
   /** How long an idle keep-alive connection is kept, in ms. Default 30000. */

@@ -94,6 +94,15 @@ type Config struct {
 	// ("readTimeoutMs"). Default 30000. It protects against slow clients (slowloris).
 	ReadTimeoutMs int
 
+	// RequestTimeoutMs bounds the time to receive a whole request, from its head to the
+	// last byte of its body ("requestTimeoutMs", Node's server.requestTimeout). Default
+	// 300000 (Node's); 0: no limit. readTimeoutMs bounds a JSON body whole, but a streamed
+	// body (application/octet-stream, a multipart upload) only per read: without this, a
+	// client sending one byte now and then holds its call for ever. Past it the request is
+	// answered 408 (when its answer has not started) and the connection closes. Raise it
+	// for uploads that legitimately take longer than five minutes.
+	RequestTimeoutMs int
+
 	// WriteTimeoutMs bounds the time to write one response ("writeTimeoutMs"). Default 30000.
 	WriteTimeoutMs int
 

@@ -22,6 +22,7 @@ func TestDefaultsPerProtocol(t *testing.T) {
 	assert.Equal(t, 10000, seed.MaxInFlight)
 	assert.Equal(t, 10000, seed.CloseTimeoutMs)
 	assert.Equal(t, 0, seed.TaskTimeoutMs)
+	assert.Equal(t, 300000, seed.RequestTimeoutMs, "Node's requestTimeout")
 	assert.Equal(t, Open, seed.Exposure)
 	assert.Equal(t, "x-runner-token", seed.Auth.Header)
 
@@ -30,6 +31,7 @@ func TestDefaultsPerProtocol(t *testing.T) {
 	assert.Equal(t, 16<<10, runner.MaxHeaderSize, "Node's header limit")
 	assert.Equal(t, 1000, runner.MaxJSONDepth, "runner's serializer depth")
 	assert.Equal(t, List, runner.Exposure)
+	assert.Equal(t, 300000, runner.RequestTimeoutMs, "Node's requestTimeout")
 	assert.Equal(t, []string{"POST", "OPTIONS"}, runner.CORS.Methods)
 	assert.Equal(t, "", runner.CORS.MaxAge)
 }
@@ -79,6 +81,8 @@ func TestDecodeTable(t *testing.T) {
 		{`{"port":0,"maxInFlight":16777217}`, "RangeError", "config.maxInFlight must be between 1 and 16777216, got 16777217"},
 		{`{"port":0,"taskTimeoutMs":0}`, "", ""},
 		{`{"port":0,"closeTimeoutMs":0}`, "", ""},
+		{`{"port":0,"requestTimeoutMs":0}`, "", ""},
+		{`{"port":0,"requestTimeoutMs":-1}`, "RangeError", "config.requestTimeoutMs must be between 0 and 2147483647, got -1"},
 		{`{"port":0,"reduceMemoryUsage":"yes"}`, "TypeError", `config.reduceMemoryUsage must be a boolean, got "yes"`},
 		{`{"port":0,"auth":"abc"}`, "TypeError", `config.auth must be an object such as { token: 's3cret' }, got "abc"`},
 		{`{"port":0,"auth":{"token":""}}`, "TypeError", `config.auth.token must be a non-empty string or a non-empty array of non-empty strings, got ""`},

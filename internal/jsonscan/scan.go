@@ -41,7 +41,7 @@ func Member(doc []byte, key string, maxDepth int) (value []byte, found bool, err
 		return nil, false, ErrNotObject
 	}
 	s.want, s.capture = key, true
-	if err := s.container('}'); err != nil {
+	if err := s.value(); err != nil {
 		return nil, false, err
 	}
 	return s.found, s.found != nil, s.end()
@@ -64,7 +64,7 @@ func Members(doc []byte, a, b string, maxDepth int) (va, vb []byte, isObject boo
 		return nil, nil, false, s.end()
 	}
 	s.want, s.want2, s.capture = a, b, true
-	if err := s.container('}'); err != nil {
+	if err := s.value(); err != nil {
 		return nil, nil, false, err
 	}
 	return s.found, s.found2, true, s.end()
@@ -86,12 +86,59 @@ type scanner struct {
 	i     int
 	depth int
 	max   int
+	open  levels // what each open container is, by depth
 
 	// Member capture: when capture is set, the value of every member named want (want2)
 	// of the outermost object is recorded in found (found2); the last one wins.
 	want, want2   string
 	capture       bool
 	found, found2 []byte
+}
+
+// levels records, one bit per level, whether each open container is an object. The
+// scanner is iterative: its memory for nesting is this bit stack, not the goroutine's
+// stack, so no depth a config allows (maxJsonDepth up to 2^31-1) can crash the process.
+// The first 512 levels live in place (no allocation on the hot path); deeper ones, only
+// for bodies that nest deeper, in a slice that grows with the input (an eighth of a byte
+// per level, and each level costs the input at least one byte).
+type levels struct {
+	small [8]uint64
+	big   []uint64
+}
+
+const smallLevels = len(levels{}.small) * 64
+
+// set records whether the container at depth d (from 1) is an object.
+func (l *levels) set(d int, object bool) {
+	i := d - 1
+	w := &l.small[0]
+	if i < smallLevels {
+		w = &l.small[i/64]
+	} else {
+		j := (i - smallLevels) / 64
+		for j >= len(l.big) {
+			l.big = append(l.big, 0)
+		}
+		w = &l.big[j]
+	}
+	bit := uint64(1) << (i % 64)
+	if object {
+		*w |= bit
+	} else {
+		*w &^= bit
+	}
+}
+
+// object reports whether the container at depth d (from 1) is an object.
+func (l *levels) object(d int) bool {
+	i := d - 1
+	var w uint64
+	if i < smallLevels {
+		w = l.small[i/64]
+	} else {
+		w = l.big[(i-smallLevels)/64]
+	}
+	return w&(uint64(1)<<(i%64)) != 0
 }
 
 func (s *scanner) end() error {
@@ -113,90 +160,127 @@ func (s *scanner) skipSpace() {
 	}
 }
 
+// value scans one value at s.i, containers included, without recursion: a container's
+// members are scanned in a loop that keeps the open containers in s.open. It checks
+// exactly what the grammar says, in input order, so its first error is the one a
+// recursive descent would report.
 func (s *scanner) value() error {
-	if s.i >= len(s.b) {
-		return ErrSyntax
-	}
-	switch c := s.b[s.i]; {
-	case c == '{':
-		return s.container('}')
-	case c == '[':
-		return s.container(']')
-	case c == '"':
-		_, _, _, err := s.str()
-		return err
-	case c == 't':
-		return s.literal("true")
-	case c == 'f':
-		return s.literal("false")
-	case c == 'n':
-		return s.literal("null")
-	case c == '-' || (c >= '0' && c <= '9'):
-		return s.number()
-	}
-	return ErrSyntax
-}
-
-// container scans an object or an array; close is its closing bracket.
-func (s *scanner) container(close byte) error {
-	s.depth++
-	if s.depth > s.max {
-		return ErrTooDeep
-	}
-	s.i++
-	s.skipSpace()
-	if s.i < len(s.b) && s.b[s.i] == close {
-		s.i++
-		s.depth--
-		return nil
-	}
+	base := s.depth
+	wanted, vs := 0, 0 // the outermost object's member being scanned (capture)
 	for {
-		s.skipSpace()
-		wanted := 0
-		if close == '}' {
-			ks, ke, escaped, err := s.str()
-			if err != nil {
-				return err
-			}
-			if s.capture && s.depth == 1 {
-				if keyEquals(s.b[ks:ke], escaped, s.want) {
-					wanted = 1
-				} else if s.want2 != "" && keyEquals(s.b[ks:ke], escaped, s.want2) {
-					wanted = 2
-				}
-			}
-			s.skipSpace()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
-				return ErrSyntax
-			}
-			s.i++
-			s.skipSpace()
-		}
-		vs := s.i
-		if err := s.value(); err != nil {
-			return err
-		}
-		switch wanted {
-		case 1:
-			s.found = s.b[vs:s.i]
-		case 2:
-			s.found2 = s.b[vs:s.i]
-		}
-		s.skipSpace()
+		// A value starts at s.i.
 		if s.i >= len(s.b) {
 			return ErrSyntax
 		}
-		switch s.b[s.i] {
-		case ',':
+		switch c := s.b[s.i]; {
+		case c == '{' || c == '[':
+			s.depth++
+			if s.depth > s.max {
+				return ErrTooDeep
+			}
+			object := c == '{'
+			s.open.set(s.depth, object)
 			s.i++
-		case close:
-			s.i++
-			s.depth--
-			return nil
+			s.skipSpace()
+			if s.i < len(s.b) && (object && s.b[s.i] == '}' || !object && s.b[s.i] == ']') {
+				s.i++
+				s.depth--
+				break // an empty container: a complete value
+			}
+			var err error
+			if wanted, vs, err = s.member(wanted, vs); err != nil {
+				return err
+			}
+			continue // its first member's value
+		case c == '"':
+			if _, _, _, err := s.str(); err != nil {
+				return err
+			}
+		case c == 't':
+			if err := s.literal("true"); err != nil {
+				return err
+			}
+		case c == 'f':
+			if err := s.literal("false"); err != nil {
+				return err
+			}
+		case c == 'n':
+			if err := s.literal("null"); err != nil {
+				return err
+			}
+		case c == '-' || (c >= '0' && c <= '9'):
+			if err := s.number(); err != nil {
+				return err
+			}
 		default:
 			return ErrSyntax
 		}
+		// A value ended at s.i: close the containers it completes, up to one that has
+		// another member.
+		for {
+			if s.depth == base {
+				return nil
+			}
+			if s.depth == 1 && wanted != 0 {
+				if wanted == 1 {
+					s.found = s.b[vs:s.i]
+				} else {
+					s.found2 = s.b[vs:s.i]
+				}
+				wanted = 0
+			}
+			s.skipSpace()
+			if s.i >= len(s.b) {
+				return ErrSyntax
+			}
+			object := s.open.object(s.depth)
+			if s.b[s.i] == ',' {
+				s.i++
+				break
+			}
+			if object && s.b[s.i] == '}' || !object && s.b[s.i] == ']' {
+				s.i++
+				s.depth--
+				continue
+			}
+			return ErrSyntax
+		}
+		var err error
+		if wanted, vs, err = s.member(wanted, vs); err != nil {
+			return err
+		}
 	}
+}
+
+// member scans what comes before the next member's value in the container at s.depth:
+// space, and in an object the member's name and colon. At depth 1 with capture on, it
+// says which wanted member (if any) the value belongs to, and where the value starts.
+func (s *scanner) member(wanted, vs int) (int, int, error) {
+	s.skipSpace()
+	if s.open.object(s.depth) {
+		ks, ke, escaped, err := s.str()
+		if err != nil {
+			return 0, 0, err
+		}
+		if s.capture && s.depth == 1 {
+			wanted = 0
+			if keyEquals(s.b[ks:ke], escaped, s.want) {
+				wanted = 1
+			} else if s.want2 != "" && keyEquals(s.b[ks:ke], escaped, s.want2) {
+				wanted = 2
+			}
+		}
+		s.skipSpace()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return 0, 0, ErrSyntax
+		}
+		s.i++
+		s.skipSpace()
+	}
+	if s.depth == 1 {
+		vs = s.i
+	}
+	return wanted, vs, nil
 }
 
 func (s *scanner) literal(word string) error {

@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -105,6 +106,11 @@ func FuzzMember(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		v, found, err := Member(doc, "input", 512)
+		// The iterative scanner finds what the recursive one it replaced found.
+		ra, rb, ro, rerr := refMembers(doc, "input", "returnPayload", 512)
+		if a, b, o, err2 := Members(doc, "input", "returnPayload", 512); err2 != rerr || o != ro || !bytes.Equal(a, ra) || !bytes.Equal(b, rb) {
+			t.Fatalf("%q: got %q %q %v %v, the reference %q %q %v %v", doc, a, b, o, err2, ra, rb, ro, rerr)
+		}
 		if !utf8.Valid(doc) {
 			return // go-json accepts invalid UTF-8 in strings; we reject it on purpose
 		}

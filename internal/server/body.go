@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -34,8 +36,13 @@ import (
 // answered: 413 past the limit; when the client stalls (408) or sends a broken body
 // (400), the seed protocol's envelope, or Node's bare answer in runner mode (Node's HTTP
 // server answers these before runner's exposure runs).
+//
+// The buffer grows with the bytes that arrive, never with the Content-Length announced:
+// a client may claim 10 MiB and send 8 KiB, on as many connections as it likes. It is
+// the call's pooled buffer (kept across calls up to maxPooledBuf).
 func (s *Server) readBody(r *request) ([]byte, bool) {
-	ctx := r.ctx
+	ctx, c := r.ctx, r.c
+	c.bodyTaken = true
 	if !ctx.Request.IsBodyStream() {
 		return ctx.PostBody(), true
 	}
@@ -43,24 +50,19 @@ func (s *Server) readBody(r *request) ([]byte, bool) {
 	var num [20]byte
 	tooLarge := func() ([]byte, bool) {
 		ctx.SetConnectionClose()
-		if !s.dialect.Runner() {
-			s.setCORS(r) // the seed protocol reads the body before anything else
-		}
 		s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(limit), 10))
 		return nil, false
 	}
-	if n := ctx.Request.Header.ContentLength(); n > limit {
+	size := ctx.Request.Header.ContentLength() // -1: chunked
+	if size > limit {
 		return tooLarge()
 	}
-	c := r.c
+	s.bodyDeadline(r)
 	buf := c.body[:0]
-	if n := ctx.Request.Header.ContentLength(); n > cap(buf) {
-		buf = make([]byte, 0, n)
-	}
 	stream := ctx.RequestBodyStream()
 	for {
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+			buf = growBody(buf, size, limit)
 		}
 		n, err := stream.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -81,6 +83,43 @@ func (s *Server) readBody(r *request) ([]byte, bool) {
 	return buf, true
 }
 
+// minBodyBuf is the first size of a body buffer that has none yet.
+const minBodyBuf = 4 << 10
+
+// growBody returns buf (full) with room for more: twice its capacity, so that a body
+// costs at most about twice the bytes received, but never more than the announced size
+// (size, -1 when unknown) or the limit, plus one byte to see the end or the excess.
+func growBody(buf []byte, size, limit int) []byte {
+	n := max(2*cap(buf), minBodyBuf)
+	if size >= 0 {
+		n = min(n, size+1)
+	}
+	n = max(min(n, limit+1), cap(buf)+1)
+	grown := make([]byte, len(buf), n)
+	copy(grown, buf)
+	return grown
+}
+
+// maxDrainedBody is the largest unread body of a refused request that is skipped to
+// keep its connection (fasthttp reads and drops it after the answer is sent, into no
+// buffer). A larger one, or one of unknown size (chunked), closes the connection.
+const maxDrainedBody = 64 << 10
+
+// unreadBody runs when a request is done: one refused before its body was read (no
+// route, auth, method, exposure, id) closes its connection, as a 413 does, unless its
+// body is small enough to skip. Reading the rest of a large body to keep a connection
+// would let anyone make the server read, for nothing, whatever it announces; the
+// lingering close (linger.go) still lets the client read its answer.
+func (s *Server) unreadBody(r *request) {
+	if r.c.bodyTaken || !r.ctx.Request.IsBodyStream() {
+		return
+	}
+	if n := r.ctx.Request.Header.ContentLength(); n >= 0 && n <= maxDrainedBody {
+		return
+	}
+	r.ctx.SetConnectionClose()
+}
+
 // bodyFailed answers a body that stalled (408) or broke (400, or the guard's refusal).
 func (s *Server) bodyFailed(r *request, err error) {
 	ctx := r.ctx
@@ -99,13 +138,18 @@ func (s *Server) bodyFailed(r *request, err error) {
 		return
 	}
 	ctx.SetConnectionClose()
-	s.setCORS(r) // the seed protocol reads the body before anything else
 	switch {
 	case guarded:
 		s.stats.RejectedHTTP.Add(1)
 		c := r.c
 		var status int
 		c.out, status = s.dialect.AppendCustom(c.out[:0], rej.Status, rej.Code, s.guardMessage(rej))
+		s.reply(r, status, c.out)
+	case timeout && s.pastRequestDeadline(r):
+		c := r.c
+		var status int
+		c.out, status = s.dialect.AppendCustom(c.out[:0], fasthttp.StatusRequestTimeout,
+			s.dialect.Code(protocol.RequestTimeout), "Request not received within requestTimeoutMs")
 		s.reply(r, status, c.out)
 	case timeout:
 		s.fail(r, protocol.RequestTimeout, nil)
@@ -118,6 +162,7 @@ func (s *Server) bodyFailed(r *request, err error) {
 // streamBody hands the request body to the call as a stream (ctx.body in JavaScript).
 func (s *Server) streamBody(r *request) {
 	c, ctx := r.c, r.ctx
+	c.bodyTaken = true
 	var src io.Reader
 	if ctx.Request.IsBodyStream() {
 		src = ctx.RequestBodyStream()
@@ -126,30 +171,78 @@ func (s *Server) streamBody(r *request) {
 	}
 	c.stream = bodyReader{
 		src: src, conn: ctx.Conn(), timeout: config.Millis(s.cfg.ReadTimeoutMs),
-		size: ctx.Request.Header.ContentLength(), limit: s.cfg.MaxStreamBodySize,
+		deadline: s.requestDeadline(r),
+		size:     ctx.Request.Header.ContentLength(), limit: s.cfg.MaxStreamBodySize,
 	}
 	c.Body = &c.stream
+}
+
+// requestDeadline is when the whole request must have arrived (requestTimeoutMs,
+// counted from its head), or zero (no limit).
+func (s *Server) requestDeadline(r *request) time.Time {
+	if s.cfg.RequestTimeoutMs <= 0 {
+		return time.Time{}
+	}
+	return r.ctx.Time().Add(config.Millis(s.cfg.RequestTimeoutMs))
+}
+
+// pastRequestDeadline reports whether the request's whole deadline has passed (its
+// 408 then names requestTimeoutMs rather than readTimeoutMs).
+func (s *Server) pastRequestDeadline(r *request) bool {
+	d := s.requestDeadline(r)
+	return !d.IsZero() && !time.Now().Before(d)
+}
+
+// bodyDeadline applies requestTimeoutMs to a body read whole. fasthttp's read deadline,
+// set when the head arrived (readTimeoutMs), bounds it already unless the request's
+// own deadline comes sooner.
+func (s *Server) bodyDeadline(r *request) {
+	if s.cfg.RequestTimeoutMs > 0 && s.cfg.RequestTimeoutMs < s.cfg.ReadTimeoutMs {
+		_ = r.ctx.Conn().SetReadDeadline(s.requestDeadline(r))
+	}
+}
+
+// bodyTimedOut answers a call whose streamed body did not arrive in time: 408, as a
+// body read whole that stalls (bodyFailed), in place of what the handler made of its
+// failed body (Node answers requestTimeout itself, whatever the handler does). An
+// answer already streaming is left to run; the connection closes after it.
+func (s *Server) bodyTimedOut(r *request) bool {
+	c := r.c
+	if c.Body == nil || !c.stream.timedOut.Load() || c.Outcome == Streaming {
+		return false
+	}
+	s.bodyFailed(r, os.ErrDeadlineExceeded)
+	return true
 }
 
 // ErrBodyTooLarge: a streamed body went past maxStreamBodySize.
 var ErrBodyTooLarge = errors.New("server: the request body exceeds maxStreamBodySize")
 
 // bodyReader is a streamed request body: each read bounded by the read timeout (a long
-// upload is bounded per read, not as a whole), the whole by maxStreamBodySize, and a
-// body shorter than its Content-Length an error (the client went away).
+// upload is bounded per read, not as a whole) and by the request's deadline
+// (requestTimeoutMs: the whole upload), the whole by maxStreamBodySize, and a body
+// shorter than its Content-Length an error (the client went away).
 type bodyReader struct {
-	src     io.Reader
-	conn    net.Conn
-	timeout time.Duration
-	size    int // Content-Length, or -1 (chunked)
-	limit   int // 0: none
-	total   int
-	eof     bool // read to its end
+	src      io.Reader
+	conn     net.Conn
+	timeout  time.Duration
+	deadline time.Time // of the whole request; zero: none
+	size     int       // Content-Length, or -1 (chunked)
+	limit    int       // 0: none
+	total    int
+	eof      bool        // read to its end
+	timedOut atomic.Bool // a read failed on a deadline (set by the reader, read by the server)
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
-	if b.timeout > 0 && b.conn != nil {
-		_ = b.conn.SetReadDeadline(time.Now().Add(b.timeout))
+	if b.conn != nil && (b.timeout > 0 || !b.deadline.IsZero()) {
+		d := b.deadline
+		if b.timeout > 0 {
+			if next := time.Now().Add(b.timeout); d.IsZero() || next.Before(d) {
+				d = next
+			}
+		}
+		_ = b.conn.SetReadDeadline(d)
 	}
 	n, err := b.src.Read(p)
 	b.total += n
@@ -161,6 +254,10 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 			return n, io.ErrUnexpectedEOF // cut short: the client went away
 		}
 		b.eof = true
+	}
+	var netErr net.Error
+	if err != nil && errors.As(err, &netErr) && netErr.Timeout() {
+		b.timedOut.Store(true)
 	}
 	return n, err
 }

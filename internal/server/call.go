@@ -86,11 +86,14 @@ type Call struct {
 	errBufs [4][]byte  // backing arrays of Err's parts
 	idBuf   []byte     // backing array for ID
 	scratch []byte     // normalised path (runner routing)
-	body    []byte     // the request body read from a stream (runner)
-	hdr     []byte     // a repeated header's values joined (runner, see nodeHeader)
-	msg     []byte     // scratch for messages
-	out     []byte     // scratch for the response envelope
-	rid     [36]byte   // a generated request id
+	body    []byte     // the request body read from a stream (grows as it arrives)
+	// bodyTaken: the request's body was handed to a reader (read whole or streamed);
+	// else it is unread when the request is done (see unreadBody).
+	bodyTaken bool
+	hdr       []byte   // a repeated header's values joined (runner, see nodeHeader)
+	msg       []byte   // scratch for messages
+	out       []byte   // scratch for the response envelope
+	rid       [36]byte // a generated request id
 }
 
 // EarlyPart is a file part that came before its form's manifest, read whole.
@@ -162,7 +165,7 @@ func (c *Call) reset() {
 	c.Outcome, c.Result, c.Allow, c.Value = Unanswered, c.Result[:0], false, c.Value[:0]
 	c.Err = protocol.HandlerError{}
 	c.Failure, c.FailArg = 0, c.FailArg[:0]
-	c.msg, c.out, c.body = c.msg[:0], c.out[:0], c.body[:0]
+	c.msg, c.out, c.body, c.bodyTaken = c.msg[:0], c.out[:0], c.body[:0], false
 }
 
 // maxPooledBuf keeps one huge answer from pinning its buffers in the pool forever.

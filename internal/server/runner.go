@@ -28,6 +28,7 @@ func (s *Server) handleRunner(ctx *fasthttp.RequestCtx) {
 	c := acquireCall()
 	defer releaseCall(c)
 	r := &request{ctx: ctx, c: c, origin: ctx.Request.Header.Peek(fasthttp.HeaderOrigin)}
+	defer s.unreadBody(r) // after recoverPanic, which resets the response; the body is read last, as runner reads it
 	defer s.recoverPanic(r)
 
 	kind, id, scratch, under, err := route.ParseRunner(c.idBuf, c.scratch, ctx.URI().PathOriginal(), s.cfg.BasePath)

@@ -18,26 +18,20 @@ const (
 )
 
 // handleSeed serves the seed protocol. Order: route → CORS → preflight → auth →
-// discovery (GET or POST) → method → exposure and id → body → handler.
+// discovery (GET or POST) → method → exposure and id → body (413) → handler.
 func (s *Server) handleSeed(ctx *fasthttp.RequestCtx) {
 	s.stats.Requests.Add(1)
 	c := acquireCall()
 	defer releaseCall(c)
 	r := &request{ctx: ctx, c: c, origin: ctx.Request.Header.Peek(fasthttp.HeaderOrigin)}
+	defer s.unreadBody(r) // after recoverPanic, which resets the response
 	// Registered after releaseCall, so it runs first: a panic anywhere below becomes a
 	// 500 for this request and never unwinds into fasthttp or Node.
 	defer s.recoverPanic(r)
 
-	// The seed protocol reads a JSON body first (413 before anything else); a raw body
-	// (application/octet-stream) is streamed to the handler instead.
-	streamed := isOctetStream(ctx.Request.Header.ContentType())
-	var body []byte
-	if !streamed {
-		var ok bool
-		if body, ok = s.readBody(r); !ok {
-			return
-		}
-	}
+	// The body is read last, once the request is routed, authorized and its handler
+	// found: a client may announce any Content-Length, and none of it is read (or
+	// buffered) for a request that is refused anyway (see unreadBody).
 	path := ctx.URI().PathOriginal()
 	kind, id, err := route.Parse(c.idBuf, path, s.cfg.BasePath)
 	if id != nil {
@@ -91,8 +85,11 @@ func (s *Server) handleSeed(ctx *fasthttp.RequestCtx) {
 	if !s.resolve(r, op, id) {
 		return
 	}
-	if streamed {
+	if isOctetStream(ctx.Request.Header.ContentType()) {
+		// A raw body is streamed to the handler (ctx.body).
 		s.streamBody(r)
+	} else if body, ok := s.readBody(r); !ok {
+		return
 	} else if len(body) > 0 {
 		value, ret, isObject, err := jsonscan.Members(body, memberName(op), "returnPayload", s.cfg.MaxJSONDepth)
 		if err == nil && !isObject {
@@ -152,6 +149,9 @@ func (s *Server) call(r *request, op Op, id []byte) {
 	c.Header, c.Conn = &r.ctx.Request.Header, r.ctx.Conn()
 	c.WriteTimeout = config.Millis(s.cfg.WriteTimeoutMs)
 	s.invoke(c)
+	if s.bodyTimedOut(r) {
+		return
+	}
 	if !s.bodyRead(r) {
 		r.ctx.SetConnectionClose() // answered before the body's end: what is left is not read
 	}

@@ -87,7 +87,6 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) *Server {
 		DisablePreParseMultipartForm: true, // bodies are JSON; never parse forms
 		CloseOnShutdown:              true, // tell keep-alive clients to reconnect elsewhere
 		ReadBufferSize:               cfg.MaxHeaderSize,
-		MaxRequestBodySize:           cfg.MaxBodySize,
 		ReadTimeout:                  config.Millis(cfg.ReadTimeoutMs),
 		WriteTimeout:                 config.Millis(cfg.WriteTimeoutMs),
 		IdleTimeout:                  config.Millis(cfg.IdleTimeoutMs),
@@ -100,6 +99,10 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) *Server {
 	// The server reads bodies itself (body.go): where each protocol reads them, and
 	// application/octet-stream ones as the handler asks for them.
 	s.http.StreamRequestBody = true
+	// fasthttp reads min(Content-Length, MaxRequestBodySize, 8 KiB) of a streamed body
+	// before it calls the handler: 1, the least it takes, so that a request is routed
+	// and authorized before its body is read (body.go checks the real limits as it reads).
+	s.http.MaxRequestBodySize = 1
 	return s
 }
 

@@ -32,6 +32,7 @@ async function additions(): Promise<void> {
     maxBodySize: 1 << 20,
     maxStreamBodySize: 1 << 30,
     taskTimeoutMs: 5000,
+    requestTimeoutMs: 300000,
     maxInFlight: 100,
     reduceMemoryUsage: true,
     auth: { token: 'secret', header: 'x-api-key' },
