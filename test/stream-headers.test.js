@@ -16,8 +16,10 @@ const { startServer, closeAll, waitFor } = require('./helpers');
 function rawCall(port, id, input) {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify({ input });
+    // write, not end: a client that half-closes is taken as gone (as node:http aborts the
+    // request on FIN), which would cut the stream under a slow scheduler.
     const socket = net.connect(port, '127.0.0.1', () => {
-      socket.end(`POST /__runner/task/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.write(`POST /__runner/task/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     });
     const chunks = [];
     socket.on('data', (c) => chunks.push(c));

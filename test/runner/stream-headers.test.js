@@ -15,7 +15,7 @@ const { clientSerializer } = require('./app');
 function rawHead(app, body) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(app.port, '127.0.0.1', () => {
-      socket.end(`POST /__runner/task/app.tasks.streamHeaders HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nx-runner-token: ${TOKEN['x-runner-token']}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.write(`POST /__runner/task/app.tasks.streamHeaders HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nx-runner-token: ${TOKEN['x-runner-token']}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     });
     const chunks = [];
     socket.on('data', (c) => chunks.push(c));
