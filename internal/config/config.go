@@ -107,7 +107,9 @@ type Config struct {
 	WriteTimeoutMs int
 
 	// IdleTimeoutMs is how long a keep-alive connection may wait for its next request
-	// ("idleTimeoutMs"). Default 30000. close() closes idle connections at once.
+	// ("idleTimeoutMs"). Default 30000 (runner protocol: 5000, Node's keepAliveTimeout,
+	// announced as Keep-Alive: timeout=5 as nodeExposure does). close() closes idle
+	// connections at once.
 	IdleTimeoutMs int
 
 	// MaxConnections bounds the connections served at once ("maxConnections").

@@ -230,7 +230,7 @@ var intDefaults = map[string]intDef{
 	"readTimeoutMs":     {30000, 30000},
 	"requestTimeoutMs":  {300000, 300000},
 	"writeTimeoutMs":    {30000, 30000},
-	"idleTimeoutMs":     {30000, 30000},
+	"idleTimeoutMs":     {30000, 5000}, // runner: Node's keepAliveTimeout, as nodeExposure
 	"maxConnections":    {256 * 1024, 256 * 1024},
 	"maxInFlight":       {10000, 10000},
 	"taskTimeoutMs":     {0, 0},

@@ -59,6 +59,8 @@ type Server struct {
 	served chan struct{} // closed when Serve has returned
 	conns  connSet
 
+	keepAlive *keepAlive
+
 	closeOnce sync.Once
 	closeErr  error
 	stats     Stats
@@ -78,8 +80,12 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) *Server {
 	if s.dialect.Runner() {
 		handler = s.handleRunner
 	}
+	s.keepAlive = newKeepAlive(cfg.IdleTimeoutMs)
 	s.http = &fasthttp.Server{
-		Handler:                      handler,
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			handler(ctx)
+			s.keepAlive.announce(ctx)
+		},
 		ErrorHandler:                 s.handleError,
 		ConnState:                    s.conns.track,
 		NoDefaultServerHeader:        true, // do not advertise the implementation
@@ -162,6 +168,7 @@ func (s *Server) Close(timeout time.Duration, onDeadline func()) error {
 		if s.ln == nil {
 			return
 		}
+		s.keepAlive.closing.Store(true) // answers from now on close their connection
 		// Close the listener ourselves first: Serve runs in its own goroutine, and if it
 		// has not registered the listener with fasthttp yet, Shutdown would see nothing
 		// to stop and Serve would then accept forever.

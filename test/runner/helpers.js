@@ -13,16 +13,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 /**
  * Response headers that legitimately differ between the two servers:
  * - date: the time of the answer;
- * - connection, keep-alive: hop-by-hop connection management (RFC 9110 7.6.1), not part
- *   of the answer: Node announces `Connection: keep-alive` and `Keep-Alive: timeout=5`,
- *   fasthttp keeps HTTP/1.1 connections open without saying so, and each closes after an
- *   early error in its own way.
+ (connection and keep-alive are compared: both announce `Connection: keep-alive` and
+ * `Keep-Alive: timeout=5`, and close after an early error alike.)
  * - "content-length: 0": it says nothing the (compared) empty body does not. runner sets it
  *   on 204 preflight answers, which fasthttp never gives one (RFC 9110 8.6 forbids it).
  * x-runner-request-id is compared apart: equal when the client chose it, a fresh UUID on
  * both sides otherwise.
  */
-const HOP_HEADERS = new Set(['date', 'connection', 'keep-alive']);
+const HOP_HEADERS = new Set(['date']);
 const ignoredHeader = (name, value) => HOP_HEADERS.has(name) || (name === 'content-length' && value === '0');
 
 const TOKEN = { 'x-runner-token': 'secret' };
