@@ -61,6 +61,16 @@ const (
 // straight from the ring, as much as is there at once: every write is one chunk on the
 // wire, so a stream of many small pieces costs few system calls, and no chunk is copied
 // twice or allocated per piece (rings are pooled).
+//
+// Ownership. A ring goes back to the pool only when nothing can read or write it any
+// more, and the code enforces it (releaseRing) rather than the callers' order: a run
+// handed to the writer is lent until the writer returns it (written), and the stream
+// is the server's until fasthttp closes it (Close, on the goroutine that writes, after
+// WriteTo returned). Aborting a stream (a client gone, a close() deadline, the
+// environment gone) only marks it, tells JavaScript and unblocks a blocked writer with
+// a write deadline in the past; it never frees the ring nor the call's slot. A write
+// blocked on a slow client therefore reads its own bytes to the end, and another
+// stream can never be handed a ring that a write still reads from.
 type respStream struct {
 	p            *Port
 	w            *waiter
@@ -75,7 +85,10 @@ type respStream struct {
 	size     int // how many there are
 	state    streamState
 	consumed int // bytes written since the last credit
-	finished bool
+	// Who may still touch the ring (see releaseRing): lent while a run of it is with the
+	// writer (from next to written), closed once fasthttp is done with the stream.
+	lent   bool
+	closed bool
 }
 
 // fasthttp writes chunked answers through WriteTo: one chunk per run of the ring.
@@ -131,26 +144,45 @@ func (s *respStream) end(failed bool) {
 	s.signal()
 }
 
-// abort ends the stream from Go's side. JavaScript hears of it through an abort record
-// with reason (0: not told, its environment is gone).
+// abort ends the stream from Go's side, once: a disconnect is counted (before
+// JavaScript hears of it, so stats read in an abort listener agree), JavaScript is told
+// through an abort record with reason (0: not told, its environment is gone), and a
+// writer blocked on the client is unblocked by a write deadline in the past (the
+// response is cut: fasthttp then closes the connection). It releases nothing: the ring
+// and the slot stay the stream's until fasthttp closes it.
 func (s *respStream) abort(reason uint16) {
 	s.mu.Lock()
 	open := s.state == streamOpen
 	if open {
 		s.state = streamAborted
+		if !s.closed && s.conn != nil {
+			// Under s.mu: deadline sets no later deadline once the state is aborted, and
+			// once fasthttp closed the stream the connection may serve another request.
+			_ = s.conn.SetWriteDeadline(aLongTimeAgo)
+		}
 	}
 	s.mu.Unlock()
 	s.signal()
-	if open && reason != 0 {
+	if !open {
+		return
+	}
+	if reason == wire.AbortDisconnect {
+		s.p.stats.Disconnects.Add(1)
+	}
+	if reason != 0 {
 		s.p.abortStream(s.id, reason)
 	}
 }
 
+// aLongTimeAgo is a write deadline that has passed: a blocked write returns at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
 // next waits for unwritten bytes and returns the longest run of them that is contiguous
 // in the ring, at most max bytes (0: no limit), or what ends the stream: io.EOF after a
 // good end, errStreamFailed once the bytes before the failure are written,
-// errStreamAborted at once. The run stays valid until written is called: push only
-// writes where the ring is free, and the ring is released only by finish.
+// errStreamAborted at once. The run is lent to the caller until it calls written (which
+// it must, even with 0): push only writes where the ring is free, and releaseRing keeps
+// a lent ring out of the pool.
 func (s *respStream) next(max int) ([]byte, error) {
 	for {
 		s.mu.Lock()
@@ -161,6 +193,7 @@ func (s *respStream) next(max int) ([]byte, error) {
 				n = min(n, max)
 			}
 			run := s.ring[s.start : s.start+n]
+			s.lent = true
 			s.mu.Unlock()
 			return run, nil
 		}
@@ -177,28 +210,54 @@ func (s *respStream) next(max int) ([]byte, error) {
 	}
 }
 
-// written frees n bytes of the run next returned, and gives JavaScript credit for them
-// in steps of creditStep (or all of it when the ring is empty).
+// written gives back the run next lent, n bytes of it written, and gives JavaScript
+// credit for them in steps of creditStep (or all of it when the ring is empty).
 func (s *respStream) written(n int) {
 	s.mu.Lock()
-	s.start = (s.start + n) % len(s.ring)
-	s.size -= n
-	s.consumed += n
+	s.lent = false
 	credit := 0
-	if s.consumed >= creditStep || s.size == 0 {
-		credit, s.consumed = s.consumed, 0
+	if s.ring != nil {
+		s.start = (s.start + n) % len(s.ring)
+		s.size -= n
+		s.consumed += n
+		if s.consumed >= creditStep || s.size == 0 {
+			credit, s.consumed = s.consumed, 0
+		}
 	}
+	if s.closed {
+		credit = 0 // the call is over: nobody is owed credit
+	}
+	s.releaseRing()
 	s.mu.Unlock()
 	if credit > 0 {
 		s.p.credit(s.id, credit)
 	}
 }
 
+// releaseRing gives the ring back to the pool if nothing can use it any more: no run
+// of it is lent to a writer, fasthttp is done with the stream, and push writes nothing
+// (the stream is not open, which it never is once closed). Called with s.mu held.
+func (s *respStream) releaseRing() {
+	if s.ring == nil || s.lent || !s.closed || s.state == streamOpen {
+		return
+	}
+	rings.Put(s.ring)
+	s.ring = nil
+}
+
 // deadline bounds the next write: a long stream is bounded per write, not as a whole.
-func (s *respStream) deadline() {
+// It reports false once the stream is aborted: the write must not start (abort set a
+// deadline in the past, which a later one would undo).
+func (s *respStream) deadline() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == streamAborted {
+		return false
+	}
 	if s.writeTimeout > 0 && s.conn != nil {
 		_ = s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	}
+	return true
 }
 
 // Read implements io.Reader for the server: it blocks until JavaScript sends bytes.
@@ -209,7 +268,9 @@ func (s *respStream) Read(b []byte) (int, error) {
 	}
 	n := copy(b, run)
 	s.written(n)
-	s.deadline()
+	if !s.deadline() {
+		return n, errStreamAborted
+	}
 	return n, nil
 }
 
@@ -225,7 +286,10 @@ func (s *respStream) WriteTo(w io.Writer) (int64, error) {
 		if err != nil {
 			return total, err
 		}
-		s.deadline()
+		if !s.deadline() {
+			s.written(0)
+			return total, errStreamAborted
+		}
 		n, err := w.Write(run)
 		total += int64(n)
 		s.written(n)
@@ -239,39 +303,26 @@ func (s *respStream) WriteTo(w io.Writer) (int64, error) {
 // both pace and account alike.
 func (s *respStream) SupportsBodyWriteTo() bool { return true }
 
-// Close implements io.Closer: fasthttp is done with the stream. If it stopped before
-// the end, the client went away (or could not be written to).
+// Close implements io.Closer: fasthttp is done with the stream (it calls Close on the
+// goroutine that writes, after WriteTo or Read returned, or when it drops a response it
+// never wrote). Only Close frees the ring and the call's slot: nothing else may, since
+// only fasthttp knows when it stopped writing. If it stopped before the end, the client
+// went away (or could not be written to).
 func (s *respStream) Close() error {
+	s.abort(wire.AbortDisconnect) // counted and told only if it was still open
 	s.mu.Lock()
-	wasOpen := s.state == streamOpen
-	s.mu.Unlock()
-	if wasOpen {
-		s.p.stats.Disconnects.Add(1)
-		s.abort(wire.AbortDisconnect)
-	}
-	s.finish()
-	return nil
-}
-
-// finish frees the call's slot, once.
-func (s *respStream) finish() {
-	s.mu.Lock()
-	done := s.finished
-	s.finished = true
-	if !done && s.ring != nil {
-		// The server is done writing (finish comes from Close), and push writes nothing
-		// once the stream is not open, which it never is here.
-		rings.Put(s.ring)
-		s.ring = nil
-	}
+	done := s.closed
+	s.closed = true
+	s.releaseRing() // unless a run is still lent: then written releases it
 	s.mu.Unlock()
 	if done {
-		return
+		return nil
 	}
 	s.p.mu.Lock()
 	s.p.take(s.id)
 	s.p.mu.Unlock()
 	s.p.load.Add(-1)
+	return nil
 }
 
 // feed serves a call whose body is streamed to JavaScript (c.Body): it reads the body as
