@@ -15,10 +15,11 @@ class ChunkedDecoder {
   constructor(onBody) {
     this.onBody = onBody;
     this.pending = Buffer.alloc(0);
-    this.state = 'head'; // head, size, data, crlf, done
+    this.state = 'head'; // head, size, data, crlf, trailer, done; plain, answered (not a stream)
     this.left = 0;
     this.head = '';
     this.bad = null; // what broke the framing (a foreign byte in a size line shows here)
+    this.status = 0;
   }
 
   push(buf) {
@@ -29,8 +30,17 @@ class ChunkedDecoder {
         const end = b.indexOf('\r\n\r\n');
         if (end < 0) { this.pending = b; return; }
         this.head = b.subarray(0, end).toString('latin1');
+        this.status = Number(this.head.slice(9, 12));
         b = b.subarray(end + 4);
-        if (!/\r\ntransfer-encoding: chunked/i.test(this.head)) { this.bad = `not chunked: ${this.head}`; return; }
+        if (!/\r\ntransfer-encoding: chunked/i.test(this.head)) {
+          // Not a stream (the call failed before its stream started: a 499 for a client
+          // taken for gone, say): its body is what Content-Length says, nothing more.
+          const m = this.head.match(/\r\ncontent-length: *(\d+)/i);
+          if (!m) { this.bad = `neither chunked nor sized: ${this.head}`; return; }
+          this.left = Number(m[1]);
+          this.state = 'plain';
+          continue;
+        }
         this.state = 'size';
       } else if (this.state === 'size') {
         const end = b.indexOf('\r\n');
@@ -43,7 +53,7 @@ class ChunkedDecoder {
         if (!/^[0-9a-fA-F]{1,8}$/.test(line)) { this.bad = `bad chunk size line ${JSON.stringify(line.slice(0, 16))}`; return; }
         this.left = parseInt(line, 16);
         b = b.subarray(end + 2);
-        this.state = this.left === 0 ? 'done' : 'data';
+        this.state = this.left === 0 ? 'trailer' : 'data';
       } else if (this.state === 'data') {
         const n = Math.min(this.left, b.length);
         this.onBody(b.subarray(0, n));
@@ -55,8 +65,20 @@ class ChunkedDecoder {
         if (b[0] !== 13 || b[1] !== 10) { this.bad = 'no CRLF after a chunk'; return; }
         b = b.subarray(2);
         this.state = 'size';
+      } else if (this.state === 'trailer') {
+        if (b.length < 2) { this.pending = b; return; }
+        if (b[0] !== 13 || b[1] !== 10) { this.bad = 'trailers after the last chunk'; return; }
+        b = b.subarray(2);
+        this.state = 'done';
+      } else if (this.state === 'plain') {
+        const n = Math.min(this.left, b.length);
+        this.left -= n;
+        b = b.subarray(n);
+        if (this.left === 0) this.state = 'answered';
+        if (b.length) { this.bad = 'bytes after a sized answer'; return; }
       } else {
-        return; // done: nothing may follow on a connection we close
+        this.bad = `bytes after the end of the answer (${this.state})`;
+        return;
       }
     }
   }
@@ -94,10 +116,11 @@ class PatternCheck {
  * @param {object} how
  *   halfClose: send FIN right after the request;
  *   slow: read one piece, then pause, and wait for `tick()` before reading the next;
- *   cutAfter: destroy the socket after this many body bytes.
- * @returns {{ done: Promise<{bytes: number, foreign: number, firstForeign: string|null, bad: string|null, head: string}>, tick: () => void }}
+ *   cutAfter: destroy the socket after this many body bytes;
+ *   onBytes(check, decoder): called after each piece that arrives.
+ * @returns {{ done: Promise<{status: number, bytes: number, foreign: number, firstForeign: string|null, bad: string|null, head: string, complete: boolean}>, tick: () => void }}
  */
-function streamClient(port, requestLine, body, pattern, { halfClose = false, slow = false, cutAfter = Infinity } = {}) {
+function streamClient(port, requestLine, body, pattern, { halfClose = false, slow = false, cutAfter = Infinity, onBytes } = {}) {
   const check = new PatternCheck(pattern);
   const decoder = new ChunkedDecoder((c) => check.add(c));
   const socket = net.connect(port, '127.0.0.1');
@@ -107,7 +130,7 @@ function streamClient(port, requestLine, body, pattern, { halfClose = false, slo
       if (finished) return;
       finished = true;
       socket.destroy();
-      resolve({ bytes: check.offset, foreign: check.foreign, firstForeign: check.firstForeign, bad: decoder.bad, head: decoder.head, complete: decoder.state === 'done' });
+      resolve({ status: decoder.status, bytes: check.offset, foreign: check.foreign, firstForeign: check.firstForeign, bad: decoder.bad, head: decoder.head, complete: decoder.state === 'done' });
     };
     socket.on('connect', () => {
       socket.write(`${requestLine}\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
@@ -115,14 +138,15 @@ function streamClient(port, requestLine, body, pattern, { halfClose = false, slo
     });
     socket.on('data', (c) => {
       decoder.push(c);
+      if (onBytes) onBytes(check, decoder);
       if (slow) socket.pause();
-      if (check.offset >= cutAfter || decoder.state === 'done' || decoder.bad) finish();
+      if (check.offset >= cutAfter || decoder.state === 'done' || decoder.state === 'answered' || decoder.bad) finish();
     });
     socket.on('end', finish);
     socket.on('close', finish);
     socket.on('error', finish);
   });
-  return { done, tick: () => { if (!finished) socket.resume(); }, get finished() { return finished; } };
+  return { done, tick: () => { if (!finished) socket.resume(); }, destroy: () => socket.destroy(), get finished() { return finished; } };
 }
 
 module.exports = { ChunkedDecoder, PatternCheck, streamClient };
