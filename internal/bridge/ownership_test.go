@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bluelibs/runner-native/internal/protocol"
+	"github.com/bluelibs/runner-native/internal/server"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
 
@@ -137,4 +139,73 @@ func (h *holdingWriter) Write(b []byte) (int, error) {
 	}
 	<-h.release
 	return n, err
+}
+
+// The taskTimeoutMs timer (Port.wait) against a stream's start (applyStream), issue 16's
+// suspicion: applyStream marks the stream under p.mu, then records it on the call and
+// wakes the caller after unlocking. Both orders of the two must end in one answer.
+
+// pendingCall registers c on p as Invoke does, without waiting for it.
+func pendingCall(p *Port, c *server.Call) *waiter {
+	w := &waiter{done: make(chan struct{}, 1), kick: make(chan struct{}, 1), call: c, drained: true}
+	p.mu.Lock()
+	p.alloc(w)
+	p.mu.Unlock()
+	p.load.Add(1)
+	return w
+}
+
+func TestTimeoutAfterTheStreamStartedLeavesTheStreamAlone(t *testing.T) {
+	p := NewPort(func() {}, Options{Timeout: time.Hour}, &Stats{})
+	c := new(server.Call)
+	w := pendingCall(p, c)
+	p.applyStream(wire.Answer{ID: w.id, Kind: wire.AnswerStreamStart, Status: 200})
+	// The timer fires now, after applyStream unlocked and before the caller woke: what
+	// wait does then.
+	require.False(t, p.expire(w, w.id, wire.AbortTimeout), "a call whose stream started is answered: it cannot time out")
+	<-w.done
+	assert.Equal(t, server.Streaming, c.Outcome)
+	assert.Equal(t, uint64(0), p.stats.Timeouts.Load())
+	p.mu.Lock()
+	assert.Empty(t, p.aborts, "JavaScript is not told its streaming call timed out")
+	p.mu.Unlock()
+	assert.Equal(t, 1, p.Pending(), "the slot is the stream's until fasthttp closes it")
+	// The stream goes on and ends as streams do.
+	p.applyStream(wire.Answer{ID: w.id, Kind: wire.AnswerChunk, Payload: []byte("late but whole")})
+	p.applyStream(wire.Answer{ID: w.id, Kind: wire.AnswerEnd})
+	var out writes
+	_, err := c.Stream.(*respStream).WriteTo(&out)
+	require.NoError(t, err)
+	require.NoError(t, c.Stream.Close())
+	assert.Equal(t, "late but whole", string(bytes.Join(out.got, nil)))
+	assert.Equal(t, 0, p.Pending())
+	assert.Equal(t, int32(0), p.Load())
+}
+
+func TestTimeoutBeforeTheStreamStartedWins(t *testing.T) {
+	p := NewPort(func() {}, Options{Timeout: time.Hour}, &Stats{})
+	c := new(server.Call)
+	w := pendingCall(p, c)
+	require.True(t, p.expire(w, w.id, wire.AbortTimeout))
+	c.Fail(protocol.HandlerTimeout, "1") // what wait does after expire
+	p.applyStream(wire.Answer{ID: w.id, Kind: wire.AnswerStreamStart, Status: 200})
+	assert.Nil(t, w.stream, "a late stream start is dropped")
+	assert.Equal(t, server.Failed, c.Outcome)
+	assert.Equal(t, 0, len(w.done), "nobody is woken twice")
+	assert.Equal(t, 0, p.Pending())
+}
+
+func TestClientGoneAfterTheStreamStartedLeavesTheStreamAlone(t *testing.T) {
+	// The watcher's snapshot saw the call waiting (no stream yet); the stream starts
+	// before it checks the socket: its expire must fail, as the timer's does.
+	p := NewPort(func() {}, Options{}, &Stats{})
+	c := new(server.Call)
+	w := pendingCall(p, c)
+	p.applyStream(wire.Answer{ID: w.id, Kind: wire.AnswerStreamStart, Status: 200})
+	require.False(t, p.expire(w, w.id, wire.AbortDisconnect), "a call whose stream started is answered: the stream sees its client go")
+	assert.Equal(t, server.Streaming, c.Outcome)
+	assert.Equal(t, uint64(0), p.stats.Disconnects.Load(), "a stream's disconnect is the stream's to count")
+	require.NoError(t, c.Stream.Close())
+	assert.Equal(t, uint64(1), p.stats.Disconnects.Load(), "counted once, by the stream")
+	assert.Equal(t, 0, p.Pending())
 }
