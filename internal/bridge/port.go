@@ -165,17 +165,22 @@ func (p *Port) Invoke(c *server.Call) (redirect bool) {
 	if wake {
 		p.wake()
 	}
+	var more *feeder
 	if c.Body != nil {
-		p.feed(w)
+		more = p.feed(w)
 	} else {
 		p.wait(w)
 	}
 	if w.stream != nil {
 		// The answer goes on as a stream: the stream owns w, its slot and its load
-		// until the server has read it (respStream.finish).
+		// until fasthttp closes it (respStream.Close); with the rest of the request
+		// body, read beside it (full duplex), when the body had not ended.
 		p.mu.Lock()
 		w.call = nil
 		p.mu.Unlock()
+		if more != nil {
+			w.stream.feedOn(more)
+		}
 		return false
 	}
 	p.load.Add(-1)

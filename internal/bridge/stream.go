@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -89,6 +90,10 @@ type respStream struct {
 	// writer (from next to written), closed once fasthttp is done with the stream.
 	lent   bool
 	closed bool
+	// Full duplex: a request body still being read beside the answer (feedOn). stopFeed
+	// is closed when fasthttp is done with the stream; fed when the feeder returned.
+	stopFeed chan struct{}
+	fed      chan struct{}
 }
 
 // fasthttp writes chunked answers through WriteTo: one chunk per run of the ring.
@@ -310,6 +315,7 @@ func (s *respStream) SupportsBodyWriteTo() bool { return true }
 // went away (or could not be written to).
 func (s *respStream) Close() error {
 	s.abort(wire.AbortDisconnect) // counted and told only if it was still open
+	s.stopFeeding()
 	s.mu.Lock()
 	done := s.closed
 	s.closed = true
@@ -325,29 +331,105 @@ func (s *respStream) Close() error {
 	return nil
 }
 
+// feedOn goes on reading the call's request body beside the answer (full duplex), from
+// a goroutine of its own, until the body ends or fails, or the stream is closed. Called
+// by Invoke before the server has the stream, so before Close can run.
+func (s *respStream) feedOn(f *feeder) {
+	s.mu.Lock()
+	s.stopFeed, s.fed = make(chan struct{}), make(chan struct{})
+	f.stream, f.stop = s, s.stopFeed
+	s.mu.Unlock()
+	go func() {
+		defer close(s.fed)
+		f.run()
+	}()
+}
+
+// Duplex reports whether the request body is read beside the answer (server.Call.Duplex).
+func (s *respStream) Duplex() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fed != nil
+}
+
+// stopFeeding ends a feeder running beside the stream and waits until it returned:
+// fasthttp may reuse or release the request's body reader, and the server its call,
+// as soon as Close returns. A feeder blocked reading a client that sends nothing is
+// unblocked by shutting the connection's read side (a read deadline would be undone
+// by the body reader's own): the server closes such a connection after the answer
+// anyway, its body being unread when the answer started (Connection: close).
+func (s *respStream) stopFeeding() {
+	s.mu.Lock()
+	stop, fed := s.stopFeed, s.fed
+	s.stopFeed = nil
+	s.mu.Unlock()
+	if stop == nil {
+		return
+	}
+	close(stop)
+	select {
+	case <-fed:
+		return
+	default:
+	}
+	shutRead(s.conn)
+	<-fed
+}
+
+// shutRead makes a blocked read of c return (end of file), and every later one.
+func shutRead(c net.Conn) {
+	if c == nil {
+		return
+	}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			_ = raw.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RD) })
+			return
+		}
+	}
+	_ = c.SetReadDeadline(aLongTimeAgo)
+}
+
 // feed serves a call whose body is streamed to JavaScript (c.Body): it reads the body as
 // JavaScript gives credit and queues the pieces, until the body ends or the call is
 // answered, then waits for the answer. A body that fails (too large, cut short, broken,
-// timed out) is answered by Go (bodyFailed). One goroutine, this one, reads the body.
-func (p *Port) feed(w *waiter) {
+// timed out) is answered by Go (bodyFailed). One goroutine at a time reads the body.
+//
+// Full duplex: when the answer is a stream that starts before the body's end (an echo,
+// a transform of the upload), feed returns the feeder, and the stream goes on feeding
+// from a goroutine of its own (respStream.feedOn) while the server writes the answer,
+// as node:http reads a request while its response is written. Without this, an echo
+// stalled for ever once the socket buffers were full.
+func (p *Port) feed(w *waiter) *feeder {
 	f := &feeder{p: p, w: w, c: w.call, credit: w.body}
-	defer func() {
-		// A bug in a body's reader (the multipart parser reads what clients send) must
-		// fail this call as a broken body would, its slot freed and JavaScript told,
-		// never unwind through the server or reach Node.
-		if v := recover(); v != nil {
-			if f.c.Parts != nil {
-				f.formFailed(errReaderPanic)
-			} else {
-				p.bodyFailed(w, wire.AbortDisconnect)
-			}
-		}
-	}()
 	if p.opts.Timeout > 0 {
 		t := time.NewTimer(p.opts.Timeout)
 		defer t.Stop()
 		f.timer = t.C
 	}
+	f.run()
+	if f.more && w.stream != nil {
+		f.timer = nil // the call is answered: taskTimeoutMs is over for it
+		return f
+	}
+	return nil
+}
+
+// run reads the body until its end, a failure, or (more) the call's answer.
+func (f *feeder) run() {
+	defer func() {
+		// A bug in a body's reader (the multipart parser reads what clients send) must
+		// fail this call as a broken body would, its slot freed and JavaScript told,
+		// never unwind through the server or reach Node.
+		if v := recover(); v != nil {
+			f.more = false
+			if f.c.Parts != nil {
+				f.formFailed(errReaderPanic)
+			} else {
+				f.failed(wire.AbortDisconnect)
+			}
+		}
+	}()
 	if f.c.Parts != nil {
 		f.form()
 	} else {
@@ -361,16 +443,26 @@ type feeder struct {
 	c      *server.Call
 	credit *bodyCredit
 	timer  <-chan time.Time
+	// Where the body is, so that reading can resume after the call's answer.
+	sent    uint32 // bytes of the current stream sent
+	cur     int    // the form part being read (0: none)
+	next    int    // the next form part's stream
+	started bool   // a form's early parts are queued
+	// more: the call got its answer before the body's end. Once its answer is a stream,
+	// stream is set and the feeder runs on until the body ends or stop is closed.
+	more   bool
+	stream *respStream
+	stop   <-chan struct{}
 }
 
 // raw streams a raw body (stream 0), read straight into pooled records.
 func (f *feeder) raw() {
 	p, w, c := f.p, f.w, f.c
-	var sent uint32
 	for {
 		if f.answered() {
 			return
 		}
+		sent := f.sent
 		avail, _, _ := f.credit.state(0, sent)
 		if avail == 0 {
 			if !f.await() {
@@ -380,10 +472,14 @@ func (f *feeder) raw() {
 		}
 		rec := bodyRecords.Get().(*bodyRecord)
 		n, err := c.Body.Read(rec[wire.CallHeader : wire.CallHeader+min(avail, wire.BodyChunk)])
-		sent += uint32(n)
+		f.sent += uint32(n)
+		if f.stopped() {
+			bodyRecords.Put(rec) // the stream is over: nobody takes what came
+			return
+		}
 		if errors.Is(err, server.ErrBodyTooLarge) {
 			bodyRecords.Put(rec)
-			p.bodyFailed(w, wire.AbortTooLarge)
+			f.failed(wire.AbortTooLarge)
 			return
 		}
 		end := errors.Is(err, io.EOF)
@@ -398,13 +494,48 @@ func (f *feeder) raw() {
 			bodyRecords.Put(rec)
 		}
 		if end {
-			p.wait(w)
+			f.waitAnswer()
 			return
 		}
 		if err != nil {
-			p.bodyFailed(w, wire.AbortDisconnect)
+			f.failed(wire.AbortDisconnect)
 			return
 		}
+	}
+}
+
+// waitAnswer waits for the call's answer once the body is read, unless the answer is
+// already a stream (this feeder runs on beside it).
+func (f *feeder) waitAnswer() {
+	if f.stream == nil {
+		f.p.wait(f.w)
+	}
+}
+
+// stopped reports whether the answer stream this feeder runs beside is over: nothing
+// may be read or queued any more.
+func (f *feeder) stopped() bool {
+	if f.stop == nil {
+		return false
+	}
+	select {
+	case <-f.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// failed ends a body that failed: before the call's answer, Go answers it (bodyFailed);
+// once the answer is a stream, the stream is cut with reason (JavaScript told: ctx.body
+// fails and the signal fires), as node:http's response ends when its request errors.
+func (f *feeder) failed(reason uint16) {
+	if f.stream == nil && f.p.bodyFailed(f.w, reason) {
+		return
+	}
+	f.more = false
+	if s := f.w.stream; s != nil { // set before the answer's done, which was received
+		s.abort(reason)
 	}
 }
 
@@ -428,22 +559,27 @@ var (
 // until the task settles; from then on nothing waits for credit (see wire).
 func (f *feeder) form() {
 	p, w, c := f.p, f.w, f.c
-	for i, e := range c.Early {
-		f.credit.open(i+1, wire.BodyChunk)
-		p.queuePart(w.id, uint16(i+1), &e.Part, e.Data, wire.FlagEnd)
+	if !f.started {
+		f.started = true
+		for i, e := range c.Early {
+			f.credit.open(i+1, wire.BodyChunk)
+			p.queuePart(w.id, uint16(i+1), &e.Part, e.Data, wire.FlagEnd)
+		}
+		f.next = len(c.Early) + 1
 	}
-	next := len(c.Early) + 1
-	cur := 0 // the part being read (0: none)
-	var sent uint32
 	for {
 		if f.answered() {
 			return
 		}
+		cur, next, sent := f.cur, f.next, f.sent
 		if cur == 0 {
 			part, err := c.Parts.Next()
+			if f.stopped() {
+				return
+			}
 			if err == io.EOF {
 				p.queueBody(w.id, 0, wire.FlagEnd, 0, nil, nil)
-				p.wait(w)
+				f.waitAnswer()
 				return
 			}
 			if err != nil {
@@ -456,10 +592,9 @@ func (f *feeder) form() {
 				f.formFailed(multipart.ErrTooManyFiles)
 				return
 			}
-			cur, sent = next, 0
-			next++
-			f.credit.open(cur, wire.BodyChunk)
-			p.queuePart(w.id, uint16(cur), part, nil, 0)
+			f.cur, f.sent, f.next = next, 0, next+1
+			f.credit.open(next, wire.BodyChunk)
+			p.queuePart(w.id, uint16(next), part, nil, 0)
 			continue
 		}
 		avail, unwanted, settled := f.credit.state(cur, sent)
@@ -479,17 +614,20 @@ func (f *feeder) form() {
 			continue
 		}
 		b, err := c.Parts.Read(min(avail, wire.BodyChunk))
+		if f.stopped() {
+			return
+		}
 		if err == io.EOF {
 			if !unwanted {
 				p.queueBody(w.id, uint16(cur), wire.FlagEnd, 0, nil, nil)
 			}
-			cur = 0
+			f.cur = 0
 			continue
 		}
 		if len(b) > 0 && !unwanted {
 			p.queueBody(w.id, uint16(cur), 0, 0, b, nil)
 		}
-		sent += uint32(len(b))
+		f.sent += uint32(len(b))
 		if err != nil {
 			f.formFailed(err)
 			return
@@ -506,31 +644,46 @@ func (f *feeder) formFailed(err error) {
 		var extras [wire.ExtraCount][]byte
 		extras[wire.ExtraCode] = []byte(fail.Code)
 		p.queueBody(w.id, 0, wire.FlagFailed, uint32(fail.Status), []byte(fail.Message), &extras)
-		p.wait(w)
+		f.waitAnswer()
 		return
 	}
 	if errors.Is(err, server.ErrBodyTooLarge) {
-		p.bodyFailed(w, wire.AbortTooLarge)
+		f.failed(wire.AbortTooLarge)
 		return
 	}
-	p.bodyFailed(w, wire.AbortDisconnect)
+	f.failed(wire.AbortDisconnect)
 }
 
-// answered reports (without waiting) whether the call has its answer already.
+// answered reports (without waiting) whether the feeder must stop: the call has its
+// answer already (more), or, beside an answer stream, the stream is over.
 func (f *feeder) answered() bool {
+	if f.stop != nil {
+		return f.stopped()
+	}
 	select {
 	case <-f.w.done:
+		f.more = true
 		return true
 	default:
 		return false
 	}
 }
 
-// await waits for credit; false when the call has its answer (or timed out) instead.
+// await waits for credit; false when the call has its answer (or timed out) instead,
+// or, beside an answer stream, when the stream is over.
 func (f *feeder) await() bool {
 	p, w := f.p, f.w
+	if f.stop != nil {
+		select {
+		case <-f.stop:
+			return false
+		case <-w.kick:
+			return true
+		}
+	}
 	select {
 	case <-w.done:
+		f.more = true
 		return false // answered before it read the whole body
 	case <-w.kick:
 		return true
@@ -541,6 +694,7 @@ func (f *feeder) await() bool {
 			return false
 		}
 		<-w.done
+		f.more = true
 		return false
 	}
 }
@@ -608,14 +762,17 @@ func (b *bodyCredit) state(stream int, sent uint32) (avail int, unwanted, settle
 
 // bodyFailed answers the call itself because its body failed (too large: 413; cut
 // short: the client is gone). JavaScript is told with an abort record, which destroys
-// ctx.body and fires the signal with the reason.
-func (p *Port) bodyFailed(w *waiter, reason uint16) {
+// ctx.body and fires the signal with the reason. It reports false when the call was
+// answered first (its answer received): an answer stream's start included, which
+// only the stream may end (see expire).
+func (p *Port) bodyFailed(w *waiter, reason uint16) bool {
 	p.mu.Lock()
-	if p.take(w.id) != w {
+	if p.get(w.id) != w || w.stream != nil {
 		p.mu.Unlock()
 		<-w.done // answered first
-		return
+		return false
 	}
+	p.take(w.id)
 	if reason == wire.AbortDisconnect {
 		p.stats.Disconnects.Add(1)
 	}
@@ -633,6 +790,7 @@ func (p *Port) bodyFailed(w *waiter, reason uint16) {
 	} else {
 		w.call.Fail(protocol.ClientGone, "")
 	}
+	return true
 }
 
 // queueBody queues a KindBody record of call id's stream.
