@@ -6,7 +6,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -354,10 +353,12 @@ func (s *respStream) Duplex() bool {
 
 // stopFeeding ends a feeder running beside the stream and waits until it returned:
 // fasthttp may reuse or release the request's body reader, and the server its call,
-// as soon as Close returns. A feeder blocked reading a client that sends nothing is
-// unblocked by shutting the connection's read side (a read deadline would be undone
-// by the body reader's own): the server closes such a connection after the answer
-// anyway, its body being unread when the answer started (Connection: close).
+// as soon as Close returns. A feeder waiting for credit returns at once; one blocked
+// reading a client that sends nothing is unblocked with a read deadline in the past,
+// set again until it returned (the body reader sets its own deadline at the start of
+// each read, which could undo a single one). The connection closes after such an
+// answer anyway (its body was unread when the answer started: Connection: close), and
+// closing it lingers as usual (it sets a read deadline of its own).
 func (s *respStream) stopFeeding() {
 	s.mu.Lock()
 	stop, fed := s.stopFeed, s.fed
@@ -372,22 +373,20 @@ func (s *respStream) stopFeeding() {
 		return
 	default:
 	}
-	shutRead(s.conn)
-	<-fed
-}
-
-// shutRead makes a blocked read of c return (end of file), and every later one.
-func shutRead(c net.Conn) {
-	if c == nil {
+	if s.conn == nil {
+		<-fed
 		return
 	}
-	if sc, ok := c.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			_ = raw.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RD) })
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		_ = s.conn.SetReadDeadline(aLongTimeAgo)
+		select {
+		case <-fed:
 			return
+		case <-t.C:
 		}
 	}
-	_ = c.SetReadDeadline(aLongTimeAgo)
 }
 
 // feed serves a call whose body is streamed to JavaScript (c.Body): it reads the body as
