@@ -172,17 +172,22 @@ func (p *Port) Invoke(c *server.Call) (redirect bool) {
 	if wake {
 		p.wake()
 	}
+	var more *feeder
 	if c.Body != nil {
-		p.feed(w)
+		more = p.feed(w)
 	} else {
 		p.wait(w)
 	}
 	if w.stream != nil {
 		// The answer goes on as a stream: the stream owns w, its slot and its load
-		// until the server has read it (respStream.finish).
+		// until fasthttp closes it (respStream.Close); with the rest of the request
+		// body, read beside it (full duplex), when the body had not ended.
 		p.mu.Lock()
 		w.call = nil
 		p.mu.Unlock()
+		if more != nil {
+			w.stream.feedOn(more)
+		}
 		return false
 	}
 	p.load.Add(-1)
@@ -325,13 +330,18 @@ func (p *Port) wait(w *waiter) {
 // expire stops waiting for call id of w: it leaves the table (a late answer is then
 // dropped) and, if JavaScript has the call, an abort record tells it so (its ctx.signal
 // fires). It reports false when the call was answered first (w may even serve another
-// call by now: take checks the id).
+// call by now: take checks the id), a stream's start included: a call whose answer is a
+// stream stays in the table, but its stream owns it from then on (applyStream marks it
+// under p.mu), and only the stream ends it (abort, Close). Without this, a timer or the
+// watcher firing between applyStream's unlock and the caller's wake-up took the slot
+// and failed a call that was already streaming (issue 16's suspicion, proven).
 func (p *Port) expire(w *waiter, id uint32, reason uint16) bool {
 	p.mu.Lock()
-	if p.take(id) != w {
+	if p.get(id) != w || w.stream != nil {
 		p.mu.Unlock()
 		return false
 	}
+	p.take(id)
 	// Counted before JavaScript hears of it, so stats read in an abort listener agree.
 	if reason == wire.AbortDisconnect {
 		p.stats.Disconnects.Add(1)

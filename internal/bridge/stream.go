@@ -61,6 +61,16 @@ const (
 // straight from the ring, as much as is there at once: every write is one chunk on the
 // wire, so a stream of many small pieces costs few system calls, and no chunk is copied
 // twice or allocated per piece (rings are pooled).
+//
+// Ownership. A ring goes back to the pool only when nothing can read or write it any
+// more, and the code enforces it (releaseRing) rather than the callers' order: a run
+// handed to the writer is lent until the writer returns it (written), and the stream
+// is the server's until fasthttp closes it (Close, on the goroutine that writes, after
+// WriteTo returned). Aborting a stream (a client gone, a close() deadline, the
+// environment gone) only marks it, tells JavaScript and unblocks a blocked writer with
+// a write deadline in the past; it never frees the ring nor the call's slot. A write
+// blocked on a slow client therefore reads its own bytes to the end, and another
+// stream can never be handed a ring that a write still reads from.
 type respStream struct {
 	p            *Port
 	w            *waiter
@@ -75,7 +85,14 @@ type respStream struct {
 	size     int // how many there are
 	state    streamState
 	consumed int // bytes written since the last credit
-	finished bool
+	// Who may still touch the ring (see releaseRing): lent while a run of it is with the
+	// writer (from next to written), closed once fasthttp is done with the stream.
+	lent   bool
+	closed bool
+	// Full duplex: a request body still being read beside the answer (feedOn). stopFeed
+	// is closed when fasthttp is done with the stream; fed when the feeder returned.
+	stopFeed chan struct{}
+	fed      chan struct{}
 }
 
 // fasthttp writes chunked answers through WriteTo: one chunk per run of the ring.
@@ -131,26 +148,45 @@ func (s *respStream) end(failed bool) {
 	s.signal()
 }
 
-// abort ends the stream from Go's side. JavaScript hears of it through an abort record
-// with reason (0: not told, its environment is gone).
+// abort ends the stream from Go's side, once: a disconnect is counted (before
+// JavaScript hears of it, so stats read in an abort listener agree), JavaScript is told
+// through an abort record with reason (0: not told, its environment is gone), and a
+// writer blocked on the client is unblocked by a write deadline in the past (the
+// response is cut: fasthttp then closes the connection). It releases nothing: the ring
+// and the slot stay the stream's until fasthttp closes it.
 func (s *respStream) abort(reason uint16) {
 	s.mu.Lock()
 	open := s.state == streamOpen
 	if open {
 		s.state = streamAborted
+		if !s.closed && s.conn != nil {
+			// Under s.mu: deadline sets no later deadline once the state is aborted, and
+			// once fasthttp closed the stream the connection may serve another request.
+			_ = s.conn.SetWriteDeadline(aLongTimeAgo)
+		}
 	}
 	s.mu.Unlock()
 	s.signal()
-	if open && reason != 0 {
+	if !open {
+		return
+	}
+	if reason == wire.AbortDisconnect {
+		s.p.stats.Disconnects.Add(1)
+	}
+	if reason != 0 {
 		s.p.abortStream(s.id, reason)
 	}
 }
 
+// aLongTimeAgo is a write deadline that has passed: a blocked write returns at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
 // next waits for unwritten bytes and returns the longest run of them that is contiguous
 // in the ring, at most max bytes (0: no limit), or what ends the stream: io.EOF after a
 // good end, errStreamFailed once the bytes before the failure are written,
-// errStreamAborted at once. The run stays valid until written is called: push only
-// writes where the ring is free, and the ring is released only by finish.
+// errStreamAborted at once. The run is lent to the caller until it calls written (which
+// it must, even with 0): push only writes where the ring is free, and releaseRing keeps
+// a lent ring out of the pool.
 func (s *respStream) next(max int) ([]byte, error) {
 	for {
 		s.mu.Lock()
@@ -161,6 +197,7 @@ func (s *respStream) next(max int) ([]byte, error) {
 				n = min(n, max)
 			}
 			run := s.ring[s.start : s.start+n]
+			s.lent = true
 			s.mu.Unlock()
 			return run, nil
 		}
@@ -177,28 +214,54 @@ func (s *respStream) next(max int) ([]byte, error) {
 	}
 }
 
-// written frees n bytes of the run next returned, and gives JavaScript credit for them
-// in steps of creditStep (or all of it when the ring is empty).
+// written gives back the run next lent, n bytes of it written, and gives JavaScript
+// credit for them in steps of creditStep (or all of it when the ring is empty).
 func (s *respStream) written(n int) {
 	s.mu.Lock()
-	s.start = (s.start + n) % len(s.ring)
-	s.size -= n
-	s.consumed += n
+	s.lent = false
 	credit := 0
-	if s.consumed >= creditStep || s.size == 0 {
-		credit, s.consumed = s.consumed, 0
+	if s.ring != nil {
+		s.start = (s.start + n) % len(s.ring)
+		s.size -= n
+		s.consumed += n
+		if s.consumed >= creditStep || s.size == 0 {
+			credit, s.consumed = s.consumed, 0
+		}
 	}
+	if s.closed {
+		credit = 0 // the call is over: nobody is owed credit
+	}
+	s.releaseRing()
 	s.mu.Unlock()
 	if credit > 0 {
 		s.p.credit(s.id, credit)
 	}
 }
 
+// releaseRing gives the ring back to the pool if nothing can use it any more: no run
+// of it is lent to a writer, fasthttp is done with the stream, and push writes nothing
+// (the stream is not open, which it never is once closed). Called with s.mu held.
+func (s *respStream) releaseRing() {
+	if s.ring == nil || s.lent || !s.closed || s.state == streamOpen {
+		return
+	}
+	rings.Put(s.ring)
+	s.ring = nil
+}
+
 // deadline bounds the next write: a long stream is bounded per write, not as a whole.
-func (s *respStream) deadline() {
+// It reports false once the stream is aborted: the write must not start (abort set a
+// deadline in the past, which a later one would undo).
+func (s *respStream) deadline() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == streamAborted {
+		return false
+	}
 	if s.writeTimeout > 0 && s.conn != nil {
 		_ = s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	}
+	return true
 }
 
 // Read implements io.Reader for the server: it blocks until JavaScript sends bytes.
@@ -209,7 +272,9 @@ func (s *respStream) Read(b []byte) (int, error) {
 	}
 	n := copy(b, run)
 	s.written(n)
-	s.deadline()
+	if !s.deadline() {
+		return n, errStreamAborted
+	}
 	return n, nil
 }
 
@@ -225,7 +290,10 @@ func (s *respStream) WriteTo(w io.Writer) (int64, error) {
 		if err != nil {
 			return total, err
 		}
-		s.deadline()
+		if !s.deadline() {
+			s.written(0)
+			return total, errStreamAborted
+		}
 		n, err := w.Write(run)
 		total += int64(n)
 		s.written(n)
@@ -239,64 +307,128 @@ func (s *respStream) WriteTo(w io.Writer) (int64, error) {
 // both pace and account alike.
 func (s *respStream) SupportsBodyWriteTo() bool { return true }
 
-// Close implements io.Closer: fasthttp is done with the stream. If it stopped before
-// the end, the client went away (or could not be written to).
+// Close implements io.Closer: fasthttp is done with the stream (it calls Close on the
+// goroutine that writes, after WriteTo or Read returned, or when it drops a response it
+// never wrote). Only Close frees the ring and the call's slot: nothing else may, since
+// only fasthttp knows when it stopped writing. If it stopped before the end, the client
+// went away (or could not be written to).
 func (s *respStream) Close() error {
+	s.abort(wire.AbortDisconnect) // counted and told only if it was still open
+	s.stopFeeding()
 	s.mu.Lock()
-	wasOpen := s.state == streamOpen
-	s.mu.Unlock()
-	if wasOpen {
-		s.p.stats.Disconnects.Add(1)
-		s.abort(wire.AbortDisconnect)
-	}
-	s.finish()
-	return nil
-}
-
-// finish frees the call's slot, once.
-func (s *respStream) finish() {
-	s.mu.Lock()
-	done := s.finished
-	s.finished = true
-	if !done && s.ring != nil {
-		// The server is done writing (finish comes from Close), and push writes nothing
-		// once the stream is not open, which it never is here.
-		rings.Put(s.ring)
-		s.ring = nil
-	}
+	done := s.closed
+	s.closed = true
+	s.releaseRing() // unless a run is still lent: then written releases it
 	s.mu.Unlock()
 	if done {
-		return
+		return nil
 	}
 	s.p.mu.Lock()
 	s.p.take(s.id)
 	s.p.mu.Unlock()
 	s.p.load.Add(-1)
+	return nil
+}
+
+// feedOn goes on reading the call's request body beside the answer (full duplex), from
+// a goroutine of its own, until the body ends or fails, or the stream is closed. Called
+// by Invoke before the server has the stream, so before Close can run.
+func (s *respStream) feedOn(f *feeder) {
+	s.mu.Lock()
+	s.stopFeed, s.fed = make(chan struct{}), make(chan struct{})
+	f.stream, f.stop = s, s.stopFeed
+	s.mu.Unlock()
+	go func() {
+		defer close(s.fed)
+		f.run()
+	}()
+}
+
+// Duplex reports whether the request body is read beside the answer (server.Call.Duplex).
+func (s *respStream) Duplex() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fed != nil
+}
+
+// stopFeeding ends a feeder running beside the stream and waits until it returned:
+// fasthttp may reuse or release the request's body reader, and the server its call,
+// as soon as Close returns. A feeder waiting for credit returns at once; one blocked
+// reading a client that sends nothing is unblocked with a read deadline in the past,
+// set again until it returned (the body reader sets its own deadline at the start of
+// each read, which could undo a single one). The connection closes after such an
+// answer anyway (its body was unread when the answer started: Connection: close), and
+// closing it lingers as usual (it sets a read deadline of its own).
+func (s *respStream) stopFeeding() {
+	s.mu.Lock()
+	stop, fed := s.stopFeed, s.fed
+	s.stopFeed = nil
+	s.mu.Unlock()
+	if stop == nil {
+		return
+	}
+	close(stop)
+	select {
+	case <-fed:
+		return
+	default:
+	}
+	if s.conn == nil {
+		<-fed
+		return
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		_ = s.conn.SetReadDeadline(aLongTimeAgo)
+		select {
+		case <-fed:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // feed serves a call whose body is streamed to JavaScript (c.Body): it reads the body as
 // JavaScript gives credit and queues the pieces, until the body ends or the call is
 // answered, then waits for the answer. A body that fails (too large, cut short, broken,
-// timed out) is answered by Go (bodyFailed). One goroutine, this one, reads the body.
-func (p *Port) feed(w *waiter) {
+// timed out) is answered by Go (bodyFailed). One goroutine at a time reads the body.
+//
+// Full duplex: when the answer is a stream that starts before the body's end (an echo,
+// a transform of the upload), feed returns the feeder, and the stream goes on feeding
+// from a goroutine of its own (respStream.feedOn) while the server writes the answer,
+// as node:http reads a request while its response is written. Without this, an echo
+// stalled for ever once the socket buffers were full.
+func (p *Port) feed(w *waiter) *feeder {
 	f := &feeder{p: p, w: w, c: w.call, credit: w.body}
-	defer func() {
-		// A bug in a body's reader (the multipart parser reads what clients send) must
-		// fail this call as a broken body would, its slot freed and JavaScript told,
-		// never unwind through the server or reach Node.
-		if v := recover(); v != nil {
-			if f.c.Parts != nil {
-				f.formFailed(errReaderPanic)
-			} else {
-				p.bodyFailed(w, wire.AbortDisconnect)
-			}
-		}
-	}()
 	if p.opts.Timeout > 0 {
 		t := time.NewTimer(p.opts.Timeout)
 		defer t.Stop()
 		f.timer = t.C
 	}
+	f.run()
+	if f.more && w.stream != nil {
+		f.timer = nil // the call is answered: taskTimeoutMs is over for it
+		return f
+	}
+	return nil
+}
+
+// run reads the body until its end, a failure, or (more) the call's answer.
+func (f *feeder) run() {
+	defer func() {
+		// A bug in a body's reader (the multipart parser reads what clients send) must
+		// fail this call as a broken body would, its slot freed and JavaScript told,
+		// never unwind through the server or reach Node.
+		if v := recover(); v != nil {
+			f.more = false
+			if f.c.Parts != nil {
+				f.formFailed(errReaderPanic)
+			} else {
+				f.failed(wire.AbortDisconnect)
+			}
+		}
+	}()
 	if f.c.Parts != nil {
 		f.form()
 	} else {
@@ -310,16 +442,26 @@ type feeder struct {
 	c      *server.Call
 	credit *bodyCredit
 	timer  <-chan time.Time
+	// Where the body is, so that reading can resume after the call's answer.
+	sent    uint32 // bytes of the current stream sent
+	cur     int    // the form part being read (0: none)
+	next    int    // the next form part's stream
+	started bool   // a form's early parts are queued
+	// more: the call got its answer before the body's end. Once its answer is a stream,
+	// stream is set and the feeder runs on until the body ends or stop is closed.
+	more   bool
+	stream *respStream
+	stop   <-chan struct{}
 }
 
 // raw streams a raw body (stream 0), read straight into pooled records.
 func (f *feeder) raw() {
 	p, w, c := f.p, f.w, f.c
-	var sent uint32
 	for {
 		if f.answered() {
 			return
 		}
+		sent := f.sent
 		avail, _, _ := f.credit.state(0, sent)
 		if avail == 0 {
 			if !f.await() {
@@ -329,10 +471,14 @@ func (f *feeder) raw() {
 		}
 		rec := bodyRecords.Get().(*bodyRecord)
 		n, err := c.Body.Read(rec[wire.CallHeader : wire.CallHeader+min(avail, wire.BodyChunk)])
-		sent += uint32(n)
+		f.sent += uint32(n)
+		if f.stopped() {
+			bodyRecords.Put(rec) // the stream is over: nobody takes what came
+			return
+		}
 		if errors.Is(err, server.ErrBodyTooLarge) {
 			bodyRecords.Put(rec)
-			p.bodyFailed(w, wire.AbortTooLarge)
+			f.failed(wire.AbortTooLarge)
 			return
 		}
 		end := errors.Is(err, io.EOF)
@@ -347,13 +493,48 @@ func (f *feeder) raw() {
 			bodyRecords.Put(rec)
 		}
 		if end {
-			p.wait(w)
+			f.waitAnswer()
 			return
 		}
 		if err != nil {
-			p.bodyFailed(w, wire.AbortDisconnect)
+			f.failed(wire.AbortDisconnect)
 			return
 		}
+	}
+}
+
+// waitAnswer waits for the call's answer once the body is read, unless the answer is
+// already a stream (this feeder runs on beside it).
+func (f *feeder) waitAnswer() {
+	if f.stream == nil {
+		f.p.wait(f.w)
+	}
+}
+
+// stopped reports whether the answer stream this feeder runs beside is over: nothing
+// may be read or queued any more.
+func (f *feeder) stopped() bool {
+	if f.stop == nil {
+		return false
+	}
+	select {
+	case <-f.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// failed ends a body that failed: before the call's answer, Go answers it (bodyFailed);
+// once the answer is a stream, the stream is cut with reason (JavaScript told: ctx.body
+// fails and the signal fires), as node:http's response ends when its request errors.
+func (f *feeder) failed(reason uint16) {
+	if f.stream == nil && f.p.bodyFailed(f.w, reason) {
+		return
+	}
+	f.more = false
+	if s := f.w.stream; s != nil { // set before the answer's done, which was received
+		s.abort(reason)
 	}
 }
 
@@ -377,22 +558,27 @@ var (
 // until the task settles; from then on nothing waits for credit (see wire).
 func (f *feeder) form() {
 	p, w, c := f.p, f.w, f.c
-	for i, e := range c.Early {
-		f.credit.open(i+1, wire.BodyChunk)
-		p.queuePart(w.id, uint16(i+1), &e.Part, e.Data, wire.FlagEnd)
+	if !f.started {
+		f.started = true
+		for i, e := range c.Early {
+			f.credit.open(i+1, wire.BodyChunk)
+			p.queuePart(w.id, uint16(i+1), &e.Part, e.Data, wire.FlagEnd)
+		}
+		f.next = len(c.Early) + 1
 	}
-	next := len(c.Early) + 1
-	cur := 0 // the part being read (0: none)
-	var sent uint32
 	for {
 		if f.answered() {
 			return
 		}
+		cur, next, sent := f.cur, f.next, f.sent
 		if cur == 0 {
 			part, err := c.Parts.Next()
+			if f.stopped() {
+				return
+			}
 			if err == io.EOF {
 				p.queueBody(w.id, 0, wire.FlagEnd, 0, nil, nil)
-				p.wait(w)
+				f.waitAnswer()
 				return
 			}
 			if err != nil {
@@ -405,10 +591,9 @@ func (f *feeder) form() {
 				f.formFailed(multipart.ErrTooManyFiles)
 				return
 			}
-			cur, sent = next, 0
-			next++
-			f.credit.open(cur, wire.BodyChunk)
-			p.queuePart(w.id, uint16(cur), part, nil, 0)
+			f.cur, f.sent, f.next = next, 0, next+1
+			f.credit.open(next, wire.BodyChunk)
+			p.queuePart(w.id, uint16(next), part, nil, 0)
 			continue
 		}
 		avail, unwanted, settled := f.credit.state(cur, sent)
@@ -428,17 +613,20 @@ func (f *feeder) form() {
 			continue
 		}
 		b, err := c.Parts.Read(min(avail, wire.BodyChunk))
+		if f.stopped() {
+			return
+		}
 		if err == io.EOF {
 			if !unwanted {
 				p.queueBody(w.id, uint16(cur), wire.FlagEnd, 0, nil, nil)
 			}
-			cur = 0
+			f.cur = 0
 			continue
 		}
 		if len(b) > 0 && !unwanted {
 			p.queueBody(w.id, uint16(cur), 0, 0, b, nil)
 		}
-		sent += uint32(len(b))
+		f.sent += uint32(len(b))
 		if err != nil {
 			f.formFailed(err)
 			return
@@ -455,31 +643,46 @@ func (f *feeder) formFailed(err error) {
 		var extras [wire.ExtraCount][]byte
 		extras[wire.ExtraCode] = []byte(fail.Code)
 		p.queueBody(w.id, 0, wire.FlagFailed, uint32(fail.Status), []byte(fail.Message), &extras)
-		p.wait(w)
+		f.waitAnswer()
 		return
 	}
 	if errors.Is(err, server.ErrBodyTooLarge) {
-		p.bodyFailed(w, wire.AbortTooLarge)
+		f.failed(wire.AbortTooLarge)
 		return
 	}
-	p.bodyFailed(w, wire.AbortDisconnect)
+	f.failed(wire.AbortDisconnect)
 }
 
-// answered reports (without waiting) whether the call has its answer already.
+// answered reports (without waiting) whether the feeder must stop: the call has its
+// answer already (more), or, beside an answer stream, the stream is over.
 func (f *feeder) answered() bool {
+	if f.stop != nil {
+		return f.stopped()
+	}
 	select {
 	case <-f.w.done:
+		f.more = true
 		return true
 	default:
 		return false
 	}
 }
 
-// await waits for credit; false when the call has its answer (or timed out) instead.
+// await waits for credit; false when the call has its answer (or timed out) instead,
+// or, beside an answer stream, when the stream is over.
 func (f *feeder) await() bool {
 	p, w := f.p, f.w
+	if f.stop != nil {
+		select {
+		case <-f.stop:
+			return false
+		case <-w.kick:
+			return true
+		}
+	}
 	select {
 	case <-w.done:
+		f.more = true
 		return false // answered before it read the whole body
 	case <-w.kick:
 		return true
@@ -490,6 +693,7 @@ func (f *feeder) await() bool {
 			return false
 		}
 		<-w.done
+		f.more = true
 		return false
 	}
 }
@@ -557,14 +761,17 @@ func (b *bodyCredit) state(stream int, sent uint32) (avail int, unwanted, settle
 
 // bodyFailed answers the call itself because its body failed (too large: 413; cut
 // short: the client is gone). JavaScript is told with an abort record, which destroys
-// ctx.body and fires the signal with the reason.
-func (p *Port) bodyFailed(w *waiter, reason uint16) {
+// ctx.body and fires the signal with the reason. It reports false when the call was
+// answered first (its answer received): an answer stream's start included, which
+// only the stream may end (see expire).
+func (p *Port) bodyFailed(w *waiter, reason uint16) bool {
 	p.mu.Lock()
-	if p.take(w.id) != w {
+	if p.get(w.id) != w || w.stream != nil {
 		p.mu.Unlock()
 		<-w.done // answered first
-		return
+		return false
 	}
+	p.take(w.id)
 	if reason == wire.AbortDisconnect {
 		p.stats.Disconnects.Add(1)
 	}
@@ -582,6 +789,7 @@ func (p *Port) bodyFailed(w *waiter, reason uint16) {
 	} else {
 		w.call.Fail(protocol.ClientGone, "")
 	}
+	return true
 }
 
 // queueBody queues a KindBody record of call id's stream.

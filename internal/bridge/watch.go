@@ -74,7 +74,9 @@ func (p *Port) watch() {
 		for _, s := range snap {
 			if s.stream != nil {
 				if peerGone(s.conn) {
-					s.stream.Close() // wakes the writer; counts the disconnect, tells JavaScript
+					// Abort only: count the disconnect, tell JavaScript, unblock the writer.
+					// The ring and the slot stay the stream's until fasthttp closes it.
+					s.stream.abort(wire.AbortDisconnect)
 				}
 				continue
 			}

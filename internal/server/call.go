@@ -147,6 +147,19 @@ func (c *Call) SetStream(status int, headers []byte, stream io.ReadCloser) {
 	c.Outcome = Streaming
 }
 
+// duplexStream is an answer stream that may still be reading the call's request body
+// (full duplex: an echo, a transform of the upload).
+type duplexStream interface{ Duplex() bool }
+
+// Duplex reports whether the call's answer is a stream that reads the rest of its
+// request body beside it: the body and the call (which holds the body's reader) are
+// the stream's until fasthttp closes it, and the connection closes after the answer
+// (the body's end is not known when the answer's head is written).
+func (c *Call) Duplex() bool {
+	d, ok := c.Stream.(duplexStream)
+	return ok && c.Outcome == Streaming && d.Duplex()
+}
+
 // Fail records that the server failed the call itself (timeout, overload, shutdown...).
 func (c *Call) Fail(f protocol.Failure, arg string) {
 	c.Failure = f
@@ -176,6 +189,9 @@ var callPool = sync.Pool{New: func() any { return new(Call) }}
 func acquireCall() *Call { return callPool.Get().(*Call) }
 
 func releaseCall(c *Call) {
+	if c.Duplex() {
+		return // its body is still read beside its answer: the garbage collector frees it
+	}
 	if cap(c.Result) > maxPooledBuf || cap(c.out) > maxPooledBuf || cap(c.errBufs[3]) > maxPooledBuf || cap(c.body) > maxPooledBuf {
 		return
 	}

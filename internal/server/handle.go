@@ -365,8 +365,41 @@ func (s *Server) writeStream(r *request) {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 	}
-	r.ctx.Response.SetBodyStream(c.Stream, -1)
+	if r.ctx.Request.Header.IsHTTP11() {
+		r.ctx.Response.SetBodyStream(c.Stream, -1)
+	} else {
+		s.writeUntilClose(r, c.Stream)
+	}
 	s.stats.count(status)
+}
+
+// writeUntilClose answers an HTTP/1.0 request's stream: HTTP/1.0 has no chunked coding
+// (RFC 9112 §6.1), so the body is delimited by the connection's close, as node:http
+// does: no Content-Length, no Transfer-Encoding, Connection: close. fasthttp frames a
+// body stream of unknown size chunked whatever the request's version, so the server
+// takes the connection over (hijack, no response of fasthttp's) and writes the head
+// and the stream itself; fasthttp closes the connection once this returns. The stream
+// is closed here, after its last write, as fasthttp would have.
+func (s *Server) writeUntilClose(r *request, stream io.ReadCloser) {
+	h := &r.ctx.Response.Header
+	h.SetContentLength(-2) // identity: neither Content-Length nor Transfer-Encoding
+	h.SetConnectionClose()
+	head := append([]byte(nil), h.Header()...)
+	r.ctx.HijackSetNoResponse(true)
+	r.ctx.Hijack(func(conn net.Conn) {
+		defer func() {
+			_ = recover() // never let a panic of this goroutine reach Node
+			_ = stream.Close()
+		}()
+		if _, err := conn.Write(head); err != nil {
+			return
+		}
+		if wt, ok := stream.(io.WriterTo); ok {
+			_, _ = wt.WriteTo(conn)
+		} else {
+			_, _ = io.Copy(conn, stream)
+		}
+	})
 }
 
 // setStreamHeaders sets the headers checkStreamHeaders accepted, but the ones a handler

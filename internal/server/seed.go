@@ -152,8 +152,9 @@ func (s *Server) call(r *request, op Op, id []byte) {
 	if s.bodyTimedOut(r) {
 		return
 	}
-	if !s.bodyRead(r) {
-		r.ctx.SetConnectionClose() // answered before the body's end: what is left is not read
+	// Duplex first: the body is then being read beside the answer, by another goroutine.
+	if c.Duplex() || !s.bodyRead(r) {
+		r.ctx.SetConnectionClose() // answered before the body's end: what is left is not read here
 	}
 	// Events answer a result only when JavaScript sends one (returnPayload).
 	s.answer(r, true)
