@@ -126,11 +126,14 @@ describe('signals that are never lost', () => {
       });
       srv.registerTask('after', (input, ctx) => ({ aborted: ctx.signal.aborted, closing: ctx.closing }));
     });
-    assert.strictEqual((await post(s.port, '/__runner/task/closer', {})).text, '{"ok":true,"result":"closing"}');
-    const { connection, body } = await second;
-    assert.deepStrictEqual(JSON.parse(body), { ok: true, result: { aborted: false, closing: true } });
-    assert.strictEqual(connection, 'close', 'the client is told to reconnect elsewhere, as Node\'s server does after close()');
-    await client.terminate();
+    try {
+      assert.strictEqual((await post(s.port, '/__runner/task/closer', {})).text, '{"ok":true,"result":"closing"}');
+      const { connection, body } = await second;
+      assert.deepStrictEqual(JSON.parse(body), { ok: true, result: { aborted: false, closing: true } });
+      assert.strictEqual(connection, 'close', 'the client is told to reconnect elsewhere, as Node\'s server does after close()');
+    } finally {
+      await client.terminate(); // else a failure here would keep mocha alive
+    }
   });
 
   it('close() past its deadline answers 503, and the running handler\'s signal has fired when close() resolves', async () => {

@@ -275,6 +275,9 @@ func rn_close(h C.uint64_t, timeoutMs C.int64_t) {
 		timeout = time.Duration(timeoutMs) * time.Millisecond
 	}
 	last := in.grp.detach(in) // at once: no new call reaches this thread from here on
+	if last {
+		in.grp.srv.BeginClose() // at once too: every answer from now on says Connection: close
+	}
 	go func() {
 		defer guard(nil)
 		in.grp.finish(in, last, timeout, false) // JavaScript keeps answering meanwhile

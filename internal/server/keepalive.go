@@ -38,13 +38,23 @@ func newKeepAlive(idleMs int) *keepAlive {
 
 // announce adds the two headers to a response whose connection stays open: an HTTP/1.1
 // request that did not ask to close, an answer that does not close, a server that is
-// not closing. (fasthttp may still decide to close after this, when close() begins in
-// between: it then adds `Connection: close`, and that option wins, RFC 9110 §7.6.1.)
+// not closing. Once close() has begun, every answer closes its connection instead
+// (`Connection: close`, as Node's server answers after server.close()), decided here
+// rather than by fasthttp, whose shutdown starts later on another goroutine.
 func (k *keepAlive) announce(ctx *fasthttp.RequestCtx) {
-	if k.value == nil || k.closing.Load() || !ctx.Request.Header.IsHTTP11() ||
+	if k.closing.Load() {
+		ctx.SetConnectionClose()
+		return
+	}
+	if k.value == nil || !ctx.Request.Header.IsHTTP11() ||
 		ctx.Request.Header.ConnectionClose() || ctx.Response.ConnectionClose() {
 		return
 	}
 	ctx.Response.Header.SetBytesKV(headerConnection, valueKeepAlive)
 	ctx.Response.Header.SetBytesKV(headerKeepAlive, k.value)
 }
+
+// BeginClose marks the server as closing, at once, on the caller's thread (close() on the
+// JavaScript thread): answers written from now on close their connection, even those of
+// calls already running, whatever the order in which the shutdown goroutine proceeds.
+func (s *Server) BeginClose() { s.keepAlive.closing.Store(true) }

@@ -147,6 +147,14 @@ const tasks = {
     for await (const chunk of req) { h.update(chunk); bytes += chunk.length; }
     return { input: input === undefined ? 'undefined' : input, bytes, digest: h.digest('hex'), type: req.headers['content-type'] };
   }).build(),
+  // Tells the test it started (before reading its body), then reads the body whole.
+  rawStart: r.task('app.tasks.rawStart').run(async () => {
+    const { req } = useExposureContext();
+    probe.emit('raw started');
+    let bytes = 0;
+    for await (const chunk of req) bytes += chunk.length;
+    return { bytes };
+  }).build(),
   download: r.task('app.tasks.download').run(async (input) => Readable.from(pattern(input.bytes, input.chunk || 65536))).build(),
   downloadRaw: r.task('app.tasks.downloadRaw').run(async () => {
     const parts = [];
@@ -186,7 +194,7 @@ const EXPOSED_TASKS = [
   'app.tasks.teapot', 'app.tasks.untyped', 'app.tasks.thrownString', 'app.tasks.cancel', 'app.tasks.unencodable',
   'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks.graceful', 'app.tasks.stream', 'app.tasks.streamWrapped', 'app.tasks.streamHeaders', 'app.tasks/ünï code',
   'app.tasks.upload', 'app.tasks.uploadShape', 'app.tasks.uploadTemp', 'app.tasks.uploadBuffer', 'app.tasks.uploadIgnore', 'app.tasks.uploadEcho',
-  'app.tasks.uploadTwice', 'app.tasks.uploadFails', 'app.tasks.rawBody', 'app.tasks.download', 'app.tasks.downloadRaw',
+  'app.tasks.uploadTwice', 'app.tasks.uploadFails', 'app.tasks.rawBody', 'app.tasks.rawStart', 'app.tasks.download', 'app.tasks.downloadRaw',
 ];
 const EXPOSED_EVENTS = ['app.events.notify', 'app.events.parallel', 'app.events.failing'];
 
