@@ -185,6 +185,15 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** Whether `close()` has begun: the call still runs to its end and is answered. */
   readonly closing: boolean;
+  /**
+   * The client's IP address, as Node's `req.socket.remoteAddress` ('127.0.0.1', '::1'). Read
+   * it while the call runs (the first read is kept); undefined once the call was answered.
+   */
+  readonly remoteAddress: string | undefined;
+  /** The client's port, as `req.socket.remotePort`. */
+  readonly remotePort: number | undefined;
+  /** 'IPv4' or 'IPv6', as `req.socket.remoteFamily`. */
+  readonly remoteFamily: 'IPv4' | 'IPv6' | undefined;
   /** Runner protocol: the request's x-runner-request-id. */
   readonly requestId: string | undefined;
   /** Runner protocol: the request target as received. */

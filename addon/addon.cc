@@ -224,6 +224,15 @@ Napi::Value Headers(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+// remote(handle, id, buffer): bytes of "ip:port" written, 0 when the call is gone, or -size needed.
+Napi::Value Remote(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireLibrary(env)) return env.Undefined();
+  Bytes buffer = BytesOf(info[2]);
+  int64_t n = Go()->remote(HandleOf(info[0]), info[1].As<Napi::Number>().Uint32Value(), buffer.data, buffer.size);
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
 // close(handle, timeoutMs): starts a graceful close; onSignal(SIGNAL_CLOSED) follows.
 Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -265,6 +274,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
   exports.Set("exchange", Napi::Function::New(env, Exchange, "exchange"));
   exports.Set("headers", Napi::Function::New(env, Headers, "headers"));
+  exports.Set("remote", Napi::Function::New(env, Remote, "remote"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("closeConnections", Napi::Function::New(env, CloseConnections, "closeConnections"));
   exports.Set("free", Napi::Function::New(env, Free, "free"));

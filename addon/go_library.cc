@@ -43,6 +43,7 @@ const GoLibrary* LoadGoLibrary(const std::string& path, std::string* error) {
                Resolve(handle, "rn_listen", &library.listen, &load_error) &&
                Resolve(handle, "rn_exchange", &library.exchange, &load_error) &&
                Resolve(handle, "rn_headers", &library.headers, &load_error) &&
+               Resolve(handle, "rn_remote", &library.remote, &load_error) &&
                Resolve(handle, "rn_close", &library.close, &load_error) &&
                Resolve(handle, "rn_close_connections", &library.close_connections, &load_error) &&
                Resolve(handle, "rn_detach", &library.detach, &load_error) &&

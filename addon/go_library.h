@@ -21,6 +21,7 @@ struct GoLibrary {
   rn_listen_fn listen;
   rn_exchange_fn exchange;
   rn_headers_fn headers;
+  rn_remote_fn remote;
   rn_close_fn close;
   rn_close_connections_fn close_connections;
   rn_detach_fn detach;

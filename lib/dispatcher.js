@@ -64,6 +64,9 @@ const CALL_ID = Symbol('callId');
  * The second argument of every handler. `headers` and `signal` are built on first use,
  * so handlers that ignore them pay nothing for them.
  */
+/** What a call whose client is gone (or was never TCP) reports. */
+const NO_CLIENT = Object.freeze({ address: undefined, port: undefined, family: undefined });
+
 class CallContext {
   constructor(dispatcher, callId, kind, id, extras, returnPayload) {
     this.#dispatcher = dispatcher;
@@ -87,6 +90,7 @@ class CallContext {
   #dispatcher;
   #callId;
   #headers;
+  #client;
   #controller;
   #reason;
   #settled = false;
@@ -114,6 +118,31 @@ class CallContext {
       if (this.#reason !== undefined) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
+  }
+
+  /**
+   * The client's IP address, as Node's `req.socket.remoteAddress` ('127.0.0.1', '::1';
+   * an IPv4-mapped address as IPv4). Read it while the call runs: once it has been
+   * answered the connection may serve another client, and this is undefined.
+   * @returns {string|undefined}
+   */
+  get remoteAddress() {
+    return this.#remote().address;
+  }
+
+  /** The client's port, as `req.socket.remotePort`. @returns {number|undefined} */
+  get remotePort() {
+    return this.#remote().port;
+  }
+
+  /** 'IPv4' or 'IPv6', as `req.socket.remoteFamily`. @returns {string|undefined} */
+  get remoteFamily() {
+    return this.#remote().family;
+  }
+
+  #remote() {
+    if (this.#client === undefined) this.#client = this.#dispatcher.remoteOf(this.#callId) || NO_CLIENT;
+    return this.#client;
   }
 
   /**
@@ -459,6 +488,21 @@ class Dispatcher {
         this.options.onAuthFailure(info);
       } catch (_) { /* a logger's failure is not the server's */ }
     }
+  }
+
+  /**
+   * The client of a call still waiting in Go: { address, port, family } as Node's socket
+   * gives them, or undefined once the call is gone.
+   */
+  remoteOf(id) {
+    if (this.handle === 0) return undefined;
+    const buf = this.remoteBuf || (this.remoteBuf = Buffer.allocUnsafeSlow(64));
+    const n = native.remote(this.handle, id, buf);
+    if (!(n > 0)) return undefined;
+    const text = buf.latin1Slice(0, n);
+    const colon = text.lastIndexOf(':');
+    const v6 = text.charCodeAt(0) === 91; // '['
+    return { address: v6 ? text.slice(1, colon - 1) : text.slice(0, colon), port: Number(text.slice(colon + 1)), family: v6 ? 'IPv6' : 'IPv4' };
   }
 
   /** Headers of a call still waiting in Go, or {} once it is gone. */

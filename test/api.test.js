@@ -240,6 +240,38 @@ describe('TunnelServer API', () => {
     });
   });
 
+  describe('ctx.remoteAddress', () => {
+    it('is the client\'s address and port as its socket sees them, IPv4 and IPv6; undefined once the call was answered', async () => {
+      for (const host of ['127.0.0.1', '::1']) {
+        let kept;
+        const server = new TunnelServer({ port: 0, host });
+        server.registerTask('who', (input, ctx) => { kept = ctx; return { address: ctx.remoteAddress, port: ctx.remotePort, family: ctx.remoteFamily }; });
+        server.registerTask('late', (input, ctx) => { kept = ctx; return 'later'; });
+        await server.listen();
+        const call = async (id) => {
+          const socket = net.connect(server.port, host);
+          await new Promise((resolve) => socket.once('connect', resolve));
+          const answer = await new Promise((resolve) => {
+            let text = '';
+            socket.on('data', (c) => { text += c; if (text.endsWith('}')) resolve(text); });
+            socket.write(`POST /__runner/task/${id} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
+          });
+          const local = { address: socket.localAddress, port: socket.localPort };
+          socket.destroy();
+          return { local, result: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).result };
+        };
+        try {
+          const { local, result } = await call('who');
+          assert.deepStrictEqual(result, { ...local, family: host === '::1' ? 'IPv6' : 'IPv4' });
+          assert.strictEqual((await call('late')).result, 'later');
+          assert.strictEqual(kept.remoteAddress, undefined, 'read first after the answer: the connection may serve another client by now');
+        } finally {
+          await server.close();
+        }
+      }
+    });
+  });
+
   describe('onHandlerError', () => {
     it('is told of every call answered 5xx because its handler failed, with what the client got unchanged', async () => {
       const seen = [];

@@ -61,6 +61,11 @@ typedef int64_t (*rn_exchange_fn)(uint64_t h, int32_t mode, uint8_t *answers, si
    written; 0 when the call is no longer pending; or -size when buf is too small. */
 typedef int64_t (*rn_headers_fn)(uint64_t h, uint32_t id, uint8_t *buf, size_t cap);
 
+/* Copies the client address of pending call id into buf, as "ip:port" ("[ip]:port" for
+   IPv6). Returns bytes written; 0 when the call is no longer pending or has no address;
+   or -size when buf is too small. */
+typedef int64_t (*rn_remote_fn)(uint64_t h, uint32_t id, uint8_t *buf, size_t cap);
+
 /* Starts a graceful close in the background, answering 503 to what is still running after
    timeout_ms (negative: the configured closeTimeoutMs); RN_SIGNAL_CLOSED follows when done. */
 typedef void (*rn_close_fn)(uint64_t h, int64_t timeout_ms);

@@ -263,6 +263,24 @@ func rn_headers(h C.uint64_t, id C.uint32_t, buf *C.uint8_t, capacity C.size_t) 
 	return C.int64_t(copy(bytesOf(buf, capacity), out))
 }
 
+//export rn_remote
+func rn_remote(h C.uint64_t, id C.uint32_t, buf *C.uint8_t, capacity C.size_t) (n C.int64_t) {
+	defer guard(func() { n = 0 })
+	in := lookup(h)
+	if in == nil || in.port == nil || buf == nil {
+		return 0
+	}
+	var scratch [64]byte // "[ipv6%zone]:port" fits
+	out, ok := in.port.Remote(scratch[:0], uint32(id))
+	if !ok {
+		return 0
+	}
+	if len(out) > int(capacity) {
+		return -C.int64_t(len(out))
+	}
+	return C.int64_t(copy(bytesOf(buf, capacity), out))
+}
+
 //export rn_close
 func rn_close(h C.uint64_t, timeoutMs C.int64_t) {
 	defer guard(nil)

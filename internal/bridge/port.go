@@ -16,6 +16,8 @@ package bridge
 import (
 	"encoding/binary"
 	"math"
+	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -576,6 +578,25 @@ func (p *Port) drain(buf []byte) (n, need int) {
 		p.hasNotice, p.noticeMore = false, 0
 	}
 	return n, 0
+}
+
+// Remote appends the client address of pending call id to dst as netip.AddrPort writes
+// it ("127.0.0.1:5000", "[::1]:5000"; an IPv4-mapped IPv6 address as IPv4), and reports
+// whether the call was still pending with a TCP peer. Asked only when a handler reads it
+// (ctx.remoteAddress), so a call that does not costs nothing.
+func (p *Port) Remote(dst []byte, id uint32) ([]byte, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := p.get(id)
+	if w == nil || w.call == nil || w.call.Conn == nil {
+		return dst, false
+	}
+	addr, ok := w.call.Conn.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return dst, false
+	}
+	ap := addr.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(dst), true
 }
 
 // Headers appends the request headers of pending call id to dst as a JSON object with

@@ -12,6 +12,7 @@
  *   without a Node request: url, basePath, headers, method and signal; req and res are
  *   undefined.
  */
+const { Readable } = require('stream');
 
 /**
  * runner's withUserContexts: fn wrapped in the contexts the header carries.
@@ -53,6 +54,7 @@ class ExposureRequest {
   #url;
   #headers;
   #signal;
+  #req;
 
   /**
    * @param {import('../../index').CallContext} ctx the call's context
@@ -62,17 +64,26 @@ class ExposureRequest {
   constructor(ctx, basePath, cancellationError) {
     this.#ctx = ctx;
     this.#cancellation = cancellationError;
-    /**
-     * Node's IncomingMessage under nodeExposure. Here: for a raw body
-     * (application/octet-stream, how runner's smart client sends a Readable input) the
-     * body as a Readable, with headers, method and url as IncomingMessage has them;
-     * otherwise undefined.
-     */
-    this.req = ctx.body ? asIncoming(ctx.body, this) : undefined;
     /** Node's ServerResponse under nodeExposure; there is none here. */
     this.res = undefined;
     this.basePath = basePath;
     this.method = ctx.method;
+  }
+
+  /**
+   * Node's IncomingMessage under nodeExposure: here a Readable with what a task reads of
+   * one (method, url, headers, socket.remoteAddress/remotePort/remoteFamily). For a raw
+   * body (application/octet-stream, how runner's smart client sends a Readable input) it
+   * is the body, read from the client as the task reads it; otherwise the body was the
+   * input, so the stream is already at its end, as runner's is once it has read it. Made
+   * on first read.
+   */
+  get req() {
+    if (this.#req === undefined) {
+      const body = this.#ctx.body || Readable.from([]);
+      this.#req = asIncoming(body, this, this.#ctx);
+    }
+    return this.#req;
   }
 
   /** The request URL, as runner builds it: new URL(req.url, "http://localhost"). */
@@ -104,12 +115,17 @@ class ExposureRequest {
   }
 }
 
-/** Gives a streamed body the fields of an IncomingMessage that a task may read. */
-function asIncoming(body, request) {
+/** Gives a body stream the fields of an IncomingMessage that a task may read. */
+function asIncoming(body, request, ctx) {
+  // Read now, while the call runs (the address is asked of Go, which forgets it once the
+  // call is answered); a socket-like object, as tasks read req.socket.remoteAddress.
+  const socket = Object.freeze({ remoteAddress: ctx.remoteAddress, remotePort: ctx.remotePort, remoteFamily: ctx.remoteFamily });
   Object.defineProperties(body, {
     headers: { get: () => request.headers, configurable: true },
     method: { value: 'POST', configurable: true },
     url: { get: () => request.url.pathname + request.url.search, configurable: true },
+    socket: { value: socket, configurable: true },
+    connection: { value: socket, configurable: true },
   });
   return body;
 }

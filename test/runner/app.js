@@ -73,10 +73,21 @@ const tasks = {
       aborted: x.signal.aborted,
     };
   }).build(),
-  // The one deliberate difference inside tasks: no Node request or response object.
+  // What a task reads of the Node request (the response object is still a difference).
   nodeObjects: r.task('app.tasks.nodeObjects').run(async () => {
-    const x = useExposureContext();
-    return { req: x.req !== undefined, res: x.res !== undefined };
+    const { req, res } = useExposureContext();
+    return {
+      req: {
+        method: req.method,
+        url: req.url,
+        contentType: req.headers['content-type'],
+        remoteAddress: req.socket.remoteAddress,
+        remotePort: Number.isInteger(req.socket.remotePort) && req.socket.remotePort > 0,
+        remoteFamily: req.socket.remoteFamily,
+        readable: typeof req.pipe === 'function' && typeof req.on === 'function',
+      },
+      res: res !== undefined,
+    };
   }).build(),
   // Waits until the client goes away, and tells what useExposureContext().signal said.
   waitAbort: r.task('app.tasks.waitAbort').run(async (tag) => {

@@ -55,8 +55,11 @@ async function additions(): Promise<void> {
   const port: number | null = server.port;
   const address = server.address();
   if (address) console.log(address.address, address.family === 'IPv6', address.port + 1);
-  const closing: boolean = (null as unknown as CallContext).closing;
-  void closing;
+  const callCtx = null as unknown as CallContext;
+  const closing: boolean = callCtx.closing;
+  const client: string | undefined = callCtx.remoteAddress;
+  const family: 'IPv4' | 'IPv6' | undefined = callCtx.remoteFamily;
+  void closing, client, family, (callCtx.remotePort ?? 0) + 1;
   const stats: TunnelStats = server.getStats();
   console.log(port, stats.requests, stats.pending, stats.timeouts, stats.closedByDeadline);
   server.closeIdleConnections();
