@@ -13,6 +13,7 @@
  *   undefined.
  */
 const { Readable } = require('stream');
+const { NativeResponse } = require('./response');
 
 /**
  * runner's withUserContexts: fn wrapped in the contexts the header carries.
@@ -64,10 +65,10 @@ class ExposureRequest {
   constructor(ctx, basePath, cancellationError) {
     this.#ctx = ctx;
     this.#cancellation = cancellationError;
-    /** Node's ServerResponse under nodeExposure; there is none here. */
-    this.res = undefined;
     this.basePath = basePath;
     this.method = ctx.method;
+    /** The response a task may write (see res and response.js answerOf). */
+    this.hijack = {};
   }
 
   /**
@@ -84,6 +85,25 @@ class ExposureRequest {
       this.#req = asIncoming(body, this, this.#ctx);
     }
     return this.#req;
+  }
+
+  /**
+   * Node's ServerResponse under nodeExposure: here a NativeResponse (lib/runner/response.js)
+   * a task may write its answer to itself; made on first read.
+   */
+  get res() {
+    const hijack = this.hijack;
+    if (hijack.response === undefined) {
+      hijack.response = new NativeResponse((answer) => {
+        if (hijack.onCommit) hijack.onCommit(answer);
+        else hijack.committed = answer;
+      });
+      const signal = this.#ctx.signal;
+      const gone = () => hijack.response.destroy();
+      if (signal.aborted) gone();
+      else signal.addEventListener('abort', gone, { once: true });
+    }
+    return hijack.response;
   }
 
   /** The request URL, as runner builds it: new URL(req.url, "http://localhost"). */

@@ -22,6 +22,7 @@ const { kDeclareMissing } = require('../symbols');
 const { tunnelConfig } = require('./config');
 const { toHandlerError, parallelEventError, safeLog } = require('./errors');
 const { withUserContexts, ExposureRequest } = require('./contexts');
+const { answerOf } = require('./response');
 const { openUpload, runUpload } = require('./multipart');
 
 /**
@@ -172,7 +173,7 @@ class NativeExposure {
       let run = () => flavour.runTask(deps, task, input);
       if (acceptsContext) run = withUserContexts(ctx.contextHeader, deps.store, deps.serializer, run);
       const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
-      return settle(() => context.provide(request, run), fail(ctx));
+      return answerOf(settle(() => context.provide(request, run), fail(ctx)), request.hijack);
     };
   }
 
@@ -187,9 +188,9 @@ class NativeExposure {
     let run = () => flavour.runTask(deps, task, input);
     if (acceptsContext) run = withUserContexts(ctx.contextHeader, deps.store, deps.serializer, run);
     const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
-    return runUpload(upload, () => flavour.exposureContext.provide(request, run), (err) => {
+    return answerOf(runUpload(upload, () => flavour.exposureContext.provide(request, run), (err) => {
       throw toHandlerError(err, env, TASK_ERROR, ctx.requestId);
-    });
+    }), request.hijack);
   }
 
   /** runner's event path: user contexts (no request context), emit or emitWithResult. */

@@ -29,6 +29,7 @@ const { HandlerError } = require('../errors');
 const { NativeExposure } = require('./exposure');
 const { toHandlerError, parallelEventError } = require('./errors');
 const { ExposureRequest } = require('./contexts');
+const { answerOf } = require('./response');
 const { openUpload, runUpload } = require('./multipart');
 const { authorizeLaneRequest } = require('./lane-auth');
 const {
@@ -223,7 +224,7 @@ class NativeLanesExposure extends NativeExposure {
       }
       const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
       const run = this.withContexts(ctx, rule, () => flavour.runTask(deps, task, input, { source, signal: request.signal }));
-      return settle(() => flavour.exposureContext.provide(request, run), fail(ctx));
+      return answerOf(settle(() => flavour.exposureContext.provide(request, run), fail(ctx)), request.hijack);
     };
   }
 
@@ -232,9 +233,9 @@ class NativeLanesExposure extends NativeExposure {
     const { upload, input } = await openUpload(ctx.form, manifest, flavour.NodeInputFile, this.maxFiles);
     const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
     const run = this.withContexts(ctx, rule, () => flavour.runTask(deps, task, input, { source, signal: request.signal }));
-    return runUpload(upload, () => flavour.exposureContext.provide(request, run), (err) => {
+    return answerOf(runUpload(upload, () => flavour.exposureContext.provide(request, run), (err) => {
       throw toHandlerError(err, env, TASK_ERROR, ctx.requestId);
-    });
+    }), request.hijack);
   }
 
   laneEventHandler(id, event, rule) {

@@ -9,6 +9,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 const { EventEmitter } = require('events');
 const { Readable } = require('stream');
+const { pipeline } = require('stream/promises');
 const { nativeExposure } = require('../../runner');
 
 /** Tasks tell tests where they are ('started', 'aborted'), tagged with their input. */
@@ -86,7 +87,7 @@ const tasks = {
         remoteFamily: req.socket.remoteFamily,
         readable: typeof req.pipe === 'function' && typeof req.on === 'function',
       },
-      res: res !== undefined,
+      res: ['writeHead', 'setHeader', 'write', 'end', 'on'].every((m) => typeof res[m] === 'function') && res.headersSent === false && res.statusCode === 200,
     };
   }).build(),
   // Waits until the client goes away, and tells what useExposureContext().signal said.
@@ -158,6 +159,32 @@ const tasks = {
     for await (const chunk of req) { h.update(chunk); bytes += chunk.length; }
     return { input: input === undefined ? 'undefined' : input, bytes, digest: h.digest('hex'), type: req.headers['content-type'] };
   }).build(),
+  // Response hijack (runner's TUNNELS.md): the task writes its own response.
+  hijack: r.task('app.tasks.hijack').run(async () => {
+    const { res } = useExposureContext();
+    res.setHeader('x-hijack', 'yes');
+    res.writeHead(201, { 'content-type': 'text/plain; charset=utf-8' });
+    res.write('hello ');
+    await new Promise((resolve) => setImmediate(resolve));
+    res.end('world');
+    return 'ignored: the task answered itself';
+  }).build(),
+  hijackEcho: r.task('app.tasks.hijackEcho').run(async () => {
+    const { req, res } = useExposureContext();
+    res.setHeader('content-type', 'application/octet-stream');
+    await pipeline(req, res);
+  }).build(),
+  hijackThenThrow: r.task('app.tasks.hijackThenThrow').run(async () => {
+    const { res } = useExposureContext();
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('partial');
+    await new Promise((resolve) => setImmediate(resolve));
+    throw new Error('after the head');
+  }).build(),
+  hijackUntouched: r.task('app.tasks.hijackUntouched').run(async () => {
+    const { res } = useExposureContext();
+    return { headersSent: res.headersSent, code: res.statusCode };
+  }).build(),
   // Tells the test it started (before reading its body), then reads the body whole.
   rawStart: r.task('app.tasks.rawStart').run(async () => {
     const { req } = useExposureContext();
@@ -205,7 +232,8 @@ const EXPOSED_TASKS = [
   'app.tasks.teapot', 'app.tasks.untyped', 'app.tasks.thrownString', 'app.tasks.cancel', 'app.tasks.unencodable',
   'app.tasks.context', 'app.tasks.nodeObjects', 'app.tasks.waitAbort', 'app.tasks.graceful', 'app.tasks.stream', 'app.tasks.streamWrapped', 'app.tasks.streamHeaders', 'app.tasks/ünï code',
   'app.tasks.upload', 'app.tasks.uploadShape', 'app.tasks.uploadTemp', 'app.tasks.uploadBuffer', 'app.tasks.uploadIgnore', 'app.tasks.uploadEcho',
-  'app.tasks.uploadTwice', 'app.tasks.uploadFails', 'app.tasks.rawBody', 'app.tasks.rawStart', 'app.tasks.download', 'app.tasks.downloadRaw',
+  'app.tasks.uploadTwice', 'app.tasks.uploadFails', 'app.tasks.rawBody', 'app.tasks.rawStart',
+  'app.tasks.hijack', 'app.tasks.hijackEcho', 'app.tasks.hijackThenThrow', 'app.tasks.hijackUntouched', 'app.tasks.download', 'app.tasks.downloadRaw',
 ];
 const EXPOSED_EVENTS = ['app.events.notify', 'app.events.parallel', 'app.events.failing'];
 

@@ -141,12 +141,12 @@ describe('runner differential: runner\'s clients see nodeExposure and nativeExpo
     });
   });
 
-  it('useExposureContext().req gives what tasks read of Node\'s request (method, url, headers, socket address); .res is the remaining difference', async () => {
+  it('useExposureContext().req and .res give what tasks use of Node\'s request (method, url, headers, socket address) and response (writeHead, setHeader, write, end)', async () => {
     const node = await fetchClient(pair.node).task('app.tasks.nodeObjects');
     const native = await fetchClient(pair.native).task('app.tasks.nodeObjects');
     assert.deepStrictEqual(native.req, node.req);
     assert.deepStrictEqual(node.req, { method: 'POST', url: '/__runner/task/app.tasks.nodeObjects', contentType: 'application/json; charset=utf-8', remoteAddress: '127.0.0.1', remotePort: true, remoteFamily: 'IPv4', readable: true });
-    assert.deepStrictEqual([node.res, native.res], [true, false], 'a response object of its own is what nativeExposure does not give');
+    assert.deepStrictEqual([node.res, native.res], [true, true]);
     const value = await fetchClient(pair.native).task('app.tasks.context');
     assert.match(value.requestId, UUID, 'the headers carry the request id, as runner writes it into req.headers');
   });
