@@ -137,7 +137,7 @@ function napiFunctions(include) {
 function buildAddonWithZig(target, outFile, scratch) {
   const zig = require('./tools').zig();
   const include = nodeInclude();
-  const naa = require(require.resolve('node-addon-api', { paths: [root] })).include_dir;
+  const naa = path.resolve(require(require.resolve('node-addon-api', { paths: [root] })).include_dir); // include_dir is relative to the working directory
   const win = target.os === 'win32';
   const flags = ['-target', target.zigTarget, '-std=c++17', '-O2', '-fvisibility=hidden', '-Wall', '-Wextra', '-Wno-unused-parameter',
     '-DNAPI_VERSION=8', '-DNAPI_DISABLE_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DBUILDING_NODE_EXTENSION',
