@@ -67,8 +67,11 @@ function main() {
   const mocha = [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--exit', '--reporter', 'dot',
     '--require', path.join(root, 'test', 'wine.js'), ...args];
   console.log(`> wine ${path.basename(node)} ${mocha.map((a) => path.relative(root, a) || a).join(' ')}`);
-  const env = { ...wineEnv(dir), RUNNER_NATIVE_BINARY_DIR: binaries, RUNNER_NATIVE_WINE: '1',
-    NODE_OPTIONS: `--require ${path.join(root, 'test', 'wine.js')}` };
+  // Z: is Wine's drive for /: a child process started on C: (its temp folder) must still find it.
+  const preload = `Z:${path.join(root, 'test', 'wine.js')}`;
+  const env = { ...wineEnv(dir), RUNNER_NATIVE_BINARY_DIR: binaries, RUNNER_NATIVE_WINE: '1', NODE_OPTIONS: `--require "${preload}"`,
+    // Debian's chromium cannot be driven from a Windows node.exe.
+    RUNNER_NATIVE_SKIP_BROWSER: '1' };
   const outFd = fs.openSync(stdout, 'w');
   const errFd = fs.openSync(stderr, 'w');
   let result;

@@ -25,8 +25,8 @@ func (e *ListenError) Unwrap() error { return e.Err }
 func newListenError(err error) *ListenError {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		code, num := errnoCode(errno) // errno_unix.go, errno_windows.go
-		return &ListenError{Code: code, Errno: num, Syscall: "listen", Message: errno.Error(), Err: err}
+		code, num, message := errnoCode(errno) // errno_unix.go, errno_windows.go
+		return &ListenError{Code: code, Errno: num, Syscall: "listen", Message: message, Err: err}
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
