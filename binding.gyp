@@ -11,6 +11,10 @@
       "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["OS=='linux'", {"libraries": ["-ldl"]}],
+        ["OS=='win'", {
+          "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX"],
+          "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/std:c++17", "/utf-8"]}}
+        }],
         ["OS=='mac'", {
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

@@ -44,11 +44,14 @@ function missingFiles(dir) {
 
 /** The CPU a native file was built for, from its ELF or Mach-O header; null if unknown. */
 function binaryArch(file) {
-  const header = Buffer.alloc(20);
+  const header = Buffer.alloc(64);
+  const pe = Buffer.alloc(6);
   let fd;
   try {
     fd = fs.openSync(file, 'r');
     fs.readSync(fd, header, 0, header.length, 0);
+    // PE (Windows): "MZ", the offset of the "PE\0\0" header at 0x3c, the machine after it.
+    if (header.readUInt16BE(0) === 0x4d5a) fs.readSync(fd, pe, 0, pe.length, header.readUInt32LE(0x3c));
   } catch (_) {
     return null;
   } finally {
@@ -56,8 +59,10 @@ function binaryArch(file) {
   }
   const elf = { 0x3e: 'x64', 0xb7: 'arm64', 0x03: 'ia32', 0x28: 'arm' };
   const macho = { 0x01000007: 'x64', 0x0100000c: 'arm64' };
+  const coff = { 0x8664: 'x64', 0xaa64: 'arm64', 0x14c: 'ia32' };
   if (header.readUInt32BE(0) === 0x7f454c46) return elf[header.readUInt16LE(18)] || 'another CPU';
   if (header.readUInt32LE(0) === 0xfeedfacf) return macho[header.readUInt32LE(4)] || 'another CPU';
+  if (header.readUInt16BE(0) === 0x4d5a && pe.readUInt32BE(0) === 0x50450000) return coff[pe.readUInt16LE(4)] || 'another CPU';
   return null;
 }
 

@@ -14,15 +14,21 @@ const MAIN_PACKAGE = '@bluelibs/runner-native';
 /** Oldest glibc the Linux packages load on: what Node 18+ itself needs (Debian 10, RHEL 8). */
 const GLIBC_BASELINE = '2.28';
 
+/** Oldest macOS the darwin packages load on (binding.gyp's MACOSX_DEPLOYMENT_TARGET). */
+const MACOS_MIN = '11.0';
+
 /**
  * key: npm/<key>/ and the package name suffix. `goarch` and `zigTarget` drive the release
- * build; `libc` becomes the package's npm `libc` field.
+ * build (Linux and Windows packages are built on linux-x64 with zig; the darwin ones on
+ * macOS with clang, and cross-built with zig here only to check them: scripts/darwin.js);
+ * `libc` becomes the package's npm `libc` field.
  */
 const PLATFORMS = {
   'linux-x64-gnu': { os: 'linux', cpu: 'x64', libc: 'glibc', goarch: 'amd64', zigTarget: `x86_64-linux-gnu.${GLIBC_BASELINE}` },
   'linux-arm64-gnu': { os: 'linux', cpu: 'arm64', libc: 'glibc', goarch: 'arm64', zigTarget: `aarch64-linux-gnu.${GLIBC_BASELINE}` },
-  'darwin-x64': { os: 'darwin', cpu: 'x64', goarch: 'amd64', clangArch: 'x86_64' },
-  'darwin-arm64': { os: 'darwin', cpu: 'arm64', goarch: 'arm64', clangArch: 'arm64' },
+  'darwin-x64': { os: 'darwin', cpu: 'x64', goarch: 'amd64', clangArch: 'x86_64', zigTarget: `x86_64-macos.${MACOS_MIN}` },
+  'darwin-arm64': { os: 'darwin', cpu: 'arm64', goarch: 'arm64', clangArch: 'arm64', zigTarget: `aarch64-macos.${MACOS_MIN}` },
+  'win32-x64': { os: 'win32', cpu: 'x64', goarch: 'amd64', zigTarget: 'x86_64-windows-gnu' },
 };
 
 const ADDON_FILE = 'runner_native.node';
@@ -83,9 +89,12 @@ function hostKey() {
   return process.platform === 'linux' ? `linux-${process.arch}-gnu` : `${process.platform}-${process.arch}`;
 }
 
-/** What `npm run pack:platforms` builds here: on linux-x64 both Linux packages (zig cross-compiles), else the host's. */
+/**
+ * What `npm run pack:platforms` builds here: on linux-x64 both Linux packages and the Windows
+ * one (zig cross-compiles them), else the host's.
+ */
 function defaultPlatforms() {
-  return hostKey() === 'linux-x64-gnu' ? ['linux-x64-gnu', 'linux-arm64-gnu'] : [hostKey()];
+  return hostKey() === 'linux-x64-gnu' ? ['linux-x64-gnu', 'linux-arm64-gnu', 'win32-x64'] : [hostKey()];
 }
 
 function supportedList() {
@@ -95,6 +104,6 @@ function supportedList() {
 const root = path.resolve(__dirname, '..');
 
 module.exports = {
-  MAIN_PACKAGE, GLIBC_BASELINE, PLATFORMS, ADDON_FILE, root,
+  MAIN_PACKAGE, GLIBC_BASELINE, MACOS_MIN, PLATFORMS, ADDON_FILE, root,
   libraryName, nativeFiles, packageName, describe, detectLibc, currentPlatform, hostKey, defaultPlatforms, supportedList,
 };

@@ -6,20 +6,21 @@
  *   node scripts/build.js [--debug]
  *       for this machine, with its own compilers, into build/Release/ (what the loader tries
  *       before the platform package);
- *   node scripts/build.js --platform <key> --out <dir>
+ *   node scripts/build.js --platform <key> --out <dir> [--zig]
  *       a release build of one platform package's two files (keys in lib/platforms.js). Linux
  *       targets are compiled by zig against glibc 2.28, so that they load on every glibc Node
- *       runs on (scripts/tools.js fetches zig); macOS targets by the system clang for macOS 11+.
- *       The addon is built in a scratch folder, so build/Release is left alone.
+ *       runs on (scripts/tools.js fetches zig); Windows x64 by zig on Linux too (MinGW target,
+ *       the UCRT of Windows 10+); macOS targets by the system clang for macOS 11+, or, with
+ *       --zig, cross-compiled by zig against stub SDK libraries, only to check them before a
+ *       Mac does (scripts/darwin.js). The addon is built in a scratch folder, so build/Release
+ *       is left alone.
  */
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { findNodeDir } = require('./nodedir');
-const { PLATFORMS, root, libraryName, ADDON_FILE, supportedList } = require('../lib/platforms');
-
-const MACOS_MIN = '11.0'; // binding.gyp's MACOSX_DEPLOYMENT_TARGET
+const { PLATFORMS, MACOS_MIN, root, libraryName, ADDON_FILE, supportedList } = require('../lib/platforms');
 
 function run(cmd, args, opts = {}) {
   console.log(`> ${cmd} ${args.join(' ')}`);
@@ -91,11 +92,77 @@ function buildAddon(dir, { arch, env } = {}) {
 
 function buildGo(file, env = {}, ldflags = '-s -w') {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  run('go', ['build', '-buildmode=c-shared', '-trimpath', '-buildvcs=false', `-ldflags=${ldflags}`, '-o', file, './cmd/librunner'], {
-    env: { ...process.env, CGO_ENABLED: '1', ...env },
-  });
+  try {
+    run('go', ['build', '-buildmode=c-shared', '-trimpath', '-buildvcs=false', `-ldflags=${ldflags}`, '-o', file, './cmd/librunner'], {
+      env: { ...process.env, CGO_ENABLED: '1', ...env },
+    });
+  } finally {
+    // zig leaves empty cgo-gcc-input-*.o files in the package's folder on darwin targets;
+    // they must never reach a tarball ("files" also excludes them).
+    for (const f of fs.readdirSync(path.join(root, 'cmd', 'librunner'))) {
+      if (/^cgo-gcc-input-.*\.o$/.test(f)) fs.rmSync(path.join(root, 'cmd', 'librunner', f), { force: true });
+    }
+  }
   // cgo writes a header next to the library; the addon uses cmd/librunner/abi.h instead.
   fs.rmSync(file.replace(/\.[^.]+$/, '.h'), { force: true });
+}
+
+/** Node's C headers (node_api.h) for a build without node-gyp. */
+function nodeInclude() {
+  const dir = findNodeDir();
+  if (!dir) fail('the Node headers (include/node/node_api.h) were not found beside this node; install them or set npm_config_nodedir.');
+  return path.join(dir, 'include', 'node');
+}
+
+/**
+ * The N-API functions the Node headers declare: the Windows addon imports them from
+ * node.exe, through an import library made from this list (no node.lib, no MSVC).
+ */
+function napiFunctions(include) {
+  const names = new Set();
+  for (const header of ['js_native_api.h', 'node_api.h']) {
+    const text = fs.readFileSync(path.join(include, header), 'utf8');
+    for (const m of text.matchAll(/NAPI_EXTERN[^;{]*?\b((?:napi|node_api)_\w+)\s*\(/g)) names.add(m[1]);
+  }
+  if (names.size < 100) fail(`only ${names.size} N-API functions found in ${include}: not Node's headers?`);
+  return [...names].sort();
+}
+
+/**
+ * The addon compiled and linked by zig directly, for targets node-gyp cannot aim at from
+ * Linux (Windows, macOS). The flags are binding.gyp's. On Windows the N-API functions are
+ * imported from node.exe; on macOS they stay undefined and bind when Node loads the addon
+ * (as node-gyp's -undefined dynamic_lookup does).
+ */
+function buildAddonWithZig(target, outFile, scratch) {
+  const zig = require('./tools').zig();
+  const include = nodeInclude();
+  const naa = path.resolve(require(require.resolve('node-addon-api', { paths: [root] })).include_dir); // include_dir is relative to the working directory
+  const win = target.os === 'win32';
+  const flags = ['-target', target.zigTarget, '-std=c++17', '-O2', '-fvisibility=hidden', '-Wall', '-Wextra', '-Wno-unused-parameter',
+    '-DNAPI_VERSION=8', '-DNAPI_DISABLE_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DBUILDING_NODE_EXTENSION',
+    ...(win ? ['-DWIN32_LEAN_AND_MEAN', '-DNOMINMAX'] : ['-fPIC']),
+    `-I${include}`, `-I${naa}`, `-I${path.join(root, 'cmd', 'librunner')}`];
+  const objects = ['addon', 'go_library'].map((name) => {
+    const obj = path.join(scratch, `${name}.o`);
+    run(zig, ['c++', ...flags, '-c', path.join(root, 'addon', `${name}.cc`), '-o', obj]);
+    return obj;
+  });
+  // Linked in the scratch folder: zig also writes an import library (.lib) beside a DLL.
+  const linked = path.join(scratch, ADDON_FILE);
+  const link = ['c++', '-target', target.zigTarget, '-shared', '-o', linked, ...objects];
+  if (win) {
+    const def = path.join(scratch, 'node.def');
+    fs.writeFileSync(def, ['LIBRARY node.exe', 'EXPORTS', ...napiFunctions(include), ''].join('\n'));
+    const lib = path.join(scratch, 'libnode.a');
+    run(zig, ['dlltool', '-m', 'i386:x86-64', '-d', def, '-l', lib]);
+    link.push(lib, '-s');
+  } else {
+    link.push('-Wl,-undefined,dynamic_lookup');
+  }
+  run(zig, link, { cwd: scratch });
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.copyFileSync(linked, outFile);
 }
 
 /** This machine's build, into build/Release. */
@@ -123,7 +190,29 @@ function toolchain(key, target, scratch) {
       addon: { CC: cc, CXX: cxx, LDFLAGS: `-Wl,--version-script=${path.join(scratch, 'exports.map')} -s` },
     };
   }
-  if (process.platform !== 'darwin') fail(`${key} is built on macOS.`);
+  if (target.os === 'win32') {
+    if (process.platform !== 'linux') fail(`${key} is built on Linux (zig cross-compiles it there).`);
+    const cc = `${require('./tools').zig()} cc -target ${target.zigTarget}`;
+    return {
+      go: { GOOS: 'windows', CC: cc, CGO_CFLAGS: '-O2 -g0 -Wno-unused-command-line-argument', CGO_LDFLAGS: '-Wno-unused-command-line-argument' },
+      ldflags: '-s -w',
+      zigAddon: true,
+    };
+  }
+  if (process.argv.includes('--zig') || process.env.RUNNER_NATIVE_DARWIN_ZIG === '1') {
+    // A check build: zig has no macOS SDK, so the frameworks Go links come from stub .tbd
+    // files (scripts/darwin.js writes them); Go's -s makes zig's Mach-O linker fail
+    // ("unsupported linker arg: -x"), so only -w. Never shipped: the Mac builds those.
+    const stubs = require('./darwin').writeStubs(path.join(scratch, 'sdk'));
+    const cc = `${require('./tools').zig()} cc -target ${target.zigTarget}`;
+    return {
+      go: { GOOS: 'darwin', CC: cc, CGO_CFLAGS: '-O2 -g0 -Wno-unused-command-line-argument',
+        CGO_LDFLAGS: `-F${stubs} -L${path.join(stubs, 'lib')} -Wno-unused-command-line-argument` },
+      ldflags: '-w',
+      zigAddon: true,
+    };
+  }
+  if (process.platform !== 'darwin') fail(`${key} is built on macOS (or cross-built with zig to check it: --zig).`);
   const flags = `-arch ${target.clangArch} -mmacosx-version-min=${MACOS_MIN}`;
   return {
     go: { GOOS: 'darwin', CC: `clang ${flags}`, CGO_CFLAGS: '-O2', CGO_LDFLAGS: flags, MACOSX_DEPLOYMENT_TARGET: MACOS_MIN },
@@ -154,15 +243,18 @@ function buildRelease(key, outDir) {
   checkPrerequisites();
   fs.mkdirSync(outDir, { recursive: true });
   const scratch = scratchProject();
-  let tools;
   try {
-    tools = toolchain(key, target, scratch);
-    buildAddon(scratch, { arch: target.cpu, env: tools.addon });
-    fs.copyFileSync(path.join(scratch, 'build', 'Release', ADDON_FILE), path.join(outDir, ADDON_FILE));
+    const tools = toolchain(key, target, scratch);
+    if (tools.zigAddon) {
+      buildAddonWithZig(target, path.join(outDir, ADDON_FILE), scratch);
+    } else {
+      buildAddon(scratch, { arch: target.cpu, env: tools.addon });
+      fs.copyFileSync(path.join(scratch, 'build', 'Release', ADDON_FILE), path.join(outDir, ADDON_FILE));
+    }
+    buildGo(path.join(outDir, libraryName(target.os)), { ...tools.go, GOARCH: target.goarch }, tools.ldflags);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
-  buildGo(path.join(outDir, libraryName(target.os)), { ...tools.go, GOARCH: target.goarch }, tools.ldflags);
   console.log(`runner-native: built ${key} into ${path.relative(process.cwd(), outDir) || '.'}`);
 }
 

@@ -2,10 +2,12 @@
 /**
  * `npm run pack:platforms`: builds the release binaries and packs the npm packages into dist/.
  *
- *   node scripts/pack.js [--platforms k1,k2] [--no-main]
+ *   node scripts/pack.js [--platforms k1,k2] [--no-main] [--keep] [--zig]
  *
- * Platforms default to what this host builds: on linux-x64 both Linux packages (zig
- * cross-compiles arm64), elsewhere the host's own. For each platform key it leaves
+ * Platforms default to what this host builds: on linux-x64 both Linux packages and the
+ * Windows one (zig cross-compiles them), elsewhere the host's own. --keep adds to dist/
+ * instead of emptying it first; --zig cross-builds darwin packages with zig (a check
+ * only: the Mac builds the published ones, see scripts/build.js). For each platform key it leaves
  *   dist/<key>/                  the package folder (usable as RUNNER_NATIVE_BINARY_DIR)
  *   dist/<tarball of the package>
  * and, unless --no-main, the main package's tarball, whose package.json gains the
@@ -14,7 +16,7 @@
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { PLATFORMS, GLIBC_BASELINE, MAIN_PACKAGE, root, packageName, describe, defaultPlatforms } = require('../lib/platforms');
+const { PLATFORMS, GLIBC_BASELINE, MACOS_MIN, MAIN_PACKAGE, root, packageName, describe, defaultPlatforms } = require('../lib/platforms');
 const { check } = require('./platforms');
 const { buildRelease } = require('./build');
 
@@ -27,7 +29,7 @@ function npmPack(dir) {
 
 function platformReadme(key) {
   const target = PLATFORMS[key];
-  const libc = target.libc ? ` (glibc >= ${GLIBC_BASELINE})` : '';
+  const libc = target.libc ? ` (glibc >= ${GLIBC_BASELINE})` : target.os === 'darwin' ? ` (macOS ${MACOS_MIN}+)` : target.os === 'win32' ? ' (Windows 10+)' : '';
   return `# ${packageName(key)}\n\nThe ${target.os}-${target.cpu}${libc} binaries of [${MAIN_PACKAGE}](https://github.com/bluelibs/runner-native).\n\n` +
     `Do not install this package yourself: ${MAIN_PACKAGE} lists it in its optionalDependencies, and\n` +
     'npm installs it on the platform it is built for only.\n';
@@ -72,8 +74,10 @@ function main() {
   const problems = check();
   if (problems.length) throw new Error(`npm/*/package.json disagree with lib/platforms.js:\n  ${problems.join('\n  ')}`);
 
-  fs.rmSync(dist, { recursive: true, force: true });
-  fs.mkdirSync(dist);
+  if (!process.argv.includes('--keep')) fs.rmSync(dist, { recursive: true, force: true });
+  fs.mkdirSync(dist, { recursive: true });
+  fs.rmSync(path.join(dist, 'main'), { recursive: true, force: true });
+  for (const key of keys) fs.rmSync(path.join(dist, key), { recursive: true, force: true });
   const packed = keys.map((key) => ({ name: `${packageName(key)} (${describe(PLATFORMS[key])})`, ...packPlatform(key) }));
   if (!process.argv.includes('--no-main')) packed.unshift({ ...packMain(), name: MAIN_PACKAGE });
 

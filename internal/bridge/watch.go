@@ -1,9 +1,7 @@
 package bridge
 
 import (
-	"errors"
 	"net"
-	"syscall"
 	"time"
 
 	"github.com/bluelibs/runner-native/internal/protocol"
@@ -88,31 +86,5 @@ func (p *Port) watch() {
 	}
 }
 
-// peerGone reports whether the peer of c closed or reset the connection. It never
-// blocks and never consumes data.
-func peerGone(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	gone := false
-	// raw.Read fails once the connection is closed by us: then it is not a disconnect,
-	// and the closed descriptor number is never touched.
-	_ = raw.Read(func(fd uintptr) bool {
-		var buf [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		switch {
-		case err == nil:
-			gone = n == 0 || peerFinished(int(fd))
-		case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR):
-		default:
-			gone = true // ECONNRESET and friends
-		}
-		return true
-	})
-	return gone
-}
+// peerGone (peek_unix.go, peek_windows.go) reports whether the peer of a connection
+// closed or reset it, without blocking or consuming data.

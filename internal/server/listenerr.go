@@ -4,14 +4,13 @@ import (
 	"errors"
 	"net"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // ListenError is a failure to bind, shaped like the errors of Node's net module so
 // that JavaScript can throw one: Code is the errno name (EADDRINUSE, EACCES, ...), Errno
-// the negative errno number as libuv reports it, Syscall "listen" (or "getaddrinfo"
-// when the host does not resolve), Message the system's description.
+// the negative errno number as libuv reports it (on Windows, libuv's own UV_E* numbers),
+// Syscall "listen" (or "getaddrinfo" when the host does not resolve), Message the
+// system's description.
 type ListenError struct {
 	Code    string `json:"code"`
 	Errno   int    `json:"errno"`
@@ -26,11 +25,8 @@ func (e *ListenError) Unwrap() error { return e.Err }
 func newListenError(err error) *ListenError {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		name := unix.ErrnoName(errno)
-		if name == "" {
-			name = "E" + errno.Error()
-		}
-		return &ListenError{Code: name, Errno: -int(errno), Syscall: "listen", Message: errno.Error(), Err: err}
+		code, num, message := errnoCode(errno) // errno_unix.go, errno_windows.go
+		return &ListenError{Code: code, Errno: num, Syscall: "listen", Message: message, Err: err}
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
@@ -38,7 +34,7 @@ func newListenError(err error) *ListenError {
 	}
 	var addrErr *net.AddrError
 	if errors.As(err, &addrErr) {
-		return &ListenError{Code: "EINVAL", Errno: -int(syscall.EINVAL), Syscall: "listen", Message: addrErr.Err, Err: err}
+		return &ListenError{Code: "EINVAL", Errno: uvEINVAL, Syscall: "listen", Message: addrErr.Err, Err: err}
 	}
-	return &ListenError{Code: "EINVAL", Errno: -int(syscall.EINVAL), Syscall: "listen", Message: err.Error(), Err: err}
+	return &ListenError{Code: "EINVAL", Errno: uvEINVAL, Syscall: "listen", Message: err.Error(), Err: err}
 }

@@ -139,7 +139,11 @@ func (s *Server) Bind() error {
 	}
 	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
-		return newListenError(err)
+		le := newListenError(err)
+		if s.cfg.ReusePort {
+			noteReusePort(le)
+		}
+		return le
 	}
 	s.ln = ln
 	s.port = ln.Addr().(*net.TCPAddr).Port

@@ -75,7 +75,7 @@ describe('install from the tarballs, no Go or compiler on PATH', function () {
       assert.strictEqual(status, 3, stderr);
       assert.strictEqual(stdout, 'RUNNER_NATIVE_UNSUPPORTED_PLATFORM\n');
       assert.ok(stderr.includes(`there are no prebuilt binaries for ${process.platform}-ppc64${linux ? ' (glibc)' : ''}.`), stderr);
-      assert.match(stderr, /Prebuilt binaries exist for linux-x64 \(glibc\), linux-arm64 \(glibc\), darwin-x64, darwin-arm64\./);
+      assert.match(stderr, /Prebuilt binaries exist for linux-x64 \(glibc\), linux-arm64 \(glibc\), darwin-x64, darwin-arm64, win32-x64\./);
       assert.match(stderr, /Looked for:/);
       assert.match(stderr, /RUNNER_NATIVE_BUILD_FROM_SOURCE=1 npm rebuild/);
     });

@@ -7,7 +7,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { PLATFORMS, GLIBC_BASELINE, MAIN_PACKAGE, packageName, nativeFiles, defaultPlatforms } = require('../../lib/platforms');
+const { PLATFORMS, GLIBC_BASELINE, MACOS_MIN, MAIN_PACKAGE, packageName, nativeFiles, defaultPlatforms } = require('../../lib/platforms');
+const { machO, pe, MH } = require('./binfmt');
 const { binaryArch } = require('../../lib/locate');
 const { check } = require('../../scripts/platforms');
 const { version, tarball } = require('./helpers');
@@ -35,7 +36,8 @@ describe('packages in dist/', () => {
       'cmd/librunner/main.go', 'cmd/librunner/abi.h']) {
       assert.ok(files.includes(f), `${f} is shipped`);
     }
-    const unwanted = files.filter((f) => /_test\.go$|(^|\/)testdata\/|^internal\/gohandlers\/|^cmd\/runner-go\/|^(test|bench|examples|docs|npm|dist|build|prebuilds)\/|\.(node|so|dylib|dll)$/.test(f));
+    // .o: zig's empty cgo-gcc-input-*.o of a darwin build (.ci/run packs the main package after one)
+    const unwanted = files.filter((f) => /_test\.go$|(^|\/)testdata\/|^internal\/gohandlers\/|^cmd\/runner-go\/|^(test|bench|examples|docs|npm|dist|build|prebuilds)\/|\.(node|so|dylib|dll|o|lib|h\.gch)$/.test(f));
     assert.deepStrictEqual(unwanted, []);
     assert.ok(fs.statSync(tarball()).size < 256 * 1024, 'the main package stays small');
   });
@@ -82,6 +84,55 @@ describe('packages in dist/', () => {
       it('is at most 4 MB packed', () => {
         assert.ok(fs.statSync(tarball(key)).size <= 4 * MiB, `${fs.statSync(tarball(key)).size} bytes`);
       });
+
+      if (target.os === 'darwin') {
+        // Cross-built with zig by .ci/run (scripts/build.js --zig), or built on a Mac by the workflow.
+        const RN = ['_rn_check_config', '_rn_close', '_rn_close_connections', '_rn_constants', '_rn_create', '_rn_detach',
+          '_rn_exchange', '_rn_free', '_rn_headers', '_rn_listen', '_rn_register', '_rn_stats'];
+        it(`both files are Mach-O dylibs for macOS ${MACOS_MIN}+`, () => {
+          for (const f of nativeFiles('darwin')) {
+            const m = machO(native(f));
+            assert.deepStrictEqual({ f, filetype: m.filetype === MH.DYLIB || m.filetype === MH.BUNDLE, minos: m.minos }, { f, filetype: true, minos: MACOS_MIN });
+          }
+        });
+        it('the Go library exports the 12 rn_* functions and loads only system libraries', () => {
+          const m = machO(native(nativeFiles('darwin')[1]));
+          assert.deepStrictEqual(m.exports.filter((s) => s.startsWith('_rn_')).sort(), RN);
+          const foreign = m.dylibs.filter((d) => !/^\/usr\/lib\/lib(System\.B|resolv\.9)\.dylib$|^\/System\/Library\/Frameworks\/(CoreFoundation|Security)\.framework\//.test(d));
+          assert.deepStrictEqual(foreign, []);
+        });
+        it('the addon exports the N-API entry point and loads only libSystem (N-API binds at load time)', () => {
+          const m = machO(native(nativeFiles('darwin')[0]));
+          assert.ok(m.exports.includes('_napi_register_module_v1'), m.exports.join(' '));
+          assert.deepStrictEqual(m.dylibs.filter((d) => !/^\/usr\/lib\/lib(System\.B|c\+\+\.1)\.dylib$/.test(d)), []);
+        });
+        if (target.cpu === 'arm64') {
+          it('arm64: both files carry a valid ad-hoc signature (every page hash matches), as Apple silicon requires', () => {
+            for (const f of nativeFiles('darwin')) {
+              const sig = machO(native(f)).signature;
+              assert.ok(sig && sig.valid && sig.adhoc, `${f}: ${JSON.stringify(sig)}`);
+            }
+          });
+        }
+      }
+
+      if (target.os === 'win32') {
+        // What Windows 10+ has: KERNEL32, the UCRT (api-ms-win-crt-*); the addon also node.exe.
+        const system = /^(KERNEL32|WS2_32|ADVAPI32|bcrypt|ntdll|api-ms-win-crt-[a-z]+-l1-1-0)\.dll$/i;
+        it('the Go library is an x64 DLL exporting the 12 rn_* functions, importing only Windows system DLLs', () => {
+          const dll = pe(native('runner_native.dll'));
+          assert.deepStrictEqual({ machine: dll.machine, dll: dll.dll }, { machine: 'x64', dll: true });
+          assert.deepStrictEqual(dll.exports.filter((s) => s.startsWith('rn_')).length, 12);
+          assert.deepStrictEqual(dll.imports.filter((d) => !system.test(d)), [], 'no MinGW runtime DLL');
+        });
+        it('the addon is an x64 DLL exporting the N-API entry point, importing N-API from node.exe and system DLLs', () => {
+          const addon = pe(native('runner_native.node'));
+          assert.deepStrictEqual({ machine: addon.machine, dll: addon.dll }, { machine: 'x64', dll: true });
+          assert.ok(addon.exports.includes('napi_register_module_v1'), addon.exports.join(' '));
+          assert.ok(addon.imports.includes('node.exe'), addon.imports.join(' '));
+          assert.deepStrictEqual(addon.imports.filter((d) => d !== 'node.exe' && !system.test(d)), [], 'no MinGW runtime DLL');
+        });
+      }
 
       for (const f of target.os === 'linux' ? nativeFiles('linux') : []) {
         it(`${f} needs no GLIBC_ symbol version above ${GLIBC_BASELINE}, and only glibc's libraries`, () => {

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package server
 
 import (
@@ -8,7 +10,8 @@ import (
 
 // reusePort sets SO_REUSEPORT on a listening socket before it binds, so that several
 // processes can listen on one port. Linux spreads new connections across them; macOS
-// accepts the binds but does not balance.
+// accepts the binds but does not balance. (The threads of one process never need it:
+// they share one listener, see cmd/librunner/group.go.)
 func reusePort(_, _ string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
@@ -19,3 +22,6 @@ func reusePort(_, _ string, c syscall.RawConn) error {
 	}
 	return serr
 }
+
+// noteReusePort adds nothing on Unix: a refused reusePort bind means what it says.
+func noteReusePort(*ListenError) {}
