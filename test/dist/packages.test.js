@@ -12,6 +12,12 @@ const { machO, pe, MH } = require('./binfmt');
 const { binaryArch } = require('../../lib/locate');
 const { check } = require('../../scripts/platforms');
 const { version, tarball } = require('./helpers');
+/**
+ * The Go library's exports: the functions cmd/librunner/abi.h declares (one source of
+ * truth), but rn_signal_fn, the type of the addon's own callback that Go calls.
+ */
+const EXPORTED = [...fs.readFileSync(path.join(__dirname, '..', '..', 'cmd', 'librunner', 'abi.h'), 'utf8').matchAll(/\(\*(rn_[a-z_]+)_fn\)/g)]
+  .map((m) => m[1]).filter((name) => name !== 'rn_signal').sort();
 
 const MiB = 1024 * 1024;
 // The platform packages that must be in dist/: DIST_PLATFORMS (comma-separated, or `all`, as in
@@ -87,15 +93,14 @@ describe('packages in dist/', () => {
 
       if (target.os === 'darwin') {
         // Cross-built with zig by .ci/run (scripts/build.js --zig), or built on a Mac by the workflow.
-        const RN = ['_rn_check_config', '_rn_close', '_rn_close_connections', '_rn_constants', '_rn_create', '_rn_detach',
-          '_rn_exchange', '_rn_free', '_rn_headers', '_rn_listen', '_rn_register', '_rn_stats'];
+        const RN = EXPORTED.map((name) => `_${name}`);
         it(`both files are Mach-O dylibs for macOS ${MACOS_MIN}+`, () => {
           for (const f of nativeFiles('darwin')) {
             const m = machO(native(f));
             assert.deepStrictEqual({ f, filetype: m.filetype === MH.DYLIB || m.filetype === MH.BUNDLE, minos: m.minos }, { f, filetype: true, minos: MACOS_MIN });
           }
         });
-        it('the Go library exports the 12 rn_* functions and loads only system libraries', () => {
+        it(`the Go library exports the ${EXPORTED.length} rn_* functions of abi.h and loads only system libraries`, () => {
           const m = machO(native(nativeFiles('darwin')[1]));
           assert.deepStrictEqual(m.exports.filter((s) => s.startsWith('_rn_')).sort(), RN);
           const foreign = m.dylibs.filter((d) => !/^\/usr\/lib\/lib(System\.B|resolv\.9)\.dylib$|^\/System\/Library\/Frameworks\/(CoreFoundation|Security)\.framework\//.test(d));
@@ -119,10 +124,10 @@ describe('packages in dist/', () => {
       if (target.os === 'win32') {
         // What Windows 10+ has: KERNEL32, the UCRT (api-ms-win-crt-*); the addon also node.exe.
         const system = /^(KERNEL32|WS2_32|ADVAPI32|bcrypt|ntdll|api-ms-win-crt-[a-z]+-l1-1-0)\.dll$/i;
-        it('the Go library is an x64 DLL exporting the 12 rn_* functions, importing only Windows system DLLs', () => {
+        it(`the Go library is an x64 DLL exporting the ${EXPORTED.length} rn_* functions of abi.h, importing only Windows system DLLs`, () => {
           const dll = pe(native('runner_native.dll'));
           assert.deepStrictEqual({ machine: dll.machine, dll: dll.dll }, { machine: 'x64', dll: true });
-          assert.deepStrictEqual(dll.exports.filter((s) => s.startsWith('rn_')).length, 12);
+          assert.deepStrictEqual(dll.exports.filter((s) => s.startsWith('rn_')).sort(), EXPORTED);
           assert.deepStrictEqual(dll.imports.filter((d) => !system.test(d)), [], 'no MinGW runtime DLL');
         });
         it('the addon is an x64 DLL exporting the N-API entry point, importing N-API from node.exe and system DLLs', () => {
