@@ -16,11 +16,44 @@ const {
 const ENV_DIR = 'RUNNER_NATIVE_BINARY_DIR';
 const localBuild = path.join(root, 'build', 'Release');
 
-const FROM_SOURCE = [
-  'To build from source instead (needs Go >= 1.26, a C/C++ compiler and Python 3; see README,',
-  '"Building from source"):',
-  '  npm install node-addon-api',
-  `  RUNNER_NATIVE_BUILD_FROM_SOURCE=1 npm rebuild ${MAIN_PACKAGE}`,
+/**
+ * How to build from source. After a failed install hook npm has rolled the package back, so
+ * only an install that builds can help (npm rebuild would find nothing to rebuild); once the
+ * package is in node_modules (installed with --ignore-scripts), a rebuild is enough.
+ */
+function fromSource() {
+  const installing = process.env.RUNNER_NATIVE_INSTALLING === '1';
+  return [
+    'To build from source instead (needs Go >= 1.26, a C/C++ compiler and Python 3; see README,',
+    '"Building from source"):',
+    ...(installing
+      ? [`  RUNNER_NATIVE_BUILD_FROM_SOURCE=1 npm install ${MAIN_PACKAGE} node-addon-api`]
+      : ['  npm install node-addon-api', `  RUNNER_NATIVE_BUILD_FROM_SOURCE=1 npm rebuild ${MAIN_PACKAGE}`]),
+  ];
+}
+
+/**
+ * Whether this copy of the package lists the platform packages (the published one does:
+ * scripts/pack.js adds them). One packed from a source checkout (`npm pack`) or installed
+ * from git does not: it carries no binaries and must be built.
+ */
+function hasPlatformPackages() {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    return Boolean(pkg.optionalDependencies && Object.keys(pkg.optionalDependencies).some((n) => n.startsWith(`${MAIN_PACKAGE}-`)));
+  } catch (_) {
+    return true; // unreadable: say what is usual
+  }
+}
+
+const SOURCE_COPY = [
+  `runner-native: this copy of ${MAIN_PACKAGE} carries no prebuilt binaries and lists no`,
+  'platform package: it was packed from a source checkout (npm pack) or installed from git, so',
+  'it must be built from source, which needs Go >= 1.26, a C/C++ compiler and Python 3 (see',
+  'README, "Building from source"). With those installed, install it again with node-addon-api',
+  'beside it; its install hook builds it:',
+  `  npm install node-addon-api <the same ${MAIN_PACKAGE} you installed>`,
+  `Or install the published package (\`npm install ${MAIN_PACKAGE}\`), which needs no build.`,
 ];
 
 const MUSL = [
@@ -102,7 +135,7 @@ function locate() {
       '',
       ...lookedFor(tried),
       '',
-      ...FROM_SOURCE,
+      ...fromSource(),
       `or set ${ENV_DIR} to a folder holding ${nativeFiles().join(' and ')}`,
       'built for this platform.',
     ]);
@@ -114,6 +147,7 @@ function locate() {
     dir = path.dirname(require.resolve(`${name}/package.json`, { paths: [root] }));
   } catch (_) {
     tried.push(`${name}: not installed`);
+    if (!hasPlatformPackages()) throw runnerError('RUNNER_NATIVE_SOURCE_COPY', [...SOURCE_COPY, '', ...lookedFor(tried)]);
     throw runnerError('RUNNER_NATIVE_PACKAGE_MISSING', [
       `runner-native: the package "${name}" could not be found, and ${MAIN_PACKAGE}`,
       `needs it on ${describe(platform)}.`,
@@ -128,7 +162,7 @@ function locate() {
       '  rm -rf node_modules && npm install',
       '(if that still leaves it out, delete package-lock.json too: npm/cli#4828)',
       '',
-      ...FROM_SOURCE,
+      ...fromSource(),
     ]);
   }
   const missing = missingFiles(dir);
@@ -162,4 +196,4 @@ function loadError({ dir, source }, reason) {
   return runnerError('RUNNER_NATIVE_LOAD_FAILED', lines);
 }
 
-module.exports = { locate, loadError, binaryArch, ENV_DIR, localBuild };
+module.exports = { locate, loadError, binaryArch, hasPlatformPackages, ENV_DIR, localBuild };

@@ -20,7 +20,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { findNodeDir } = require('./nodedir');
-const { PLATFORMS, MACOS_MIN, root, libraryName, ADDON_FILE, supportedList } = require('../lib/platforms');
+const { PLATFORMS, MACOS_MIN, MAIN_PACKAGE, root, libraryName, ADDON_FILE, supportedList } = require('../lib/platforms');
 
 function run(cmd, args, opts = {}) {
   console.log(`> ${cmd} ${args.join(' ')}`);
@@ -64,18 +64,25 @@ function nodeGyp() {
 }
 
 function checkPrerequisites() {
+  // During an install hook npm rolls a failed package back: the way out is an install.
+  const installing = process.env.RUNNER_NATIVE_INSTALLING === '1';
+  const sourceCopy = !require('../lib/locate').hasPlatformPackages();
   try {
     execFileSync('go', ['version'], { stdio: 'ignore' });
   } catch (_) {
     fail('Go was not found on PATH. Building from source needs Go >= 1.26 and a C/C++ compiler ' +
-      `(see README, "Building from source"). On ${supportedList()} no build is needed: ` +
-      'install without RUNNER_NATIVE_BUILD_FROM_SOURCE to use the prebuilt binaries.');
+      '(see README, "Building from source"). ' + (sourceCopy
+      ? `This copy of ${MAIN_PACKAGE} was packed from a source checkout (npm pack, or a git install) and carries ` +
+        'no prebuilt binaries: install Go and a compiler, then install it again with node-addon-api beside it ' +
+        `(npm install node-addon-api <the same ${MAIN_PACKAGE}>), or install the published package, which needs no build.`
+      : `On ${supportedList()} no build is needed: install without RUNNER_NATIVE_BUILD_FROM_SOURCE to use the prebuilt binaries.`));
   }
   try {
     require.resolve('node-addon-api', { paths: [root] });
   } catch (_) {
-    fail('node-addon-api was not found. Building from source needs it next to runner-native: ' +
-      'run `npm install node-addon-api` in your project, then build again.');
+    fail('node-addon-api was not found. Building from source needs it next to runner-native: ' + (installing
+      ? `install both in one command: npm install node-addon-api <the same ${MAIN_PACKAGE}>.`
+      : 'run `npm install node-addon-api` in your project, then build again.'));
   }
 }
 
