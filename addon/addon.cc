@@ -215,21 +215,14 @@ Napi::Value Exchange(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// headers(handle, id, buffer): bytes written, 0 when the call is gone, or -size needed.
-Napi::Value Headers(const Napi::CallbackInfo& info) {
+// What Go copies out about a pending call (headers, remote), into a buffer given by JavaScript:
+// (handle, id, buffer) -> bytes written, 0 when the call is gone, or -size needed.
+template <rn_headers_fn GoLibrary::*Copy>
+Napi::Value CopyOut(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireLibrary(env)) return env.Undefined();
   Bytes buffer = BytesOf(info[2]);
-  int64_t n = Go()->headers(HandleOf(info[0]), info[1].As<Napi::Number>().Uint32Value(), buffer.data, buffer.size);
-  return Napi::Number::New(env, static_cast<double>(n));
-}
-
-// remote(handle, id, buffer): bytes of "ip:port" written, 0 when the call is gone, or -size needed.
-Napi::Value Remote(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  Bytes buffer = BytesOf(info[2]);
-  int64_t n = Go()->remote(HandleOf(info[0]), info[1].As<Napi::Number>().Uint32Value(), buffer.data, buffer.size);
+  int64_t n = (Go()->*Copy)(HandleOf(info[0]), info[1].As<Napi::Number>().Uint32Value(), buffer.data, buffer.size);
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
@@ -273,8 +266,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("register", Napi::Function::New(env, Register, "register"));
   exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
   exports.Set("exchange", Napi::Function::New(env, Exchange, "exchange"));
-  exports.Set("headers", Napi::Function::New(env, Headers, "headers"));
-  exports.Set("remote", Napi::Function::New(env, Remote, "remote"));
+  exports.Set("headers", Napi::Function::New(env, CopyOut<&GoLibrary::headers>, "headers"));  // the request headers, as JSON
+  exports.Set("remote", Napi::Function::New(env, CopyOut<&GoLibrary::remote>, "remote"));     // "ip:port" of the client
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("closeConnections", Napi::Function::New(env, CloseConnections, "closeConnections"));
   exports.Set("free", Napi::Function::New(env, Free, "free"));

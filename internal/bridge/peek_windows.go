@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"net"
 	"syscall"
 	"unsafe"
 
@@ -35,27 +34,7 @@ type wsaPollFd struct {
 	revents int16
 }
 
-// peerGone reports whether the peer of c closed or reset the connection. It never
-// blocks and never consumes data.
-func peerGone(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	gone := false
-	// raw.Read fails once the connection is closed by us: then it is not a disconnect,
-	// and the closed handle is never touched.
-	_ = raw.Read(func(s uintptr) bool {
-		gone = socketGone(s)
-		return true
-	})
-	return gone
-}
-
+// socketGone: see the note above.
 func socketGone(s uintptr) bool {
 	pfd := wsaPollFd{fd: s, events: pollRdNorm}
 	r, _, _ := wsaPoll.Call(uintptr(unsafe.Pointer(&pfd)), 1, 0)

@@ -313,4 +313,4 @@ async function createNativeExposure(cfg, deps, flavour) {
   return exposure.value();
 }
 
-module.exports = { createNativeExposure, NativeExposure };
+module.exports = { createNativeExposure, NativeExposure, settle };

@@ -26,7 +26,7 @@
  * It listens during init, as runner 6's exposure does.
  */
 const { HandlerError } = require('../errors');
-const { NativeExposure } = require('./exposure');
+const { NativeExposure, settle } = require('./exposure');
 const { toHandlerError, parallelEventError } = require('./errors');
 const { ExposureRequest } = require('./contexts');
 const { answerOf } = require('./response');
@@ -111,17 +111,6 @@ function safeWarn(logger, message, data) {
   try {
     Promise.resolve(logger.warn(message, data)).catch(() => {});
   } catch (_) { /* ignore logger failures */ }
-}
-
-/** fn() as a promise whose rejection (or synchronous throw) goes through onError. */
-function settle(fn, onError) {
-  let ret;
-  try {
-    ret = fn();
-  } catch (err) {
-    return Promise.reject(err).catch(onError);
-  }
-  return Promise.resolve(ret).catch(onError);
 }
 
 /**

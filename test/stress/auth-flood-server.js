@@ -6,15 +6,9 @@
  * an application's log sink would see it. The parent asks over IPC: 'reset' to start a
  * new RSS peak, 'rss' for memory, stats and the logs counted.
  */
-const fs = require('fs');
+const { memory, serveParent } = require('./child');
 const { r, run, globals } = require('@bluelibs/runner');
 const { nativeExposure } = require('../../runner');
-
-function memory() {
-  const status = fs.readFileSync('/proc/self/status', 'utf8');
-  const kb = (key) => Number((status.match(new RegExp(`${key}:\\s+(\\d+)`)) || [0, 0])[1]);
-  return { rss: kb('VmRSS') * 1024, peak: kb('VmHWM') * 1024 };
-}
 
 async function main() {
   const ping = r.task('flood.ping').run(async () => 'pong').build();
@@ -34,19 +28,11 @@ async function main() {
   const app = r.resource('flood.app').register([ping, tunnel, sink, exposure]).dependencies({ sink }).build();
   const runtime = await run(app, { logs: { printThreshold: null }, shutdownHooks: false });
   const value = runtime.getResourceValue(exposure);
-  process.on('message', (m) => {
-    if (m === 'reset') {
-      if (global.gc) global.gc();
-      // Linux: writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS.
-      try { fs.writeFileSync('/proc/self/clear_refs', '5'); } catch (_) { /* the peak then counts from the start */ }
-      process.send({ reset: memory() });
-    } else if (m === 'rss') {
-      process.send({ memory: { ...memory(), logs: { ...logs }, stats: value.server.getStats() } });
-    } else if (m === 'exit') {
-      runtime.dispose().then(() => process.exit(0));
-    }
+  serveParent({
+    ready: { port: value.port },
+    rss: () => ({ memory: { ...memory(), logs: { ...logs }, stats: value.server.getStats() } }),
+    close: () => runtime.dispose(),
   });
-  process.send({ port: value.port });
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });

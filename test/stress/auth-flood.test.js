@@ -7,7 +7,7 @@ const assert = require('assert');
 const http = require('http');
 const net = require('net');
 const path = require('path');
-const { fork } = require('child_process');
+const { forkServer } = require('./child');
 
 const MB = 2 ** 20;
 const report = (msg) => console.log(`      [stress] ${msg}`);
@@ -73,34 +73,15 @@ function authenticatedCall(port) {
 
 describe('stress: auth failure flood (server in a child process)', function () {
   this.timeout(300000);
-  let child;
+  let server;
   let port;
-  const messages = [];
-  const next = (key) => new Promise((resolve) => {
-    const found = messages.findIndex((m) => key in m);
-    if (found >= 0) { resolve(messages.splice(found, 1)[0][key]); return; }
-    const on = (m) => {
-      if (!(key in m)) return;
-      child.off('message', on);
-      messages.splice(messages.indexOf(m), 1);
-      resolve(m[key]);
-    };
-    child.on('message', on);
-  });
-  const ask = (what, key) => { const p = next(key); child.send(what); return p; };
+  const ask = (what, key) => server.ask(what, key).then((m) => m[key]);
 
   before(async () => {
-    child = fork(path.join(__dirname, 'auth-flood-server.js'), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.on('message', (m) => messages.push(m));
-    port = await next('port');
+    server = forkServer(path.join(__dirname, 'auth-flood-server.js'));
+    ({ port } = await server.next('port'));
   });
-  after(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.send('exit');
-      await exited;
-    }
-  });
+  after(() => server && server.stop());
 
   it(`${SOCKETS} keep-alive connections pipelining requests without a token for ${FLOOD_MS / 1000} s: server RSS grows < 64 MB, an authenticated call after it is answered within 1 s, every failure counted and logged`, async () => {
     const warm = await authenticatedCall(port);

@@ -4,7 +4,7 @@
 const assert = require('assert');
 const net = require('net');
 const path = require('path');
-const { fork } = require('child_process');
+const { forkServer } = require('./child');
 
 const MB = 2 ** 20;
 const report = (msg) => console.log(`      [stress] ${msg}`);
@@ -21,34 +21,15 @@ async function until(check, what) {
 for (const protocol of ['seed', 'runner']) {
   describe(`stress: bodies that announce more than they send (${protocol} protocol, server in a child process)`, function () {
     this.timeout(300000);
-    let child;
+    let server;
     let port;
-    const messages = [];
-    const next = (key) => new Promise((resolve) => {
-      const found = messages.findIndex((m) => key in m);
-      if (found >= 0) { resolve(messages.splice(found, 1)[0]); return; }
-      const on = (m) => {
-        if (!(key in m)) return;
-        child.off('message', on);
-        messages.splice(messages.indexOf(m), 1);
-        resolve(m);
-      };
-      child.on('message', on);
-    });
-    const ask = (what, key) => { const p = next(key); child.send(what); return p; };
+    const ask = (what, key) => server.ask(what, key);
 
     before(async () => {
-      child = fork(path.join(__dirname, 'body-server.js'), [protocol], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      child.on('message', (m) => messages.push(m));
-      ({ port } = await next('port'));
+      server = forkServer(path.join(__dirname, 'body-server.js'), [protocol]);
+      ({ port } = await server.next('port'));
     });
-    after(async () => {
-      if (child && child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.send('exit');
-        await exited;
-      }
-    });
+    after(() => server && server.stop());
 
     const route = protocol === 'seed' ? '/__runner/task/echo' : '/__runner/task/echo';
 

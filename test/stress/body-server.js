@@ -6,14 +6,8 @@
  * IPC: 'reset' starts a new peak RSS, 'rss' reports RSS, peak and the server's stats,
  * 'exit' closes it.
  */
-const fs = require('fs');
+const { memory, serveParent } = require('./child');
 const { TunnelServer } = require('../..');
-
-function memory() {
-  const status = fs.readFileSync('/proc/self/status', 'utf8');
-  const kb = (key) => Number((status.match(new RegExp(`${key}:\\s+(\\d+)`)) || [0, 0])[1]);
-  return { rss: kb('VmRSS') * 1024, peak: kb('VmHWM') * 1024 };
-}
 
 async function main() {
   const protocol = process.argv[2] === 'runner' ? 'runner' : 'seed';
@@ -22,19 +16,11 @@ async function main() {
   });
   server.registerTask('echo', async (input) => input);
   await server.listen();
-  process.on('message', (m) => {
-    if (m === 'reset') {
-      if (global.gc) global.gc();
-      // Linux: writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS.
-      try { fs.writeFileSync('/proc/self/clear_refs', '5'); } catch (_) { /* the peak then counts from the start */ }
-      process.send({ reset: memory() });
-    } else if (m === 'rss') {
-      process.send({ memory: memory(), stats: server.getStats() });
-    } else if (m === 'exit') {
-      server.close().then(() => process.exit(0));
-    }
+  serveParent({
+    ready: { port: server.port },
+    rss: () => ({ memory: memory(), stats: server.getStats() }),
+    close: () => server.close(),
   });
-  process.send({ port: server.port });
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });

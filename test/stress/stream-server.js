@@ -6,7 +6,7 @@
  * The parent asks over IPC: {rss} for RSS and peak RSS, {reset} to start a new peak.
  */
 const crypto = require('crypto');
-const fs = require('fs');
+const { memory, serveParent } = require('./child');
 const { Readable } = require('stream');
 const { r, run, globals, useExposureContext } = require('@bluelibs/runner');
 const { nativeExposure } = require('../../runner');
@@ -32,13 +32,6 @@ const tasks = [
   r.task('stress.source').run(async (input) => Readable.from(blocks(input.bytes))).build(),
 ];
 
-function memory() {
-  const status = fs.readFileSync('/proc/self/status', 'utf8');
-  const kb = (key) => Number((status.match(new RegExp(`${key}:\\s+(\\d+)`)) || [0, 0])[1]);
-  const m = process.memoryUsage();
-  return { rss: kb('VmRSS') * 1024, peak: kb('VmHWM') * 1024, heap: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
-}
-
 async function main() {
   const tunnel = r.resource('stress.tunnel').tags([globals.tags.tunnel])
     .init(async () => ({ mode: 'server', transport: 'http', tasks: tasks.map((t) => t.id) })).build();
@@ -47,19 +40,11 @@ async function main() {
   });
   const runtime = await run(r.resource('stress.app').register([...tasks, tunnel, exposure]).build(), { logs: { printThreshold: null }, shutdownHooks: false });
   const value = runtime.getResourceValue(exposure);
-  process.on('message', (m) => {
-    if (m === 'reset') {
-      if (global.gc) global.gc();
-      // Linux: writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS.
-      try { fs.writeFileSync('/proc/self/clear_refs', '5'); } catch (_) { /* the peak then counts from the start */ }
-      process.send({ reset: memory() });
-    } else if (m === 'rss') {
-      process.send({ memory: memory(), stats: value.server.getStats() });
-    } else if (m === 'exit') {
-      runtime.dispose().then(() => process.exit(0));
-    }
+  serveParent({
+    ready: { port: value.port, url: `http://127.0.0.1:${value.port}${value.basePath}` },
+    rss: () => ({ memory: memory(), stats: value.server.getStats() }),
+    close: () => runtime.dispose(),
   });
-  process.send({ port: value.port, url: `http://127.0.0.1:${value.port}${value.basePath}` });
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });

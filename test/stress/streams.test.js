@@ -5,7 +5,7 @@ const assert = require('assert');
 const crypto = require('crypto');
 const http = require('http');
 const path = require('path');
-const { fork } = require('child_process');
+const { forkServer } = require('./child');
 const { Readable } = require('stream');
 const { createHttpSmartClient, createNodeFile, Serializer } = require('@bluelibs/runner');
 
@@ -37,36 +37,17 @@ function downloadDigest(bytes) {
 
 describe('stress: streams (server in a child process)', function () {
   this.timeout(300000);
-  let child;
+  let server;
   let url;
   let port;
-  const messages = [];
-  const next = (key) => new Promise((resolve) => {
-    const found = messages.findIndex((m) => key in m);
-    if (found >= 0) { resolve(messages.splice(found, 1)[0][key]); return; }
-    const on = (m) => {
-      if (!(key in m)) return;
-      child.off('message', on);
-      messages.splice(messages.indexOf(m), 1);
-      resolve(m[key]);
-    };
-    child.on('message', on);
-  });
-  const ask = (what, key) => { const p = next(key); child.send(what); return p; };
+  const ask = (what, key) => server.ask(what, key).then((m) => m[key]);
 
   before(async () => {
-    child = fork(path.join(__dirname, 'stream-server.js'), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.on('message', (m) => messages.push(m));
-    port = await next('port');
+    server = forkServer(path.join(__dirname, 'stream-server.js'));
+    ({ port } = await server.next('port'));
     url = `http://127.0.0.1:${port}/__runner`;
   });
-  after(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.send('exit');
-      await exited;
-    }
-  });
+  after(() => server && server.stop());
 
   const client = () => createHttpSmartClient({ baseUrl: url, auth: { token: 'secret' }, serializer: new Serializer() });
 
@@ -156,7 +137,7 @@ describe('stress: streams (server in a child process)', function () {
     gaps.sort((a, b) => a - b);
     report(`upload gaps: median ${gaps[gaps.length >> 1]} ms, max ${gaps[gaps.length - 1]} ms`);
     report(`200 + 200 concurrent 10 MB streams: 4,000 MB in ${m.seconds.toFixed(1)} s (${(4000 / m.seconds).toFixed(0)} MB/s), peak RSS growth ${m.growthMB.toFixed(1)} MB`);
-    const { stats } = await new Promise((resolve) => { child.once('message', resolve); child.send('rss'); });
+    const { stats } = await server.ask('rss', 'memory');
     assert.strictEqual(stats.pending, 0);
     assert.strictEqual(stats.streamErrors, 0);
   });
