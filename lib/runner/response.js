@@ -115,7 +115,10 @@ class NativeResponse extends Writable {
   }
 
   _destroy(err, callback) {
-    if (!this.#body.destroyed) this.#body.destroy(err || undefined);
+    // A Writable destroys itself once it has finished (autoDestroy): the body then holds
+    // the last bytes, still to be sent, and must not be cut. Destroyed before its end (the
+    // client went away, the task failed), the answer is cut.
+    if (!this.writableFinished && !this.#body.destroyed) this.#body.destroy(err || undefined);
     callback(err);
   }
 }
