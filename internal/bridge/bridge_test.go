@@ -551,7 +551,7 @@ func TestBodyStreamLimit(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, 413, res.StatusCode, string(b))
 	abort := <-f.aborts
-	assert.Equal(t, "PAYLOAD_TOO_LARGE", wire.AbortReasons[int(abort.aux)][0], "JavaScript is told why")
+	assert.Equal(t, "PAYLOAD_TOO_LARGE", wire.AbortReasons[int(abort.aux)].Code, "JavaScript is told why")
 }
 
 // creditFor builds a body-credit answer for stream of call id (offset, or a discard).

@@ -24,6 +24,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+
+	"github.com/bluelibs/runner-native/internal/protocol"
 )
 
 // Limits bound a form, as runner's http.limits.multipart (busboy's limits) do. A
@@ -45,27 +47,21 @@ var DefaultLimits = Limits{FileSize: 20 << 20, Files: 10, Fields: 100, FieldSize
 // MaxBoundary is the longest boundary read (RFC 2046 allows 70 characters).
 const MaxBoundary = 1024
 
-// Failure is a refused form: runner's answer.
-type Failure struct {
-	Status        int
-	Code, Message string
-}
+// Failure is a refused form: runner's answer (internal/protocol's Form*, where every
+// answer is defined).
+type Failure = protocol.Answer
 
-func (f *Failure) Error() string { return f.Message }
-
-// runner's answers (multipart.ts).
+// runner's answers (multipart.ts), by the names this package's readers return.
 var (
-	ErrInvalid         = &Failure{400, "INVALID_MULTIPART", "Invalid multipart payload"}
-	ErrInvalidManifest = &Failure{400, "INVALID_MULTIPART", "Invalid manifest"}
-	ErrMissingManifest = &Failure{400, "MISSING_MANIFEST", "Missing manifest"}
-	ErrFileTooLarge    = &Failure{413, "PAYLOAD_TOO_LARGE", "File size limit exceeded"}
-	ErrTooManyFiles    = &Failure{413, "PAYLOAD_TOO_LARGE", "Files limit exceeded"}
-	ErrTooManyFields   = &Failure{413, "PAYLOAD_TOO_LARGE", "Fields limit exceeded"}
-	ErrTooManyParts    = &Failure{413, "PAYLOAD_TOO_LARGE", "Parts limit exceeded"}
-	ErrFieldTooLarge   = &Failure{413, "PAYLOAD_TOO_LARGE", "Field limit exceeded"}
-	// ErrFileCut: the body ended inside a file part (busboy fails that file's stream
-	// before the form, and runner answers the stream's error).
-	ErrFileCut = &Failure{500, "STREAM_ERROR", "Multipart stream error"}
+	ErrInvalid         = protocol.FormInvalid
+	ErrInvalidManifest = protocol.FormInvalidManifest
+	ErrMissingManifest = protocol.FormMissingManifest
+	ErrFileTooLarge    = protocol.FormFileTooLarge
+	ErrTooManyFiles    = protocol.FormTooManyFiles
+	ErrTooManyFields   = protocol.FormTooManyFields
+	ErrTooManyParts    = protocol.FormTooManyParts
+	ErrFieldTooLarge   = protocol.FormFieldTooLarge
+	ErrFileCut         = protocol.FormFileCut
 )
 
 // Part is a part runner acts on: the manifest, or a file.

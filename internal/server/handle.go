@@ -3,11 +3,9 @@ package server
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"io"
 	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -15,7 +13,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/bluelibs/runner-native/internal/ascii"
-	"github.com/bluelibs/runner-native/internal/httpguard"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
@@ -237,69 +234,17 @@ func (s *Server) recoverPanic(r *request) {
 	}
 }
 
-// handleError answers what fasthttp could not parse or read. The connection is closed
-// after this response.
+// handleError answers what fasthttp could not parse or read (refuseUnread). The
+// connection is closed after this response.
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	s.stats.Requests.Add(1)
 	c := acquireCall()
 	defer releaseCall(c)
 	r := &request{ctx: ctx, c: c, origin: ctx.Request.Header.Peek(fasthttp.HeaderOrigin)}
-	var small *fasthttp.ErrSmallBuffer
-	var netErr net.Error
-	var num [20]byte
-	rej, guarded := httpguard.RejectionOf(ctx.Conn())
-	if s.dialect.Runner() {
-		// Runner's exposure never sees these requests: Node's HTTP server answers them
-		// itself (lib/_http_server.js socketOnError) with a bare status line and
-		// Connection: close: no body, no CORS, security or request-id headers.
-		switch {
-		case guarded:
-			s.nodeClientError(ctx, rej.Status)
-		case errors.Is(err, fasthttp.ErrBodyTooLarge):
-			s.nodeClientError(ctx, fasthttp.StatusRequestEntityTooLarge)
-		case errors.As(err, &small):
-			s.nodeClientError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge)
-		case errors.As(err, &netErr) && netErr.Timeout():
-			s.nodeClientError(ctx, fasthttp.StatusRequestTimeout)
-		default:
-			s.nodeClientError(ctx, fasthttp.StatusBadRequest)
-		}
-		return
+	if !s.dialect.Runner() {
+		s.setCORS(r)
 	}
-	s.setCORS(r)
-	switch {
-	case guarded: // the guard refused a request whose head fasthttp had already read
-		if rej.Status != 503 {
-			s.stats.RejectedHTTP.Add(1)
-		}
-		var status int
-		c.out, status = s.dialect.AppendCustom(c.out[:0], rej.Status, rej.Code, s.guardMessage(rej))
-		s.reply(r, status, c.out)
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		s.fail(r, protocol.PayloadTooLarge, strconv.AppendInt(num[:0], int64(s.cfg.MaxBodySize), 10))
-	case errors.As(err, &small):
-		s.fail(r, protocol.HeadersTooLarge, strconv.AppendInt(num[:0], int64(s.cfg.MaxHeaderSize), 10))
-	case errors.As(err, &netErr) && netErr.Timeout():
-		s.fail(r, protocol.RequestTimeout, nil)
-	default:
-		s.stats.RejectedHTTP.Add(1)
-		s.fail(r, protocol.MalformedRequest, nil)
-	}
-	ctx.SetConnectionClose()
-}
-
-// nodeClientError answers as Node's HTTP server answers a request its parser or its
-// timeouts reject while no response has started (lib/_http_server.js socketOnError):
-// the status line and Connection: close, nothing else (fasthttp adds Date and
-// Content-Length: 0).
-func (s *Server) nodeClientError(ctx *fasthttp.RequestCtx, status int) {
-	if status >= 400 && status < 500 && status != 408 && status != 413 && status != 431 {
-		s.stats.RejectedHTTP.Add(1)
-	}
-	ctx.Response.Reset()
-	ctx.SetStatusCode(status)
-	ctx.SetConnectionClose()
-	s.stats.count(status)
+	s.refuseUnread(r, err, false)
 }
 
 // originCache remembers a RegExp policy's answers, per origin, up to a bound.

@@ -12,6 +12,7 @@
  *   without a Node request: url, basePath, headers, method and signal; req and res are
  *   undefined.
  */
+const { ANSWERS } = require('../wire');
 
 /**
  * runner's withUserContexts: fn wrapped in the contexts the header carries.
@@ -115,8 +116,8 @@ function asIncoming(body, request) {
 }
 
 function cancellationReason(cancellationError, reason) {
-  const text = reason && reason.code === 'CLIENT_DISCONNECTED'
-    ? 'Client Closed Request'
+  const text = reason && reason.code === ANSWERS.ABORT_DISCONNECT.code
+    ? ANSWERS.CLIENT_GONE.message
     : (reason && reason.message) || 'Request aborted';
   try {
     cancellationError.throw({ reason: text });
