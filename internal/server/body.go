@@ -316,3 +316,24 @@ func (s *Server) formFailed(r *request, err error) {
 	}
 	s.bodyFailed(r, err)
 }
+
+// isMultipart reports what runner takes for a multipart/form-data body (its file
+// uploads): a content type that mentions it anywhere (/multipart\/form-data/i).
+func isMultipart(ct []byte) bool {
+	const t = "multipart/form-data"
+	for i := 0; i+len(t) <= len(ct); i++ {
+		if (ct[i] == 'm' || ct[i] == 'M') && bytes.EqualFold(ct[i:i+len(t)], []byte(t)) {
+			return true
+		}
+	}
+	return false
+}
+
+func isOctetStream(ct []byte) bool {
+	const t = "application/octet-stream"
+	return hasPrefixFold(ct, t) && (len(ct) == len(t) || ct[len(t)] == ';')
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
+}

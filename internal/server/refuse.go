@@ -129,3 +129,16 @@ func (s *Server) refuseForm(r *request, a *protocol.Answer) {
 	c.out, status = s.dialect.AppendAnswer(c.out[:0], a, nil)
 	s.reply(r, status, c.out)
 }
+
+// handleError answers what fasthttp could not parse or read (refuseUnread). The
+// connection is closed after this response.
+func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
+	s.stats.Requests.Add(1)
+	c := acquireCall()
+	defer releaseCall(c)
+	r := &request{ctx: ctx, c: c, origin: ctx.Request.Header.Peek(fasthttp.HeaderOrigin)}
+	if !s.dialect.Runner() {
+		s.setCORS(r)
+	}
+	s.refuseUnread(r, err, false)
+}
