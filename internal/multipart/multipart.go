@@ -25,6 +25,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/bluelibs/runner-native/internal/ascii"
 	"github.com/bluelibs/runner-native/internal/protocol"
 )
 
@@ -394,7 +395,7 @@ func (m *Reader) startPart() (*Part, error) {
 	if h.hasContentType {
 		if ct, ok := ParseContentType(h.contentType); ok {
 			typ = append(append(append([]byte(nil), ct.Type...), '/'), ct.Subtype...)
-			charset = bytes.ToLower(ct.Params["charset"])
+			charset = ct.Params["charset"] // lower-cased once, by charsetOf
 		}
 	}
 	if string(typ) == "application/octet-stream" || filename != nil {
@@ -568,7 +569,7 @@ func (h *headerParser) push(b []byte) (n int, done, bad bool) {
 					return 0, false, true
 				}
 				c := b[pos]
-				if !isToken(c) {
+				if !ascii.IsTchar(c) {
 					if c != ':' {
 						return 0, false, true
 					}
@@ -604,7 +605,7 @@ func (h *headerParser) push(b []byte) (n int, done, bad bool) {
 						return 0, false, true
 					}
 					c := b[pos]
-					if !isFieldVChar(c) {
+					if !ascii.IsFieldByte(c) {
 						if c != '\r' {
 							return 0, false, true
 						}
