@@ -152,9 +152,6 @@ func (l *Listener) refuse(c net.Conn) {
 	l.answer(c, *protocol.GuardOverload)
 }
 
-// OpenConns returns the number of guarded connections open now.
-func (l *Listener) OpenConns() int { return int(l.open.Load()) }
-
 // answer writes the whole response to r on c.
 func (l *Listener) answer(c net.Conn, r Rejection) {
 	var bodyBuf, headBuf [512]byte

@@ -116,9 +116,6 @@ type silentLogger struct{}
 
 func (silentLogger) Printf(string, ...any) {}
 
-// Config returns the configuration.
-func (s *Server) Config() config.Config { return s.cfg }
-
 // Listen binds the configured address and starts serving in the background. It returns
 // once the socket accepts connections, or a *ListenError.
 func (s *Server) Listen() error {
