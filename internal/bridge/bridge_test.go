@@ -721,8 +721,7 @@ func TestFormOfMoreFilesThanStreamIDs(t *testing.T) {
 	var mu sync.Mutex
 	var highest uint16
 	var failure string
-	var f *fakeJS
-	f = newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
+	f := newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {

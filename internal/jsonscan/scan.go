@@ -74,7 +74,7 @@ const smallLevels = len(levels{}.small) * 64
 // set records whether the container at depth d (from 1) is an object.
 func (l *levels) set(d int, object bool) {
 	i := d - 1
-	w := &l.small[0]
+	var w *uint64
 	if i < smallLevels {
 		w = &l.small[i/64]
 	} else {
