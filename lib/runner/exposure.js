@@ -314,4 +314,4 @@ async function createNativeExposure(cfg, deps, flavour) {
   return exposure.value();
 }
 
-module.exports = { createNativeExposure, NativeExposure };
+module.exports = { createNativeExposure, NativeExposure, settle };

@@ -26,8 +26,8 @@
  * It listens during init, as runner 6's exposure does.
  */
 const { HandlerError } = require('../errors');
-const { NativeExposure } = require('./exposure');
-const { toHandlerError, parallelEventError } = require('./errors');
+const { NativeExposure, settle } = require('./exposure');
+const { toHandlerError, parallelEventError, safeLog } = require('./errors');
 const { ExposureRequest } = require('./contexts');
 const { openUpload, runUpload } = require('./multipart');
 const { authorizeLaneRequest } = require('./lane-auth');
@@ -109,20 +109,7 @@ function defineNativeRpcLanes(runner, flavour) {
 
 /** runner's safeLogWarn. */
 function safeWarn(logger, message, data) {
-  try {
-    Promise.resolve(logger.warn(message, data)).catch(() => {});
-  } catch (_) { /* ignore logger failures */ }
-}
-
-/** fn() as a promise whose rejection (or synchronous throw) goes through onError. */
-function settle(fn, onError) {
-  let ret;
-  try {
-    ret = fn();
-  } catch (err) {
-    return Promise.reject(err).catch(onError);
-  }
-  return Promise.resolve(ret).catch(onError);
+  safeLog(logger, 'warn', message, data);
 }
 
 /**
