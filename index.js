@@ -13,7 +13,7 @@ const W = require('./lib/wire');
 const { checkConfig, errorFromGo } = require('./lib/config');
 const { Dispatcher } = require('./lib/dispatcher');
 const { HandlerError, nodeError, listenError } = require('./lib/errors');
-const { kDeclareMissing } = require('./lib/symbols');
+const { kDeclareMissing, kTestOnlyFaults } = require('./lib/symbols');
 const { startWorkers, sharedPort } = require('./lib/threads');
 
 function describe(value) {
@@ -312,9 +312,9 @@ class TunnelServer {
     return stats;
   }
 
-  /** Test-only access to the dispatcher, for fault injection (test/hardening.test.js). */
-  get [Symbol.for('runner-native.dispatcher')]() {
-    return this.#dispatcher;
+  /** TEST ONLY: fault injection (see kTestOnlyFaults in lib/symbols.js). */
+  set [kTestOnlyFaults](faults) {
+    this.#dispatcher.faults = faults;
   }
 }
 

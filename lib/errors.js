@@ -20,8 +20,8 @@ class HandlerError extends Error {
     this.name = 'HandlerError';
     /** HTTP status of the answer: an error status, 400-599. Default 500. */
     this.status = options.status === undefined ? 500 : errorStatus('status', options.status);
-    /** Machine-readable code. Default 'INTERNAL_ERROR'. */
-    this.code = typeof options.code === 'string' && options.code ? options.code : 'INTERNAL_ERROR';
+    /** Machine-readable code. Default: internal/protocol's INTERNAL_ERROR. */
+    this.code = typeof options.code === 'string' && options.code ? options.code : require('./wire').ANSWERS.INTERNAL.code;
     if (options.id !== undefined) this.id = String(options.id);
     if (Object.prototype.hasOwnProperty.call(options, 'data')) this.data = options.data;
     if (options.httpCode !== undefined) this.httpCode = errorStatus('httpCode', options.httpCode);

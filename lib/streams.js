@@ -73,8 +73,8 @@ class BodyStream extends Readable {
   deliver(flags, bytes, code) {
     if (this.destroyed) return;
     if ((flags & W.FLAG_FAILED) !== 0) {
-      const err = new Error(bytes.toString('utf8') || 'The request body failed');
-      err.code = code || 'BODY_READ_FAILED';
+      const err = new Error(bytes.toString('utf8') || W.ANSWERS.BODY_READ_FAILED.message);
+      err.code = code || W.ANSWERS.BODY_READ_FAILED.code;
       this.ended = true; // Go sends nothing more
       this.destroy(err);
       return;
@@ -98,8 +98,9 @@ class BodyStream extends Readable {
 
 /** What an unread body's stream fails with once its call has settled. */
 function discardedError() {
-  const err = new Error('The call settled before this body was read to its end');
-  err.code = 'BODY_DISCARDED';
+  const { code, message } = W.ANSWERS.BODY_DISCARDED;
+  const err = new Error(message);
+  err.code = code;
   return err;
 }
 
@@ -176,13 +177,15 @@ class MultipartForm {
   /** The call was aborted (client gone, timeout, close): every file fails with reason. */
   destroy(reason) {
     for (const part of this.parts.values()) part.destroy(reason);
-    this.finish({ ok: false, status: 499, code: 'REQUEST_ABORTED', message: 'Client Closed Request', reason });
+    const { status, code, message } = W.ANSWERS.CLIENT_GONE;
+    this.finish({ ok: false, status, code, message, reason });
   }
 
   /** The call settled: files not read to their end fail. */
   close() {
     for (const part of this.parts.values()) if (!part.ended) part.destroy(discardedError());
-    this.finish({ ok: false, status: 500, code: 'BODY_DISCARDED', message: 'The call settled before the form was read' });
+    const { status, code, message } = W.ANSWERS.FORM_DISCARDED;
+    this.finish({ ok: false, status, code, message });
   }
 }
 

@@ -3,4 +3,10 @@
 module.exports = {
   /** TunnelServer[kDeclareMissing](kind, id, listed): an id answered 404 (see index.js). */
   kDeclareMissing: Symbol('runner-native.declareMissing'),
+  /**
+   * TEST ONLY. server[kTestOnlyFaults] = {call(id), dropWake()} arms the dispatcher's
+   * fault-injection hooks (test/hardening.test.js); null disarms them. The one test seam
+   * of TunnelServer: nothing in the package sets it.
+   */
+  kTestOnlyFaults: Symbol.for('runner-native.test-only.faults'),
 };

@@ -13,7 +13,7 @@ const { startServer, closeAll, post, request, runChild, waitFor, assertError, Tu
 const W = require('../lib/wire');
 const { HandlerError } = require('..');
 
-const DISPATCHER = Symbol.for('runner-native.dispatcher');
+const { kTestOnlyFaults } = require('../lib/symbols');
 
 /** Opens a connection, writes one request, and resolves once it is written. */
 function send(port, bytes) {
@@ -29,7 +29,7 @@ describe('a bridge that recovers', () => {
   it('a throw while starting one call answers that call 500 and the others normally', async () => {
     let throwFor = 2;
     const s = await startServer({}, (srv) => srv.registerTask('n', (input) => input));
-    s[DISPATCHER].faults = { call: () => { if (--throwFor === 0) throw new Error('injected fault'); } };
+    s[kTestOnlyFaults] = { call: () => { if (--throwFor === 0) throw new Error('injected fault'); } };
     const answers = await Promise.all([1, 2, 3, 4].map((n) => post(s.port, '/__runner/task/n', { input: n })));
     const statuses = answers.map((a) => a.status).sort();
     assert.deepStrictEqual(statuses, [200, 200, 200, 500]);
@@ -42,7 +42,7 @@ describe('a bridge that recovers', () => {
   it('wake-ups lost before JavaScript could exchange (a throw in the wake handler) stall nothing: Go sends them again', async () => {
     let lost = 3;
     const s = await startServer({}, (srv) => srv.registerTask('n', (input) => input));
-    s[DISPATCHER].faults = { dropWake: () => lost-- > 0 };
+    s[kTestOnlyFaults] = { dropWake: () => lost-- > 0 };
     assert.strictEqual((await post(s.port, '/__runner/task/n', { input: 'answered' })).text, '{"ok":true,"result":"answered"}');
     assert.strictEqual(lost, -1, 'three wake-ups were dropped, the fourth was handled');
     const later = await Promise.all([1, 2, 3].map((n) => post(s.port, '/__runner/task/n', { input: n })));

@@ -269,7 +269,7 @@ describe('streamed request bodies', function () {
       await waitFor(() => body.destroyed);
       await new Promise((r) => setImmediate(r)); // an 'error' is emitted on the next tick
       assert.deepStrictEqual(uncaught, []);
-      assert.strictEqual(body.errored && body.errored.code, 'BODY_DISCARDED', 'the stream records why it ended');
+      assert.strictEqual(body.errored && body.errored.code, 'FILE_DISCARDED', 'the stream records why it ended (the code a form\'s file has)');
     } finally {
       process.off('uncaughtException', onUncaught);
     }

@@ -185,11 +185,11 @@ func decodeRegistrations(b []byte) ([]registry.Registration, bool) {
 		kind, flags := b[0], b[1]
 		n := int(binary.LittleEndian.Uint16(b[2:]))
 		slot := int32(binary.LittleEndian.Uint32(b[4:]))
-		if len(b) < wire.RegHeader+n || (kind != wire.KindTask && kind != wire.KindEvent) {
+		if len(b) < wire.RegHeader+n || route.FromWire(kind) == route.None {
 			return nil, false
 		}
 		regs = append(regs, registry.Registration{
-			Kind: route.Kind(kind), ID: string(b[wire.RegHeader : wire.RegHeader+n]), Slot: slot,
+			Kind: route.FromWire(kind), ID: string(b[wire.RegHeader : wire.RegHeader+n]), Slot: slot,
 			Listed: flags&wire.RegListed != 0, Missing: flags&wire.RegMissing != 0,
 		})
 		b = b[wire.RegHeader+n:]

@@ -1,29 +1,51 @@
 package ascii
 
-// The byte classes of HTTP field lines (RFC 9110 5.1, 5.5, 5.6.2), defined once: the
-// request guard (internal/httpguard), the configuration (internal/config) and the
-// headers a handler sets (internal/server) all check names and values against them.
+// The byte classes of HTTP field lines (RFC 9110 5.1, 5.5, 5.6.2, 5.6.4) and of header
+// parameters (RFC 8187), defined once in one table: the request guard
+// (internal/httpguard), the configuration (internal/config), the headers a handler sets
+// (internal/server) and the multipart reader (internal/multipart) all check against it.
 
 const (
 	tchar     = 1 << iota // token character: ALPHA, DIGIT, "!#$%&'*+-.^_`|~"
 	fieldByte             // field-value byte: HTAB, SP, VCHAR, obs-text (0x80-0xFF)
+	qdtext                // quoted-string text: a field-value byte but DQUOTE and backslash
+	charsetc              // RFC 8187 mime-charsetc (busboy's CHARSET): ALPHA, DIGIT, "!#$%&+-^_`{}~"
+	attrChar              // RFC 8187 attr-char (busboy's EXTENDED_VALUE): ALPHA, DIGIT, "!#$&+-.^_`|~"
 )
 
 var class = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-			t[c] |= tchar
+			t[c] |= tchar | charsetc | attrChar
 		}
 		if c == '\t' || c >= 0x20 && c != 0x7f {
 			t[c] |= fieldByte
+			if c != '"' && c != '\\' {
+				t[c] |= qdtext
+			}
 		}
 	}
 	for _, c := range []byte("!#$%&'*+-.^_`|~") {
 		t[c] |= tchar
 	}
+	for _, c := range []byte("!#$%&+-^_`{}~") {
+		t[c] |= charsetc
+	}
+	for _, c := range []byte("!#$&+-.^_`|~") {
+		t[c] |= attrChar
+	}
 	return t
 }()
+
+// IsQDText reports whether c may appear unescaped in a quoted-string.
+func IsQDText(c byte) bool { return class[c]&qdtext != 0 }
+
+// IsCharsetChar reports whether c may appear in an RFC 8187 charset name.
+func IsCharsetChar(c byte) bool { return class[c]&charsetc != 0 }
+
+// IsAttrChar reports whether c may appear unencoded in an RFC 8187 ext-value.
+func IsAttrChar(c byte) bool { return class[c]&attrChar != 0 }
 
 // IsTchar reports whether c may appear in a token (a field name, a method).
 func IsTchar(c byte) bool { return class[c]&tchar != 0 }

@@ -551,7 +551,7 @@ func TestBodyStreamLimit(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, 413, res.StatusCode, string(b))
 	abort := <-f.aborts
-	assert.Equal(t, "PAYLOAD_TOO_LARGE", wire.AbortReasons[int(abort.aux)][0], "JavaScript is told why")
+	assert.Equal(t, "PAYLOAD_TOO_LARGE", wire.AbortReasons[int(abort.aux)].Code, "JavaScript is told why")
 }
 
 // creditFor builds a body-credit answer for stream of call id (offset, or a discard).
@@ -721,8 +721,7 @@ func TestFormOfMoreFilesThanStreamIDs(t *testing.T) {
 	var mu sync.Mutex
 	var highest uint16
 	var failure string
-	var f *fakeJS
-	f = newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
+	f := newFakeJS(1<<20, bridge.Options{}, func(rec record) reply {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {

@@ -423,7 +423,7 @@ func (f *feeder) run() {
 		if v := recover(); v != nil {
 			f.more = false
 			if f.c.Parts != nil {
-				f.formFailed(errReaderPanic)
+				f.formFailed(protocol.FormReaderPanic)
 			} else {
 				f.failed(wire.AbortDisconnect)
 			}
@@ -542,14 +542,11 @@ func (f *feeder) failed(reason uint16) {
 // 16 bits, and stream 0 is the form itself.
 const maxFileStreams = 1<<16 - 1
 
-// errReaderPanic answers a form whose reader panicked: 500, as any Go panic.
-var errReaderPanic = &multipart.Failure{Status: 500, Code: "INTERNAL_ERROR", Message: "Internal Error"}
-
 // discarded is what a file part's stream fails with when the task settled before
-// reading it (wire.FlagDiscard on stream 0).
+// reading it (wire.FlagDiscard on stream 0): protocol.StreamDiscarded.
 var (
-	discardedCode    = []byte("FILE_DISCARDED")
-	discardedMessage = []byte("The task settled before reading this file: the rest of it was discarded")
+	discardedCode    = []byte(protocol.StreamDiscarded.Code)
+	discardedMessage = []byte(protocol.StreamDiscarded.Message)
 )
 
 // form streams a multipart form's file parts (streams 1, 2...), the ones that came

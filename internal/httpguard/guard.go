@@ -30,49 +30,18 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/bluelibs/runner-native/internal/protocol"
 )
 
 // Rejection is a refused request: the HTTP status it is answered with, a stable
-// machine-readable name and a message for people.
-type Rejection struct {
-	Status  int    // 400, 408, 413, 417, 431, 501, 503 or 505
-	Code    string // BAD_REQUEST, REQUEST_TIMEOUT, ..., upper-case ASCII
-	Message string // one sentence, plain ASCII
-}
+// machine-readable name and a message for people. The guard's refusals are
+// internal/protocol's (protocol.Guard*), where every answer is defined.
+type Rejection = protocol.Answer
 
-// The rejections. Each is a pointer to a shared constant value: never modify one.
 var (
-	errRequestLine        = &Rejection{400, "BAD_REQUEST", "Malformed request line"}
-	errTarget             = &Rejection{400, "BAD_REQUEST", "Invalid request target"}
-	errNoVersion          = &Rejection{400, "BAD_REQUEST", "Missing HTTP version (HTTP/0.9 is not supported)"}
-	errVersion            = &Rejection{400, "BAD_REQUEST", "Malformed HTTP version"}
-	errVersionUnsupported = &Rejection{505, "HTTP_VERSION_NOT_SUPPORTED", "Only HTTP/1.0 and HTTP/1.1 are supported"}
-	errMethod             = &Rejection{501, "NOT_IMPLEMENTED", "Unknown method"}
-	errConnect            = &Rejection{501, "NOT_IMPLEMENTED", "CONNECT is not supported"}
-	errBareLF             = &Rejection{400, "BAD_REQUEST", "Lines must end with CRLF"}
-	errObsFold            = &Rejection{400, "BAD_REQUEST", "Obsolete line folding is not allowed"}
-	errFieldName          = &Rejection{400, "BAD_REQUEST", "Invalid header field name"}
-	errFieldValue         = &Rejection{400, "BAD_REQUEST", "Invalid header field value"}
-	errNoHost             = &Rejection{400, "BAD_REQUEST", "Missing Host header"}
-	errDupHost            = &Rejection{400, "BAD_REQUEST", "Duplicate Host header"}
-	errHost               = &Rejection{400, "BAD_REQUEST", "Invalid Host header"}
-	errLength             = &Rejection{400, "BAD_REQUEST", "Invalid Content-Length"}
-	errDupLength          = &Rejection{400, "BAD_REQUEST", "Duplicate Content-Length"}
-	errLengthAndTE        = &Rejection{400, "BAD_REQUEST", "Content-Length and Transfer-Encoding together"}
-	errChunkedNotLast     = &Rejection{400, "BAD_REQUEST", "Transfer-Encoding must end with chunked, once"}
-	errTE10               = &Rejection{400, "BAD_REQUEST", "Transfer-Encoding in an HTTP/1.0 request"}
-	errCoding             = &Rejection{501, "NOT_IMPLEMENTED", "Unsupported transfer coding: only chunked is implemented"}
-	errExpect             = &Rejection{417, "EXPECTATION_FAILED", "Unsupported expectation: only 100-continue is supported"}
-	errChunkSize          = &Rejection{400, "BAD_REQUEST", "Invalid chunk size"}
-	errChunkExt           = &Rejection{400, "BAD_REQUEST", "Invalid chunk extension"}
-	errChunkData          = &Rejection{400, "BAD_REQUEST", "Chunk data not followed by CRLF"}
-	errChunkLineTooLarge  = &Rejection{413, "PAYLOAD_TOO_LARGE", "Chunk extensions too large"}
-	errTrailerFraming     = &Rejection{400, "BAD_REQUEST", "Content-Length or Transfer-Encoding in trailers"}
-	errHeadTooLarge       = &Rejection{431, "HEADERS_TOO_LARGE", "Request headers too large"}
-	errTimeout            = &Rejection{408, "REQUEST_TIMEOUT", "Request headers not received in time"}
-	errOverload           = &Rejection{503, "SERVICE_UNAVAILABLE", "Too many connections"}
-	errInternal           = errors.New("httpguard: internal error")
-	errRefused            = errors.New("httpguard: request refused") // see settle
+	errInternal = errors.New("httpguard: internal error")
+	errRefused  = errors.New("httpguard: request refused") // see settle
 )
 
 // raisePanics makes Read raise the panics it recovers; the tests set it.
@@ -180,11 +149,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 func (l *Listener) refuse(c net.Conn) {
 	defer func() { _ = recover() }() // Body is the caller's code: never let it stop Accept
 	defer c.Close()
-	l.answer(c, *errOverload)
+	l.answer(c, *protocol.GuardOverload)
 }
-
-// OpenConns returns the number of guarded connections open now.
-func (l *Listener) OpenConns() int { return int(l.open.Load()) }
 
 // answer writes the whole response to r on c.
 func (l *Listener) answer(c net.Conn, r Rejection) {
@@ -408,7 +374,7 @@ func (c *Conn) fill() {
 	c.off, c.w, c.r, c.end = 0, out, out, out+copy(b[out:], b[c.r:c.end])
 	c.s.done = 0
 	if c.end == len(b) { // cannot happen: the scanner's limits keep a byte free
-		c.s.reject(errHeadTooLarge)
+		c.s.reject(protocol.GuardHeadTooLarge)
 		c.settle()
 		return
 	}
@@ -437,7 +403,7 @@ func (c *Conn) fail(err error) {
 	}
 	var ne net.Error
 	if c.s.holdsHead() && errors.As(err, &ne) && ne.Timeout() {
-		c.s.reject(errTimeout)
+		c.s.reject(protocol.GuardTimeout)
 		c.settle()
 		return
 	}

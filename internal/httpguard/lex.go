@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 
 	"github.com/bluelibs/runner-native/internal/ascii"
+	"github.com/bluelibs/runner-native/internal/protocol"
 )
 
 // Byte classes and the checks of single lines: the request line, a header or trailer
@@ -112,12 +113,12 @@ func parseRequestLine(line []byte, complete bool) (requestLine, *Rejection) {
 	rl.method = line[:i]
 	if i == len(line) {
 		if complete {
-			return rl, errRequestLine
+			return rl, protocol.GuardRequestLine
 		}
 		return rl, nil
 	}
 	if i == 0 || line[i] != ' ' {
-		return rl, errRequestLine
+		return rl, protocol.GuardRequestLine
 	}
 	kind := methodKind(rl.method)
 	for i < len(line) && line[i] == ' ' {
@@ -128,16 +129,16 @@ func parseRequestLine(line []byte, complete bool) (requestLine, *Rejection) {
 	rl.target = line[rl.targetAt:i]
 	// CONNECT's authority-form target is refused below with 501, not as a bad target.
 	if kind != methodConnect && len(rl.target) > 0 && !is(rl.target[0], cAlpha) && rl.target[0] != '/' && rl.target[0] != '*' {
-		return rl, errTarget
+		return rl, protocol.GuardTarget
 	}
 	if i == len(line) {
 		if complete {
-			return rl, errNoVersion
+			return rl, protocol.GuardNoVersion
 		}
 		return rl, nil
 	}
 	if line[i] != ' ' || len(rl.target) == 0 {
-		return rl, errTarget // a control, non-ASCII or DEL byte in the target
+		return rl, protocol.GuardTarget // a control, non-ASCII or DEL byte in the target
 	}
 	if kind != methodConnect {
 		if rej := checkTarget(rl.target); rej != nil {
@@ -153,32 +154,32 @@ func parseRequestLine(line []byte, complete bool) (requestLine, *Rejection) {
 		c := version[j]
 		switch {
 		case j >= len(proto):
-			return rl, errVersion
+			return rl, protocol.GuardVersion
 		case proto[j] == 'M' || proto[j] == 'm':
 			if c < '0' || c > '9' {
-				return rl, errVersion
+				return rl, protocol.GuardVersion
 			}
 		case c != proto[j]:
-			return rl, errVersion
+			return rl, protocol.GuardVersion
 		}
 	}
 	if !complete {
 		return rl, nil
 	}
 	if len(version) != len(proto) {
-		return rl, errVersion
+		return rl, protocol.GuardVersion
 	}
 	if version[5] != '1' || version[7] > '1' {
-		return rl, errVersionUnsupported // before the rest: the HTTP/2 preface gets 505
+		return rl, protocol.GuardVersionUnsupported // before the rest: the HTTP/2 preface gets 505
 	}
 	rl.minor = version[7] - '0'
 	switch {
 	case kind == methodConnect:
-		return rl, errConnect
+		return rl, protocol.GuardConnect
 	case kind == methodUnknown:
-		return rl, errMethod
+		return rl, protocol.GuardMethod
 	case string(rl.target) == "*" && string(rl.method) != "OPTIONS":
-		return rl, errTarget // asterisk-form is for OPTIONS only (RFC 9112 3.2.4)
+		return rl, protocol.GuardTarget // asterisk-form is for OPTIONS only (RFC 9112 3.2.4)
 	}
 	return rl, nil
 }
@@ -196,20 +197,20 @@ func checkTarget(t []byte) *Rejection {
 		if len(t) == 1 { // and the method is OPTIONS: checked once the line is whole
 			return nil
 		}
-		return errTarget
+		return protocol.GuardTarget
 	}
 	i := span(t, cAlpha)
 	if len(t)-i < 3 || string(t[i:i+3]) != "://" {
-		return errTarget
+		return protocol.GuardTarget
 	}
 	auth := t[i+3:]
 	n := span(auth, cAuth)
 	if n < len(auth) && auth[n] != '/' && auth[n] != '?' {
-		return errTarget
+		return protocol.GuardTarget
 	}
 	for j := 1; j < n; j++ {
 		if auth[j] == '@' && auth[j-1] == '@' {
-			return errTarget
+			return protocol.GuardTarget
 		}
 	}
 	return nil
@@ -244,22 +245,22 @@ func methodKind(m []byte) method {
 // after the colon).
 func parseField(line []byte, complete bool) (name, value []byte, rej *Rejection) {
 	if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-		return nil, nil, errObsFold
+		return nil, nil, protocol.GuardObsFold
 	}
 	i := span(line, cTchar)
 	name = line[:i]
 	if i == len(line) {
 		if complete {
-			return name, nil, errFieldName
+			return name, nil, protocol.GuardFieldName
 		}
 		return name, nil, nil
 	}
 	if i == 0 || line[i] != ':' {
-		return name, nil, errFieldName
+		return name, nil, protocol.GuardFieldName
 	}
 	value = line[i+1:]
 	if valueSpan(value) != len(value) {
-		return name, nil, errFieldValue
+		return name, nil, protocol.GuardFieldValue
 	}
 	return name, value, nil
 }
@@ -287,18 +288,18 @@ func parseChunkLine(line []byte, complete bool) (uint64, bool, *Rejection) {
 	i := 0
 	for ; i < len(line) && is(line[i], cHex); i++ {
 		if size > maxChunkSize>>4 {
-			return 0, false, errChunkSize
+			return 0, false, protocol.GuardChunkSize
 		}
 		size = size<<4 | uint64(unhex(line[i]))
 	}
 	if i == 0 && (complete || len(line) > 0) {
-		return 0, false, errChunkSize
+		return 0, false, protocol.GuardChunkSize
 	}
 	if i == len(line) {
 		return size, false, nil
 	}
 	if line[i] != ';' {
-		return 0, false, errChunkSize
+		return 0, false, protocol.GuardChunkSize
 	}
 	if rej := checkChunkExt(line[i:], complete); rej != nil {
 		return 0, false, rej
@@ -325,14 +326,14 @@ func checkChunkExt(ext []byte, complete bool) *Rejection {
 			break
 		}
 		if ext[i] == ' ' {
-			return errChunkExt
+			return protocol.GuardChunkExt
 		}
 		i += span(ext[i:], cTchar)
 		if i == len(ext) || ext[i] == ';' {
 			continue
 		}
 		if ext[i] != '=' {
-			return errChunkExt
+			return protocol.GuardChunkExt
 		}
 		i++
 		if i < len(ext) && ext[i] == '"' {
@@ -343,15 +344,15 @@ func checkChunkExt(ext []byte, complete bool) *Rejection {
 					closed = true
 				case c == '\\':
 					if i++; i < len(ext) && !is(ext[i], cValue) {
-						return errChunkExt
+						return protocol.GuardChunkExt
 					}
 				case !is(c, cQdtext):
-					return errChunkExt
+					return protocol.GuardChunkExt
 				}
 			}
 			if !closed {
 				if complete {
-					return errChunkExt
+					return protocol.GuardChunkExt
 				}
 				return nil
 			}
@@ -359,11 +360,11 @@ func checkChunkExt(ext []byte, complete bool) *Rejection {
 			i += span(ext[i:], cTchar)
 		}
 		if i < len(ext) && ext[i] != ';' {
-			return errChunkExt
+			return protocol.GuardChunkExt
 		}
 	}
 	if complete && ext[len(ext)-1] == ';' {
-		return errChunkExt // a ';' right before the CRLF
+		return protocol.GuardChunkExt // a ';' right before the CRLF
 	}
 	return nil
 }

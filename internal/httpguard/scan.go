@@ -3,6 +3,8 @@ package httpguard
 import (
 	"bytes"
 	"strconv"
+
+	"github.com/bluelibs/runner-native/internal/protocol"
 )
 
 // The scanner follows the request stream of one connection: it checks each request head
@@ -97,7 +99,7 @@ func (s *scanner) process(b []byte, r, w, end int) (int, int) {
 				s.headBytes++
 			}
 			if s.headBytes > s.max {
-				s.reject(errHeadTooLarge)
+				s.reject(protocol.GuardHeadTooLarge)
 			} else if r < end {
 				s.st = stHead
 			}
@@ -108,7 +110,7 @@ func (s *scanner) process(b []byte, r, w, end int) (int, int) {
 				return r, w
 			}
 			if lf == 0 || b[r+lf-1] != '\r' {
-				s.reject(errBareLF)
+				s.reject(protocol.GuardBareLF)
 				break
 			}
 			line := b[r : r+lf-1]
@@ -141,7 +143,7 @@ func (s *scanner) process(b []byte, r, w, end int) (int, int) {
 		case stChunkEnd:
 			for r < end && s.crlf < 2 { // byte by byte: the CRLF may straddle two reads
 				if b[r] != "\r\n"[s.crlf] {
-					s.reject(errChunkData)
+					s.reject(protocol.GuardChunkData)
 					return r, w
 				}
 				w = move(b, w, r, 1)
@@ -167,12 +169,12 @@ func (s *scanner) partial(line []byte) {
 	switch {
 	case s.st == stChunkSize:
 		if len(line) > s.max {
-			rej = errChunkLineTooLarge
+			rej = protocol.GuardChunkLineTooLarge
 		} else {
 			_, _, rej = parseChunkLine(line, false)
 		}
 	case s.headBytes+len(line) >= s.max:
-		rej = errHeadTooLarge
+		rej = protocol.GuardHeadTooLarge
 	case s.st == stHead && s.lines == 0:
 		_, rej = parseRequestLine(line, false)
 	default:
@@ -188,7 +190,7 @@ func (s *scanner) partial(line []byte) {
 func (s *scanner) headLine(b, line []byte, from, w int) int {
 	s.headBytes += len(line) + 2
 	if s.headBytes > s.max {
-		s.reject(errHeadTooLarge)
+		s.reject(protocol.GuardHeadTooLarge)
 		return w
 	}
 	s.lines++
@@ -255,10 +257,10 @@ func (s *scanner) field(name, value []byte) (action, *Rejection) {
 			break
 		}
 		if h.hosts++; h.hosts > 1 {
-			return keepLine, errDupHost
+			return keepLine, protocol.GuardDupHost
 		}
 		if !validHost(trimOWS(value)) {
-			return keepLine, errHost
+			return keepLine, protocol.GuardHost
 		}
 	case len("expect"):
 		if !equalFold(name, "expect") || h.minor == 0 {
@@ -284,13 +286,13 @@ func (s *scanner) field(name, value []byte) (action, *Rejection) {
 		}
 		switch {
 		case h.hasLength:
-			return keepLine, errDupLength
+			return keepLine, protocol.GuardDupLength
 		case h.hasTE:
-			return keepLine, errLengthAndTE
+			return keepLine, protocol.GuardLengthAndTE
 		}
 		n, ok := parseLength(value)
 		if !ok {
-			return keepLine, errLength
+			return keepLine, protocol.GuardLength
 		}
 		h.hasLength, h.length = true, n
 	case len("transfer-encoding"):
@@ -308,7 +310,7 @@ func (s *scanner) field(name, value []byte) (action, *Rejection) {
 func (s *scanner) transferEncoding(value []byte) (action, *Rejection) {
 	h := &s.h
 	if h.hasLength {
-		return keepLine, errLengthAndTE
+		return keepLine, protocol.GuardLengthAndTE
 	}
 	h.hasTE = true
 	act, raw := dropLine, value
@@ -324,7 +326,7 @@ func (s *scanner) transferEncoding(value []byte) (action, *Rejection) {
 		switch {
 		case len(elem) == 0:
 		case h.chunked:
-			return keepLine, errChunkedNotLast
+			return keepLine, protocol.GuardChunkedNotLast
 		case equalFold(elem, "chunked"):
 			h.chunked, act = true, writeChunked
 		default:
@@ -343,15 +345,15 @@ func (s *scanner) endHead(w int) {
 	var rej *Rejection
 	switch {
 	case h.minor == 1 && h.hosts == 0:
-		rej = errNoHost
+		rej = protocol.GuardNoHost
 	case h.hasTE && h.minor == 0:
-		rej = errTE10
+		rej = protocol.GuardTE10
 	case h.hasTE && !h.chunked:
-		rej = errChunkedNotLast
+		rej = protocol.GuardChunkedNotLast
 	case h.otherCode:
-		rej = errCoding
+		rej = protocol.GuardCoding
 	case h.expect && !h.expectContinue:
-		rej = errExpect
+		rej = protocol.GuardExpect
 	}
 	switch {
 	case rej != nil:
@@ -369,7 +371,7 @@ func (s *scanner) endHead(w int) {
 // leading zeros: fasthttp then never meets either.
 func (s *scanner) chunkLine(b, line []byte, from, w int) int {
 	if len(line) > s.max {
-		s.reject(errChunkLineTooLarge)
+		s.reject(protocol.GuardChunkLineTooLarge)
 		return w
 	}
 	size, ext, rej := parseChunkLine(line, true)
@@ -397,7 +399,7 @@ func (s *scanner) chunkLine(b, line []byte, from, w int) int {
 func (s *scanner) trailerLine(b, line []byte, from, w int) int {
 	s.headBytes += len(line) + 2
 	if s.headBytes > s.max {
-		s.reject(errHeadTooLarge)
+		s.reject(protocol.GuardHeadTooLarge)
 		return w
 	}
 	if len(line) == 0 {
@@ -407,7 +409,7 @@ func (s *scanner) trailerLine(b, line []byte, from, w int) int {
 	}
 	name, _, rej := parseField(line, true)
 	if rej == nil && (equalFold(name, "content-length") || equalFold(name, "transfer-encoding")) {
-		rej = errTrailerFraming
+		rej = protocol.GuardTrailerFraming
 	}
 	if rej != nil {
 		s.reject(rej)

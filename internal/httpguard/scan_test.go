@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/valyala/fasthttp"
+
+	"github.com/bluelibs/runner-native/internal/protocol"
 )
 
 const host = "Host: x\r\n"
@@ -27,85 +29,85 @@ var scanCases = []struct {
 	{"asterisk-form", "OPTIONS * HTTP/1.1\r\n" + host + "\r\n", "OPTIONS * HTTP/1.1\r\n" + host + "\r\n", nil},
 
 	// request line
-	{"HTTP/2.0", "GET / HTTP/2.0\r\n" + host + "\r\n", "", errVersionUnsupported},
-	{"HTTP/0.9 line", "GET /\r\n\r\n", "", errNoVersion},
-	{"HTTP/1.10", "GET / HTTP/1.10\r\n" + host + "\r\n", "", errVersion},
-	{"lower-case version", "GET / http/1.1\r\n" + host + "\r\n", "", errVersion},
-	{"space after version", "GET / HTTP/1.1 \r\n" + host + "\r\n", "", errVersion},
-	{"unknown method", "BREW / HTTP/1.1\r\n" + host + "\r\n", "", errMethod},
-	{"lower-case method", "get / HTTP/1.1\r\n" + host + "\r\n", "", errMethod},
-	{"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", "", errConnect},
-	{"tab after method", "GET\t/ HTTP/1.1\r\n" + host + "\r\n", "", errRequestLine},
-	{"no method", " / HTTP/1.1\r\n" + host + "\r\n", "", errRequestLine},
-	{"non-ASCII target", "GET /\xc3\xa9 HTTP/1.1\r\n" + host + "\r\n", "", errTarget},
-	{"DEL in target", "GET /\x7f HTTP/1.1\r\n" + host + "\r\n", "", errTarget},
-	{"relative target", "GET a HTTP/1.1\r\n" + host + "\r\n", "", errTarget},
-	{"authority target for GET", "GET a.example:80 HTTP/1.1\r\n" + host + "\r\n", "", errTarget},
-	{"asterisk for GET", "GET * HTTP/1.1\r\n" + host + "\r\n", "", errTarget},
-	{"@@ in authority", "GET http://a@@b/ HTTP/1.1\r\n" + host + "\r\n", "", errTarget},
+	{"HTTP/2.0", "GET / HTTP/2.0\r\n" + host + "\r\n", "", protocol.GuardVersionUnsupported},
+	{"HTTP/0.9 line", "GET /\r\n\r\n", "", protocol.GuardNoVersion},
+	{"HTTP/1.10", "GET / HTTP/1.10\r\n" + host + "\r\n", "", protocol.GuardVersion},
+	{"lower-case version", "GET / http/1.1\r\n" + host + "\r\n", "", protocol.GuardVersion},
+	{"space after version", "GET / HTTP/1.1 \r\n" + host + "\r\n", "", protocol.GuardVersion},
+	{"unknown method", "BREW / HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardMethod},
+	{"lower-case method", "get / HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardMethod},
+	{"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", "", protocol.GuardConnect},
+	{"tab after method", "GET\t/ HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardRequestLine},
+	{"no method", " / HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardRequestLine},
+	{"non-ASCII target", "GET /\xc3\xa9 HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardTarget},
+	{"DEL in target", "GET /\x7f HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardTarget},
+	{"relative target", "GET a HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardTarget},
+	{"authority target for GET", "GET a.example:80 HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardTarget},
+	{"asterisk for GET", "GET * HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardTarget},
+	{"@@ in authority", "GET http://a@@b/ HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardTarget},
 
 	// line ends and fields
-	{"bare LF after request line", "GET / HTTP/1.1\n" + host + "\r\n", "", errBareLF},
-	{"bare LF hides a request", "GET / HTTP/1.1\r\nDummy: x\nContent-Length: 23\r\n" + host + "\r\nGET /smuggled HTTP/1.1\r\n" + host + "\r\n", "", errBareLF},
-	{"bare CR in a value", "GET / HTTP/1.1\r\nX: a\rb\r\n" + host + "\r\n", "", errFieldValue},
-	{"CR CR LF", "GET / HTTP/1.1\r\r\n" + host + "\r\n", "", errVersion},
-	{"NUL in a value", "GET / HTTP/1.1\r\nX: a\x00b\r\n" + host + "\r\n", "", errFieldValue},
+	{"bare LF after request line", "GET / HTTP/1.1\n" + host + "\r\n", "", protocol.GuardBareLF},
+	{"bare LF hides a request", "GET / HTTP/1.1\r\nDummy: x\nContent-Length: 23\r\n" + host + "\r\nGET /smuggled HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardBareLF},
+	{"bare CR in a value", "GET / HTTP/1.1\r\nX: a\rb\r\n" + host + "\r\n", "", protocol.GuardFieldValue},
+	{"CR CR LF", "GET / HTTP/1.1\r\r\n" + host + "\r\n", "", protocol.GuardVersion},
+	{"NUL in a value", "GET / HTTP/1.1\r\nX: a\x00b\r\n" + host + "\r\n", "", protocol.GuardFieldValue},
 	{"obs-text in a value", "GET / HTTP/1.1\r\nX: \xff\xfe\r\n" + host + "\r\n", "GET / HTTP/1.1\r\nX: \xff\xfe\r\n" + host + "\r\n", nil},
-	{"obs-fold", "GET / HTTP/1.1\r\n" + host + "X: a\r\n b\r\n\r\n", "", errObsFold},
-	{"space before the first field", "GET / HTTP/1.1\r\n " + host + "\r\n", "", errObsFold},
-	{"space in a name", "GET / HTTP/1.1\r\n" + host + "Bad Name: v\r\n\r\n", "", errFieldName},
-	{"space before the colon", "GET / HTTP/1.1\r\n" + host + "X : v\r\n\r\n", "", errFieldName},
-	{"empty name", "GET / HTTP/1.1\r\n" + host + ": v\r\n\r\n", "", errFieldName},
-	{"no colon", "GET / HTTP/1.1\r\n" + host + "X\r\n\r\n", "", errFieldName},
+	{"obs-fold", "GET / HTTP/1.1\r\n" + host + "X: a\r\n b\r\n\r\n", "", protocol.GuardObsFold},
+	{"space before the first field", "GET / HTTP/1.1\r\n " + host + "\r\n", "", protocol.GuardObsFold},
+	{"space in a name", "GET / HTTP/1.1\r\n" + host + "Bad Name: v\r\n\r\n", "", protocol.GuardFieldName},
+	{"space before the colon", "GET / HTTP/1.1\r\n" + host + "X : v\r\n\r\n", "", protocol.GuardFieldName},
+	{"empty name", "GET / HTTP/1.1\r\n" + host + ": v\r\n\r\n", "", protocol.GuardFieldName},
+	{"no colon", "GET / HTTP/1.1\r\n" + host + "X\r\n\r\n", "", protocol.GuardFieldName},
 
 	// Host
-	{"no Host in HTTP/1.1", "GET / HTTP/1.1\r\n\r\n", "", errNoHost},
+	{"no Host in HTTP/1.1", "GET / HTTP/1.1\r\n\r\n", "", protocol.GuardNoHost},
 	{"no Host in HTTP/1.0", "GET / HTTP/1.0\r\n\r\n", "GET / HTTP/1.0\r\n\r\n", nil},
-	{"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", "", errDupHost},
-	{"empty Host", "GET / HTTP/1.1\r\nHost: \r\n\r\n", "", errHost},
-	{"Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "", errHost},
-	{"Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "", errHost},
+	{"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", "", protocol.GuardDupHost},
+	{"empty Host", "GET / HTTP/1.1\r\nHost: \r\n\r\n", "", protocol.GuardHost},
+	{"Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "", protocol.GuardHost},
+	{"Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "", protocol.GuardHost},
 	{"IPv6 Host", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", nil},
 	{"IPv6 Host with a zone", "GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n", "GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n", nil},
 	{"Host with an empty port", "GET / HTTP/1.1\r\nHost: a:\r\n\r\n", "GET / HTTP/1.1\r\nHost: a:\r\n\r\n", nil},
-	{"Host with a bad port", "GET / HTTP/1.1\r\nHost: a:b\r\n\r\n", "", errHost},
-	{"Host with only a port", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", "", errHost},
+	{"Host with a bad port", "GET / HTTP/1.1\r\nHost: a:b\r\n\r\n", "", protocol.GuardHost},
+	{"Host with only a port", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", "", protocol.GuardHost},
 
 	// framing
-	{"Content-Length and chunked", "POST / HTTP/1.1\r\n" + host + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "", errLengthAndTE},
-	{"chunked and Content-Length", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n", "", errLengthAndTE},
-	{"identity", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: identity\r\n\r\n", "", errChunkedNotLast},
-	{"chunked, then gzip", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked, gzip\r\n\r\n", "", errChunkedNotLast},
-	{"chunked twice", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", "", errChunkedNotLast},
-	{"gzip, then chunked", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "", errCoding},
-	{"chunked in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "", errTE10},
-	{"two Content-Lengths", "POST / HTTP/1.1\r\n" + host + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}", "", errDupLength},
-	{"Content-Length list", "POST / HTTP/1.1\r\n" + host + "Content-Length: 2, 2\r\n\r\n{}", "", errLength},
-	{"Content-Length +2", "POST / HTTP/1.1\r\n" + host + "Content-Length: +2\r\n\r\n{}", "", errLength},
-	{"Content-Length tab after", "POST / HTTP/1.1\r\n" + host + "Content-Length: 2\t\r\n\r\n{}", "", errLength},
-	{"Content-Length beyond int64", "POST / HTTP/1.1\r\n" + host + "Content-Length: 9223372036854775808\r\n\r\n", "", errLength},
+	{"Content-Length and chunked", "POST / HTTP/1.1\r\n" + host + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "", protocol.GuardLengthAndTE},
+	{"chunked and Content-Length", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n", "", protocol.GuardLengthAndTE},
+	{"identity", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: identity\r\n\r\n", "", protocol.GuardChunkedNotLast},
+	{"chunked, then gzip", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked, gzip\r\n\r\n", "", protocol.GuardChunkedNotLast},
+	{"chunked twice", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", "", protocol.GuardChunkedNotLast},
+	{"gzip, then chunked", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "", protocol.GuardCoding},
+	{"chunked in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "", protocol.GuardTE10},
+	{"two Content-Lengths", "POST / HTTP/1.1\r\n" + host + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}", "", protocol.GuardDupLength},
+	{"Content-Length list", "POST / HTTP/1.1\r\n" + host + "Content-Length: 2, 2\r\n\r\n{}", "", protocol.GuardLength},
+	{"Content-Length +2", "POST / HTTP/1.1\r\n" + host + "Content-Length: +2\r\n\r\n{}", "", protocol.GuardLength},
+	{"Content-Length tab after", "POST / HTTP/1.1\r\n" + host + "Content-Length: 2\t\r\n\r\n{}", "", protocol.GuardLength},
+	{"Content-Length beyond int64", "POST / HTTP/1.1\r\n" + host + "Content-Length: 9223372036854775808\r\n\r\n", "", protocol.GuardLength},
 	{"Content-Length 002 and spaces", "POST / HTTP/1.1\r\n" + host + "Content-Length:\t002  \r\n\r\n{}", "POST / HTTP/1.1\r\n" + host + "Content-Length:\t002  \r\n\r\n{}", nil},
 	{"chunked, plain form", "POST / HTTP/1.1\r\n" + host + "transfer-encoding: ,  ChUnKeD \r\n\r\n2\r\n{}\r\n0\r\n\r\n",
 		"POST / HTTP/1.1\r\n" + host + "Transfer-Encoding:chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", nil},
 	{"extensions, zeros and trailers are dropped", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n002;a=b;c=\"d \\\" e\";f\r\n{}\r\nA;x\r\n0123456789\r\n000;z=\"\"\r\nX-T: 1\r\nHost: y\r\n\r\n",
 		"POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\na\r\n0123456789\r\n0\r\n\r\n", nil},
-	{"space before an extension", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2 ;a\r\n{}\r\n0\r\n\r\n", "", errChunkSize},
-	{"space in an extension", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2;a=b c\r\n{}\r\n0\r\n\r\n", "", errChunkExt},
-	{"; before CRLF", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2;\r\n{}\r\n0\r\n\r\n", "", errChunkExt},
-	{"unclosed quote", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2;a=\"b\r\n{}\r\n0\r\n\r\n", "", errChunkExt},
-	{"0x in a chunk size", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0x2\r\n{}\r\n0\r\n\r\n", "", errChunkSize},
-	{"empty chunk size", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n\r\n", "", errChunkSize},
-	{"chunk size overflow", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", "", errChunkSize},
-	{"chunk longer than said", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n1\r\n{}\r\n0\r\n\r\n", "", errChunkData},
-	{"bare LF after chunk size", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2\n{}\r\n0\r\n\r\n", "", errBareLF},
-	{"bare LF after chunk data", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\n0\r\n\r\n", "", errChunkData},
-	{"Content-Length in trailers", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n", "", errTrailerFraming},
-	{"obs-fold in trailers", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\nX: 1\r\n 2\r\n\r\n", "", errObsFold},
+	{"space before an extension", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2 ;a\r\n{}\r\n0\r\n\r\n", "", protocol.GuardChunkSize},
+	{"space in an extension", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2;a=b c\r\n{}\r\n0\r\n\r\n", "", protocol.GuardChunkExt},
+	{"; before CRLF", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2;\r\n{}\r\n0\r\n\r\n", "", protocol.GuardChunkExt},
+	{"unclosed quote", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2;a=\"b\r\n{}\r\n0\r\n\r\n", "", protocol.GuardChunkExt},
+	{"0x in a chunk size", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0x2\r\n{}\r\n0\r\n\r\n", "", protocol.GuardChunkSize},
+	{"empty chunk size", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n\r\n", "", protocol.GuardChunkSize},
+	{"chunk size overflow", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", "", protocol.GuardChunkSize},
+	{"chunk longer than said", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n1\r\n{}\r\n0\r\n\r\n", "", protocol.GuardChunkData},
+	{"bare LF after chunk size", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2\n{}\r\n0\r\n\r\n", "", protocol.GuardBareLF},
+	{"bare LF after chunk data", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\n0\r\n\r\n", "", protocol.GuardChunkData},
+	{"Content-Length in trailers", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n", "", protocol.GuardTrailerFraming},
+	{"obs-fold in trailers", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\nX: 1\r\n 2\r\n\r\n", "", protocol.GuardObsFold},
 
 	// expectations, connections
 	{"100-continue among others", "POST / HTTP/1.1\r\n" + host + "Expect: foo, 100-Continue\r\nExpect: bar\r\nContent-Length: 2\r\n\r\n{}",
 		"POST / HTTP/1.1\r\n" + host + "Expect:100-continue\r\nContent-Length: 2\r\n\r\n{}", nil},
-	{"unknown expectation", "POST / HTTP/1.1\r\n" + host + "Expect: foo\r\nContent-Length: 2\r\n\r\n{}", "", errExpect},
+	{"unknown expectation", "POST / HTTP/1.1\r\n" + host + "Expect: foo\r\nContent-Length: 2\r\n\r\n{}", "", protocol.GuardExpect},
 	{"HTTP/1.0 ignores expectations", "GET / HTTP/1.0\r\nExpect: foo\r\n\r\n", "GET / HTTP/1.0\r\nExpect: foo\r\n\r\n", nil},
 	{"nothing is read after Connection: close", "GET /a HTTP/1.1\r\n" + host + "Connection: keep-alive, Close\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
 		"GET /a HTTP/1.1\r\n" + host + "Connection: keep-alive, Close\r\n\r\n", nil},
@@ -114,14 +116,14 @@ var scanCases = []struct {
 		"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n", nil},
 
 	// the requests before a refused one are handed on
-	{"refused after a good one", "GET /a HTTP/1.1\r\n" + host + "\r\nGET /b HTTP/9.9\r\n" + host + "\r\n", "GET /a HTTP/1.1\r\n" + host + "\r\n", errVersionUnsupported},
+	{"refused after a good one", "GET /a HTTP/1.1\r\n" + host + "\r\nGET /b HTTP/9.9\r\n" + host + "\r\n", "GET /a HTTP/1.1\r\n" + host + "\r\n", protocol.GuardVersionUnsupported},
 
 	// limits (MaxHeadSize 256 below)
-	{"head too large", "GET / HTTP/1.1\r\n" + host + "X: " + strings.Repeat("a", 300) + "\r\n\r\n", "", errHeadTooLarge},
-	{"request line too large", "GET /" + strings.Repeat("a", 300) + " HTTP/1.1\r\n" + host + "\r\n", "", errHeadTooLarge},
-	{"too many empty lines", strings.Repeat("\r\n", 200), "", errHeadTooLarge},
-	{"trailers too large", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\nX: " + strings.Repeat("a", 300) + "\r\n\r\n", "", errHeadTooLarge},
-	{"chunk extensions too large", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2;a=" + strings.Repeat("b", 300) + "\r\n{}\r\n0\r\n\r\n", "", errChunkLineTooLarge},
+	{"head too large", "GET / HTTP/1.1\r\n" + host + "X: " + strings.Repeat("a", 300) + "\r\n\r\n", "", protocol.GuardHeadTooLarge},
+	{"request line too large", "GET /" + strings.Repeat("a", 300) + " HTTP/1.1\r\n" + host + "\r\n", "", protocol.GuardHeadTooLarge},
+	{"too many empty lines", strings.Repeat("\r\n", 200), "", protocol.GuardHeadTooLarge},
+	{"trailers too large", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\nX: " + strings.Repeat("a", 300) + "\r\n\r\n", "", protocol.GuardHeadTooLarge},
+	{"chunk extensions too large", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2;a=" + strings.Repeat("b", 300) + "\r\n{}\r\n0\r\n\r\n", "", protocol.GuardChunkLineTooLarge},
 }
 
 func TestScanCases(t *testing.T) {
@@ -157,7 +159,7 @@ func TestCloseAnswersTheRefusal(t *testing.T) {
 // server's to handle.
 func TestTimeout(t *testing.T) {
 	r := guardRun(Config{}, []byte("GET / HTTP/1.1\r\nHo"), 0, 4096, true)
-	assert.Equal(t, errTimeout, r.rej)
+	assert.Equal(t, protocol.GuardTimeout, r.rej)
 	assert.Empty(t, r.out)
 	assert.True(t, strings.HasPrefix(string(r.written), "HTTP/1.1 408 Request Timeout\r\n"))
 

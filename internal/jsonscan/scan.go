@@ -21,32 +21,6 @@ var (
 	ErrUTF8      = errors.New("JSON text is not valid UTF-8")
 )
 
-// Member validates doc as exactly one JSON value, nested at most maxDepth levels, and
-// requires it to be an object. It returns the raw bytes of the value of the member named
-// key (the last one, as JSON.parse keeps the last of duplicate names) and whether there
-// was one. value aliases doc.
-func Member(doc []byte, key string, maxDepth int) (value []byte, found bool, err error) {
-	s := scanner{b: doc, max: maxDepth}
-	s.skipSpace()
-	if s.i >= len(s.b) {
-		return nil, false, ErrSyntax
-	}
-	if s.b[s.i] != '{' {
-		if err := s.value(); err != nil {
-			return nil, false, err
-		}
-		if err := s.end(); err != nil {
-			return nil, false, err
-		}
-		return nil, false, ErrNotObject
-	}
-	s.want, s.capture = key, true
-	if err := s.value(); err != nil {
-		return nil, false, err
-	}
-	return s.found, s.found != nil, s.end()
-}
-
 // Members validates doc as exactly one JSON value nested at most maxDepth levels. When
 // it is an object, it returns the raw values of its members named a and b (the last of
 // duplicates, as JSON.parse keeps) and isObject true; any other value is no error:
@@ -68,17 +42,6 @@ func Members(doc []byte, a, b string, maxDepth int) (va, vb []byte, isObject boo
 		return nil, nil, false, err
 	}
 	return s.found, s.found2, true, s.end()
-}
-
-// Valid reports whether doc is exactly one valid JSON value nested at most maxDepth
-// levels deep.
-func Valid(doc []byte, maxDepth int) error {
-	s := scanner{b: doc, max: maxDepth}
-	s.skipSpace()
-	if err := s.value(); err != nil {
-		return err
-	}
-	return s.end()
 }
 
 type scanner struct {
@@ -111,7 +74,7 @@ const smallLevels = len(levels{}.small) * 64
 // set records whether the container at depth d (from 1) is an object.
 func (l *levels) set(d int, object bool) {
 	i := d - 1
-	w := &l.small[0]
+	var w *uint64
 	if i < smallLevels {
 		w = &l.small[i/64]
 	} else {

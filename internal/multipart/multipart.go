@@ -24,6 +24,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+
+	"github.com/bluelibs/runner-native/internal/ascii"
+	"github.com/bluelibs/runner-native/internal/protocol"
 )
 
 // Limits bound a form, as runner's http.limits.multipart (busboy's limits) do. A
@@ -45,27 +48,21 @@ var DefaultLimits = Limits{FileSize: 20 << 20, Files: 10, Fields: 100, FieldSize
 // MaxBoundary is the longest boundary read (RFC 2046 allows 70 characters).
 const MaxBoundary = 1024
 
-// Failure is a refused form: runner's answer.
-type Failure struct {
-	Status        int
-	Code, Message string
-}
+// Failure is a refused form: runner's answer (internal/protocol's Form*, where every
+// answer is defined).
+type Failure = protocol.Answer
 
-func (f *Failure) Error() string { return f.Message }
-
-// runner's answers (multipart.ts).
+// runner's answers (multipart.ts), by the names this package's readers return.
 var (
-	ErrInvalid         = &Failure{400, "INVALID_MULTIPART", "Invalid multipart payload"}
-	ErrInvalidManifest = &Failure{400, "INVALID_MULTIPART", "Invalid manifest"}
-	ErrMissingManifest = &Failure{400, "MISSING_MANIFEST", "Missing manifest"}
-	ErrFileTooLarge    = &Failure{413, "PAYLOAD_TOO_LARGE", "File size limit exceeded"}
-	ErrTooManyFiles    = &Failure{413, "PAYLOAD_TOO_LARGE", "Files limit exceeded"}
-	ErrTooManyFields   = &Failure{413, "PAYLOAD_TOO_LARGE", "Fields limit exceeded"}
-	ErrTooManyParts    = &Failure{413, "PAYLOAD_TOO_LARGE", "Parts limit exceeded"}
-	ErrFieldTooLarge   = &Failure{413, "PAYLOAD_TOO_LARGE", "Field limit exceeded"}
-	// ErrFileCut: the body ended inside a file part (busboy fails that file's stream
-	// before the form, and runner answers the stream's error).
-	ErrFileCut = &Failure{500, "STREAM_ERROR", "Multipart stream error"}
+	ErrInvalid         = protocol.FormInvalid
+	ErrInvalidManifest = protocol.FormInvalidManifest
+	ErrMissingManifest = protocol.FormMissingManifest
+	ErrFileTooLarge    = protocol.FormFileTooLarge
+	ErrTooManyFiles    = protocol.FormTooManyFiles
+	ErrTooManyFields   = protocol.FormTooManyFields
+	ErrTooManyParts    = protocol.FormTooManyParts
+	ErrFieldTooLarge   = protocol.FormFieldTooLarge
+	ErrFileCut         = protocol.FormFileCut
 )
 
 // Part is a part runner acts on: the manifest, or a file.
@@ -398,7 +395,7 @@ func (m *Reader) startPart() (*Part, error) {
 	if h.hasContentType {
 		if ct, ok := ParseContentType(h.contentType); ok {
 			typ = append(append(append([]byte(nil), ct.Type...), '/'), ct.Subtype...)
-			charset = bytes.ToLower(ct.Params["charset"])
+			charset = ct.Params["charset"] // lower-cased once, by charsetOf
 		}
 	}
 	if string(typ) == "application/octet-stream" || filename != nil {
@@ -572,7 +569,7 @@ func (h *headerParser) push(b []byte) (n int, done, bad bool) {
 					return 0, false, true
 				}
 				c := b[pos]
-				if !isToken(c) {
+				if !ascii.IsTchar(c) {
 					if c != ':' {
 						return 0, false, true
 					}
@@ -608,7 +605,7 @@ func (h *headerParser) push(b []byte) (n int, done, bad bool) {
 						return 0, false, true
 					}
 					c := b[pos]
-					if !isFieldVChar(c) {
+					if !ascii.IsFieldByte(c) {
 						if c != '\r' {
 							return 0, false, true
 						}

@@ -26,7 +26,7 @@ func ParseContentType(s []byte) (ct ContentType, ok bool) {
 	}
 	i := 0
 	for ; i < len(s); i++ {
-		if !isToken(s[i]) {
+		if !ascii.IsTchar(s[i]) {
 			if s[i] != '/' || i == 0 {
 				return ct, false
 			}
@@ -41,11 +41,11 @@ func ParseContentType(s []byte) (ct ContentType, ok bool) {
 	i = start
 	ct.Params = map[string][]byte{}
 	for ; i < len(s); i++ {
-		if !isToken(s[i]) {
+		if !ascii.IsTchar(s[i]) {
 			if i == start {
 				return ct, false
 			}
-			if !params(s, i, ct.Params, false) {
+			if !params(s, i, ct.Params) {
 				return ct, false
 			}
 			break
@@ -76,7 +76,7 @@ func ParseDisposition(s []byte) (d Disposition, ok bool) {
 	d.Charset = map[string][]byte{}
 	i := 0
 	for ; i < len(s); i++ {
-		if !isToken(s[i]) {
+		if !ascii.IsTchar(s[i]) {
 			if !dispositionParams(s, i, &d) {
 				return d, false
 			}
@@ -88,7 +88,7 @@ func ParseDisposition(s []byte) (d Disposition, ok bool) {
 }
 
 // params is busboy's parseContentTypeParams: reads "; name=value" pairs from s[i:].
-func params(s []byte, i int, out map[string][]byte, _ bool) bool {
+func params(s []byte, i int, out map[string][]byte) bool {
 	for i < len(s) {
 		i = skipWS(s, i)
 		if i == len(s) {
@@ -103,7 +103,7 @@ func params(s []byte, i int, out map[string][]byte, _ bool) bool {
 		}
 		nameStart := i
 		for ; i < len(s); i++ {
-			if !isToken(s[i]) {
+			if !ascii.IsTchar(s[i]) {
 				if s[i] != '=' {
 					return false
 				}
@@ -165,7 +165,7 @@ func paramValue(s []byte, i int) ([]byte, int, bool) {
 				valueStart = i - 1
 				escaping = false
 			}
-			if !isQDText(c) {
+			if !ascii.IsQDText(c) {
 				return nil, i, false
 			}
 		}
@@ -179,7 +179,7 @@ func paramValue(s []byte, i int) ([]byte, int, bool) {
 	}
 	valueStart := i
 	for ; i < len(s); i++ {
-		if !isToken(s[i]) {
+		if !ascii.IsTchar(s[i]) {
 			if i == valueStart {
 				return nil, i, false
 			}
@@ -205,7 +205,7 @@ func dispositionParams(s []byte, i int, d *Disposition) bool {
 		}
 		nameStart := i
 		for ; i < len(s); i++ {
-			if !isToken(s[i]) {
+			if !ascii.IsTchar(s[i]) {
 				if s[i] == '=' {
 					break
 				}
@@ -222,7 +222,7 @@ func dispositionParams(s []byte, i int, d *Disposition) bool {
 			i++
 			charsetStart := i
 			for ; i < len(s); i++ {
-				if !isCharset(s[i]) {
+				if !ascii.IsCharsetChar(s[i]) {
 					if s[i] != '\'' {
 						return false
 					}
@@ -247,7 +247,7 @@ func dispositionParams(s []byte, i int, d *Disposition) bool {
 			valueStart := i
 			for ; i < len(s); i++ {
 				c := s[i]
-				if isExtended(c) {
+				if ascii.IsAttrChar(c) {
 					continue
 				}
 				if c == '%' {
@@ -393,33 +393,4 @@ func base64Std(b []byte) string {
 		}
 	}
 	return string(out)
-}
-
-// busboy's character tables.
-func isToken(c byte) bool      { return tokenTable[c] }
-func isQDText(c byte) bool     { return c == '\t' || (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) }
-func isFieldVChar(c byte) bool { return c == '\t' || (c >= 0x20 && c != 0x7f) }
-func isCharset(c byte) bool    { return charsetTable[c] }
-func isExtended(c byte) bool   { return extendedTable[c] }
-
-var tokenTable, charsetTable, extendedTable [256]bool
-
-func init() {
-	// TOKEN: ! # $ % & ' * + - . ^ _ ` | ~ and alphanumerics.
-	for _, c := range []byte("!#$%&'*+-.^_`|~") {
-		tokenTable[c] = true
-	}
-	// CHARSET: ! # $ % & + - ^ _ ` { } ~ and alphanumerics.
-	for _, c := range []byte("!#$%&+-^_`{}~") {
-		charsetTable[c] = true
-	}
-	// EXTENDED_VALUE (attr-char): ! # $ & + - . ^ _ ` | ~ and alphanumerics.
-	for _, c := range []byte("!#$&+-.^_`|~") {
-		extendedTable[c] = true
-	}
-	for c := 0; c < 256; c++ {
-		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			tokenTable[c], charsetTable[c], extendedTable[c] = true, true, true
-		}
-	}
 }

@@ -11,7 +11,6 @@ package protocol
 import (
 	"strconv"
 
-	"github.com/bluelibs/runner-native/internal/config"
 	"github.com/bluelibs/runner-native/internal/envelope"
 )
 
@@ -34,6 +33,8 @@ const (
 	PayloadTooLarge                   // {arg}: the limit in bytes
 	HeadersTooLarge                   // {arg}: the limit in bytes
 	RequestTimeout                    // the request did not arrive within readTimeoutMs
+	RequestDeadline                   // the whole request did not arrive within requestTimeoutMs
+	TooManyConnections                // {arg}: maxConnections (the guard's 503)
 	MalformedRequest                  // HTTP fasthttp could not parse
 	InternalPanic                     // a Go panic was recovered
 	Overloaded                        // {arg}: maxInFlight
@@ -45,16 +46,10 @@ const (
 	handlerFailed                     // seed's default message for a handler error without one
 )
 
-type failureText struct {
-	status  int
-	code    string
-	message string // "{}" is replaced by the argument
-}
-
 // seedTable and runnerTable give each Failure its answer. Runner's wording comes from
 // its sources (src/node/exposure/*@5.5.0); where runner has no such failure, the
 // runner table keeps the seed's code and status with runner's message style.
-var seedTable = [...]failureText{
+var seedTable = [...]Answer{
 	RouteNotFound:      {404, "NOT_FOUND", "Route not found"},
 	TaskNotFound:       {404, "NOT_FOUND", "Task not found: {}"},
 	EventNotFound:      {404, "NOT_FOUND", "Event not found: {}"},
@@ -69,6 +64,8 @@ var seedTable = [...]failureText{
 	PayloadTooLarge:    {413, "PAYLOAD_TOO_LARGE", "Request body exceeds maxBodySize ({} bytes)"},
 	HeadersTooLarge:    {431, "HEADERS_TOO_LARGE", "Request headers exceed maxHeaderSize ({} bytes)"},
 	RequestTimeout:     {408, "REQUEST_TIMEOUT", "Request not received within readTimeoutMs"},
+	RequestDeadline:    {408, "REQUEST_TIMEOUT", "Request not received within requestTimeoutMs"},
+	TooManyConnections: {503, "SERVICE_UNAVAILABLE", "Too many connections (maxConnections={})"},
 	MalformedRequest:   {400, "BAD_REQUEST", "Malformed HTTP request"},
 	InternalPanic:      {500, "INTERNAL_ERROR", "Internal server error"},
 	Overloaded:         {503, "SERVICE_UNAVAILABLE", "Too many requests waiting for a handler (maxInFlight={}); retry later"},
@@ -80,7 +77,7 @@ var seedTable = [...]failureText{
 	handlerFailed:      {500, "INTERNAL_ERROR", "Task execution failed"},
 }
 
-var runnerTable = [...]failureText{
+var runnerTable = [...]Answer{
 	RouteNotFound:      {404, "NOT_FOUND", "Not Found"},
 	TaskNotFound:       {404, "NOT_FOUND", "Task {} not found"},
 	EventNotFound:      {404, "NOT_FOUND", "Event {} not found"},
@@ -95,6 +92,8 @@ var runnerTable = [...]failureText{
 	PayloadTooLarge:    {413, "PAYLOAD_TOO_LARGE", "Payload too large"},
 	HeadersTooLarge:    {431, "HEADERS_TOO_LARGE", "Request Header Fields Too Large"},
 	RequestTimeout:     {408, "REQUEST_TIMEOUT", "Request Timeout"},
+	RequestDeadline:    {408, "REQUEST_TIMEOUT", "Request Timeout"},
+	TooManyConnections: {503, "SERVICE_UNAVAILABLE", "Service Unavailable"},
 	MalformedRequest:   {400, "BAD_REQUEST", "Bad Request"},
 	InternalPanic:      {500, "INTERNAL_ERROR", "Internal Error"},
 	Overloaded:         {503, "SERVICE_UNAVAILABLE", "Service Unavailable"},
@@ -109,12 +108,12 @@ var runnerTable = [...]failureText{
 // Dialect renders one protocol's envelopes. The zero Dialect is the seed protocol.
 type Dialect struct {
 	runner bool
-	table  *[len(seedTable)]failureText
+	table  *[len(seedTable)]Answer
 }
 
-// For returns the dialect of p.
-func For(p config.Protocol) Dialect {
-	if p == config.Runner {
+// For returns the dialect of runner's protocol (runner true) or the seed's.
+func For(runner bool) Dialect {
+	if runner {
 		return Dialect{runner: true, table: &runnerTable}
 	}
 	return Dialect{table: &seedTable}
@@ -124,14 +123,14 @@ func For(p config.Protocol) Dialect {
 func (d Dialect) Runner() bool { return d.runner }
 
 // Status returns the HTTP status of f.
-func (d Dialect) Status(f Failure) int { return d.table[f].status }
+func (d Dialect) Status(f Failure) int { return d.table[f].Status }
 
 // Code returns the code name of f.
-func (d Dialect) Code(f Failure) string { return d.table[f].code }
+func (d Dialect) Code(f Failure) string { return d.table[f].Code }
 
 // AppendMessage appends f's message with arg in place of "{}".
 func (d Dialect) AppendMessage(dst []byte, f Failure, arg []byte) []byte {
-	msg := d.table[f].message
+	msg := d.table[f].Message
 	for i := 0; i+1 < len(msg); i++ {
 		if msg[i] == '{' && msg[i+1] == '}' {
 			dst = append(dst, msg[:i]...)
@@ -146,13 +145,16 @@ func (d Dialect) AppendMessage(dst []byte, f Failure, arg []byte) []byte {
 // AppendMessage) is msg, and returns the status to answer with.
 func (d Dialect) AppendFailure(dst []byte, f Failure, msg []byte) ([]byte, int) {
 	t := &d.table[f]
-	return appendError(d, dst, t.status, t.code, msg, nil), t.status
+	return appendError(d, dst, t.Status, t.Code, msg, nil), t.Status
 }
 
-// AppendCustom appends an error envelope with an explicit status, code and message
-// (the strict HTTP guard's refusals, whose codes are its own) and returns the status.
-func (d Dialect) AppendCustom(dst []byte, status int, code, message string) ([]byte, int) {
-	return appendError(d, dst, status, code, []byte(message), nil), status
+// AppendAnswer appends the error envelope of a, with msg for its message when msg is
+// not nil (a message built with AppendMessage), and returns the status.
+func (d Dialect) AppendAnswer(dst []byte, a *Answer, msg []byte) ([]byte, int) {
+	if msg == nil {
+		return appendError(d, dst, a.Status, a.Code, a.Message, nil), a.Status
+	}
+	return appendError(d, dst, a.Status, a.Code, msg, nil), a.Status
 }
 
 // HandlerError is an error answered by a handler (see wire.SplitError): nil parts are
@@ -181,18 +183,18 @@ func (d Dialect) AppendHandlerError(dst []byte, e *HandlerError) ([]byte, int) {
 	msg := e.Message
 	if d.runner {
 		if status == 500 && e.ID == nil {
-			msg = []byte(runnerTable[handlerFailed].message)
+			msg = []byte(runnerTable[handlerFailed].Message)
 		}
 	} else if len(msg) == 0 {
-		msg = []byte(seedTable[handlerFailed].message)
+		msg = []byte(seedTable[handlerFailed].Message)
 	}
 	if len(e.Code) > 0 {
 		return appendError(d, dst, status, e.Code, msg, e), status
 	}
-	return appendError(d, dst, status, "INTERNAL_ERROR", msg, e), status
+	return appendError(d, dst, status, seedTable[handlerFailed].Code, msg, e), status
 }
 
-func appendError[C ~string | ~[]byte](d Dialect, dst []byte, status int, code C, msg []byte, e *HandlerError) []byte {
+func appendError[C, M ~string | ~[]byte](d Dialect, dst []byte, status int, code C, msg M, e *HandlerError) []byte {
 	dst = append(dst, `{"ok":false,"error":{`...)
 	if d.runner {
 		dst = append(dst, `"message":`...)

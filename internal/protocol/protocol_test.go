@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-
-	"github.com/bluelibs/runner-native/internal/config"
 )
 
 func failure(d Dialect, f Failure, arg string) (string, int) {
@@ -16,7 +14,7 @@ func failure(d Dialect, f Failure, arg string) (string, int) {
 
 // Each case: a failure, its argument, and the exact envelope and status of each protocol.
 func TestFailures(t *testing.T) {
-	seed, runner := For(config.Seed), For(config.Runner)
+	seed, runner := For(false), For(true)
 	cases := []struct {
 		f            Failure
 		arg          string
@@ -61,9 +59,9 @@ func TestFailures(t *testing.T) {
 // Every failure has an entry in both tables.
 func TestTablesAreComplete(t *testing.T) {
 	for f := range len(seedTable) {
-		assert.NotZero(t, seedTable[f].status, "seed failure %d", f)
-		assert.NotZero(t, runnerTable[f].status, "runner failure %d", f)
-		assert.NotEmpty(t, runnerTable[f].code, "runner failure %d", f)
+		assert.NotZero(t, seedTable[f].Status, "seed failure %d", f)
+		assert.NotZero(t, runnerTable[f].Status, "runner failure %d", f)
+		assert.NotEmpty(t, runnerTable[f].Code, "runner failure %d", f)
 	}
 }
 
@@ -76,7 +74,7 @@ func handlerError(d Dialect, e HandlerError) (string, int) {
 // rules are its sanitizeErrorResponse: at 500 only typed errors (with an id) keep their
 // message and undefined data is dropped; other statuses keep every field.
 func TestHandlerErrors(t *testing.T) {
-	seed, runner := For(config.Seed), For(config.Runner)
+	seed, runner := For(false), For(true)
 	undef := []byte(`{"__type":"Undefined","value":null}`)
 	cases := []struct {
 		name       string
@@ -115,7 +113,7 @@ func TestHandlerErrors(t *testing.T) {
 }
 
 func TestAppendAllocatesNothing(t *testing.T) {
-	d := For(config.Runner)
+	d := For(true)
 	buf := make([]byte, 0, 512)
 	msg := make([]byte, 0, 64)
 	e := HandlerError{Status: 404, Message: []byte("m"), ID: []byte("id"), Data: []byte("1"), HTTPCode: 404}

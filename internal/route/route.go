@@ -8,30 +8,32 @@ import (
 	"unicode/utf8"
 
 	"github.com/bluelibs/runner-native/internal/ascii"
+	"github.com/bluelibs/runner-native/internal/wire"
 )
 
-// Kind is what a path addresses.
+// Kind is what a path addresses. Task and Event are the one task/event kind of the
+// whole server: the registry's, the call's (server.Op is this type) and, by value, the
+// bridge's record kinds (wire.KindTask, wire.KindEvent), decoded by FromWire only.
 type Kind uint8
 
-// The kinds of route. Their values cross into JavaScript (see internal/bridge).
+// The kinds of route.
 const (
 	None      Kind = 0
-	Task      Kind = 1
-	Event     Kind = 2
-	Discovery Kind = 3
+	Task      Kind = wire.KindTask
+	Event     Kind = wire.KindEvent
+	Discovery Kind = 0x80 // answered by Go: never crosses the bridge, distinct from every wire kind
 )
 
-// String returns the lower-case name used in messages ("task", "event", "discovery").
-func (k Kind) String() string {
-	switch k {
-	case Task:
-		return "task"
-	case Event:
-		return "event"
-	case Discovery:
-		return "discovery"
+// FromWire decodes a registration's kind byte (wire.KindTask or wire.KindEvent); any
+// other byte is None.
+func FromWire(b byte) Kind {
+	switch b {
+	case wire.KindTask:
+		return Task
+	case wire.KindEvent:
+		return Event
 	}
-	return "none"
+	return None
 }
 
 // Errors returned by Parse.

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/bluelibs/runner-native/internal/wire"
 )
 
 func TestParse(t *testing.T) {
@@ -156,4 +158,21 @@ func TestParseRunnerAllocatesNothing(t *testing.T) {
 		_, id, s, _, _ := ParseRunner(dst, scratch, path, "/__runner")
 		dst, scratch = id[:0], s[:0]
 	}))
+}
+
+// One task/event kind: route's kinds are the wire's record kinds, decoded by FromWire
+// alone, and Discovery (never sent) is none of the wire's kinds.
+func TestKindsAreTheWireKinds(t *testing.T) {
+	assert.EqualValues(t, wire.KindTask, Task)
+	assert.EqualValues(t, wire.KindEvent, Event)
+	assert.Equal(t, Task, FromWire(wire.KindTask))
+	assert.Equal(t, Event, FromWire(wire.KindEvent))
+	for b := 0; b < 256; b++ {
+		if b != wire.KindTask && b != wire.KindEvent {
+			assert.Equal(t, None, FromWire(byte(b)), "byte %d", b)
+		}
+	}
+	for _, k := range []int{wire.KindTask, wire.KindEvent, wire.KindCheck, wire.KindAbort, wire.KindNotice, wire.KindCredit, wire.KindBody} {
+		assert.NotEqualValues(t, k, Discovery)
+	}
 }

@@ -10,10 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/bluelibs/runner-native/internal/config"
-	"github.com/bluelibs/runner-native/internal/httpguard"
 	"github.com/bluelibs/runner-native/internal/multipart"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/wire"
@@ -122,41 +119,7 @@ func (s *Server) unreadBody(r *request) {
 
 // bodyFailed answers a body that stalled (408) or broke (400, or the guard's refusal).
 func (s *Server) bodyFailed(r *request, err error) {
-	ctx := r.ctx
-	var netErr net.Error
-	rej, guarded := httpguard.RejectionOf(ctx.Conn())
-	timeout := errors.As(err, &netErr) && netErr.Timeout()
-	if s.dialect.Runner() {
-		switch {
-		case guarded:
-			s.nodeClientError(ctx, rej.Status)
-		case timeout:
-			s.nodeClientError(ctx, fasthttp.StatusRequestTimeout)
-		default:
-			s.nodeClientError(ctx, fasthttp.StatusBadRequest)
-		}
-		return
-	}
-	ctx.SetConnectionClose()
-	switch {
-	case guarded:
-		s.stats.RejectedHTTP.Add(1)
-		c := r.c
-		var status int
-		c.out, status = s.dialect.AppendCustom(c.out[:0], rej.Status, rej.Code, s.guardMessage(rej))
-		s.reply(r, status, c.out)
-	case timeout && s.pastRequestDeadline(r):
-		c := r.c
-		var status int
-		c.out, status = s.dialect.AppendCustom(c.out[:0], fasthttp.StatusRequestTimeout,
-			s.dialect.Code(protocol.RequestTimeout), "Request not received within requestTimeoutMs")
-		s.reply(r, status, c.out)
-	case timeout:
-		s.fail(r, protocol.RequestTimeout, nil)
-	default:
-		s.stats.RejectedHTTP.Add(1)
-		s.fail(r, protocol.MalformedRequest, nil)
-	}
+	s.refuseUnread(r, err, s.pastRequestDeadline(r))
 }
 
 // streamBody hands the request body to the call as a stream (ctx.body in JavaScript).
@@ -275,12 +238,6 @@ const maxEarlyBytes = 16 * wire.BodyChunk
 // maxEarlyParts bounds how many file parts may come before the manifest.
 const maxEarlyParts = 64
 
-// errEarlyFile: a file part before the manifest was too big to keep. runner's client
-// always sends the manifest first; runner itself would wait for ever (busboy holds the
-// part until the task, which needs the manifest, reads it).
-var errEarlyFile = &multipart.Failure{Status: 400, Code: "INVALID_MULTIPART",
-	Message: "Invalid multipart payload: at most 64 file parts may come before __manifest, of at most 64 KiB each, 1 MiB in all"}
-
 // multipartBody reads a multipart form (runner's file uploads) up to its manifest, which
 // becomes the call's input, as runner's task starts once it has the manifest. The file
 // parts before it (runner's client sends none) are kept whole, within bounds. The rest
@@ -290,7 +247,7 @@ func (s *Server) multipartBody(r *request) bool {
 	c := r.c
 	needle, ok := multipart.Needle(r.ctx.Request.Header.ContentType())
 	if !ok {
-		s.refuse(r, multipart.ErrInvalid)
+		s.refuseForm(r, protocol.FormInvalid)
 		return false
 	}
 	s.streamBody(r)
@@ -299,7 +256,7 @@ func (s *Server) multipartBody(r *request) bool {
 	for {
 		p, err := form.Next()
 		if err == io.EOF {
-			err = multipart.ErrMissingManifest
+			err = protocol.FormMissingManifest
 		}
 		if err != nil {
 			s.formFailed(r, err)
@@ -314,7 +271,7 @@ func (s *Server) multipartBody(r *request) bool {
 		// empty parts with long names must not grow without bound either.
 		kept += len(p.ID) + len(p.Filename) + len(p.FilenameCharset) + len(p.Type)
 		if len(c.Early) == maxEarlyParts || kept > maxEarlyBytes {
-			s.refuse(r, errEarlyFile)
+			s.refuseForm(r, protocol.FormEarlyFile)
 			return false
 		}
 		for {
@@ -329,7 +286,7 @@ func (s *Server) multipartBody(r *request) bool {
 			e.Data = append(e.Data, b...)
 			kept += len(b)
 			if len(e.Data) > wire.BodyChunk || kept > maxEarlyBytes {
-				s.refuse(r, errEarlyFile)
+				s.refuseForm(r, protocol.FormEarlyFile)
 				return false
 			}
 		}
@@ -349,7 +306,7 @@ func clone(b []byte) []byte {
 func (s *Server) formFailed(r *request, err error) {
 	var num [20]byte
 	if f, ok := multipart.Failed(err); ok {
-		s.refuse(r, f)
+		s.refuseForm(r, f)
 		return
 	}
 	r.ctx.SetConnectionClose()
@@ -360,14 +317,23 @@ func (s *Server) formFailed(r *request, err error) {
 	s.bodyFailed(r, err)
 }
 
-// refuse answers runner's refusal of a form. What is left of the body is not read: the
-// connection closes after the answer.
-func (s *Server) refuse(r *request, f *multipart.Failure) {
-	c := r.c
-	if c.Body == nil || !c.stream.eof {
-		r.ctx.SetConnectionClose()
+// isMultipart reports what runner takes for a multipart/form-data body (its file
+// uploads): a content type that mentions it anywhere (/multipart\/form-data/i).
+func isMultipart(ct []byte) bool {
+	const t = "multipart/form-data"
+	for i := 0; i+len(t) <= len(ct); i++ {
+		if (ct[i] == 'm' || ct[i] == 'M') && bytes.EqualFold(ct[i:i+len(t)], []byte(t)) {
+			return true
+		}
 	}
-	var status int
-	c.out, status = s.dialect.AppendCustom(c.out[:0], f.Status, f.Code, f.Message)
-	s.reply(r, status, c.out)
+	return false
+}
+
+func isOctetStream(ct []byte) bool {
+	const t = "application/octet-stream"
+	return hasPrefixFold(ct, t) && (len(ct) == len(t) || ct[len(t)] == ';')
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
 }

@@ -11,17 +11,20 @@ import (
 	"github.com/bluelibs/runner-native/internal/multipart"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/registry"
+	"github.com/bluelibs/runner-native/internal/route"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
 
-// Op is what a Call asks of its Invoker. Its values are the wire record kinds.
-type Op uint8
+// Op is what a Call asks of its Invoker: a route's kind (task or event: one kind from
+// the path to the wire, see route.Kind), or a check. Its values are the wire record
+// kinds.
+type Op = route.Kind
 
 // The operations.
 const (
-	OpTask  Op = wire.KindTask  // run a task handler
-	OpEvent Op = wire.KindEvent // run an event handler
-	OpCheck Op = wire.KindCheck // decide something about the request (Check says what)
+	OpTask  = route.Task         // run a task handler
+	OpEvent = route.Event        // run an event handler
+	OpCheck = Op(wire.KindCheck) // decide something about the request (Check says what)
 )
 
 // Outcome is how a Call was answered.

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"strconv"
-
 	"github.com/bluelibs/runner-native/internal/config"
 	"github.com/bluelibs/runner-native/internal/httpguard"
 )
@@ -34,23 +32,10 @@ func (s *Server) guardConfig() httpguard.Config {
 // guardAnswer counts an answer the guard writes itself and builds its envelope.
 func (s *Server) guardAnswer(dst []byte, r httpguard.Rejection) []byte {
 	s.stats.Requests.Add(1)
-	if r.Status != 503 {
+	if malformedHTTP(&r, 0) {
 		s.stats.RejectedHTTP.Add(1)
 	}
 	s.stats.count(r.Status)
-	out, _ := s.dialect.AppendCustom(dst, r.Status, r.Code, s.guardMessage(r))
+	out, _ := s.appendGuard(dst, &r)
 	return out
-}
-
-// guardMessage names the setting behind a limit, as the server's own answers do.
-func (s *Server) guardMessage(r httpguard.Rejection) string {
-	switch r.Status {
-	case 408:
-		return "Request not received within readTimeoutMs"
-	case 431:
-		return "Request headers exceed maxHeaderSize (" + strconv.Itoa(s.cfg.MaxHeaderSize) + " bytes)"
-	case 503:
-		return "Too many connections (maxConnections=" + strconv.Itoa(s.cfg.MaxConnections) + ")"
-	}
-	return r.Message
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -102,4 +103,62 @@ func TestMaxConnectionsAnswersTheEnvelope(t *testing.T) {
 	assert.Equal(t, `{"ok":false,"error":{"code":503,"message":"Too many connections (maxConnections=1)","codeName":"SERVICE_UNAVAILABLE"}}`, body)
 	second.closed()
 	assert.EqualValues(t, 1, srv.Stats().Status5xx.Load())
+}
+
+// stats.rejectedHTTP counts by one rule in both protocols: a request whose bytes broke
+// HTTP's rules (every guard refusal, before fasthttp or inside a body, and what fasthttp
+// could not parse), never a limit of the server's own (413 maxBodySize, 503
+// maxConnections).
+func TestRejectedHTTPOneRule(t *testing.T) {
+	for _, proto := range []string{`"protocol":"seed"`, `"protocol":"runner",` + anonymous} {
+		srv, _ := start(t, cfg(t, proto+`,"maxBodySize":16,"maxHeaderSize":1024`), nil)
+		rejected := func() uint64 { return srv.Stats().RejectedHTTP.Load() }
+
+		// A guard refusal before fasthttp reads anything: counted.
+		c := dialRaw(t, srv)
+		c.send("BREW /__runner/discovery HTTP/1.1\r\nHost: x\r\n\r\n")
+		res, _ := c.response()
+		assert.Equal(t, 501, res.StatusCode, proto)
+		c.closed()
+		assert.EqualValues(t, 1, rejected(), proto)
+
+		// A guard refusal inside a chunked body, once fasthttp had the head: counted.
+		c = dialRaw(t, srv)
+		c.send("POST /__runner/task/app.tasks.add HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX")
+		res, _ = c.response()
+		assert.Equal(t, 400, res.StatusCode, proto)
+		c.closed()
+		assert.EqualValues(t, 2, rejected(), proto)
+
+		// A chunk line past maxHeaderSize, inside a body: the guard's 413, counted as
+		// every guard refusal is (runner mode did not count it before).
+		c = dialRaw(t, srv)
+		c.send("POST /__runner/task/app.tasks.add HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2;a=" + strings.Repeat("x", 1100) + "\r\n{}\r\n0\r\n\r\n")
+		res, _ = c.response()
+		assert.Equal(t, 413, res.StatusCode, proto)
+		c.closed()
+		assert.EqualValues(t, 3, rejected(), proto)
+
+		// A body past maxBodySize: the server's limit, not counted.
+		c = dialRaw(t, srv)
+		c.send(rawPost("/__runner/task/app.tasks.add", `{"input":{"a":1,"b":2,"c":3}}`))
+		res, _ = c.response()
+		assert.Equal(t, 413, res.StatusCode, proto)
+		assert.EqualValues(t, 3, rejected(), proto)
+		_ = c.conn.Close()
+
+		// Past maxConnections (a server of its own, so no connection above is still
+		// closing): the server's limit, not counted.
+		limited, _ := start(t, cfg(t, proto+`,"maxConnections":1`), nil)
+		held := dialRaw(t, limited)
+		held.send("GET /__runner/discovery HTTP/1.1\r\nHost: x\r\n\r\n")
+		res, _ = held.response()
+		require.Equal(t, 200, res.StatusCode, proto)
+		over := dialRaw(t, limited)
+		res, _ = over.response()
+		assert.Equal(t, 503, res.StatusCode, proto)
+		over.closed()
+		assert.EqualValues(t, 1, limited.Stats().Status5xx.Load(), proto)
+		assert.EqualValues(t, 0, limited.Stats().RejectedHTTP.Load(), proto)
+	}
 }

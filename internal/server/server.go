@@ -70,7 +70,7 @@ type Server struct {
 // listening. reg and inv must not be nil.
 func New(cfg config.Config, reg *registry.Registry, inv Invoker) *Server {
 	s := &Server{
-		cfg: cfg, dialect: protocol.For(cfg.Protocol), reg: reg, inv: inv,
+		cfg: cfg, dialect: protocol.For(cfg.Protocol == config.Runner), reg: reg, inv: inv,
 		cors: cors.New(cfg.CORS), served: make(chan struct{}),
 	}
 	for _, t := range cfg.Auth.Tokens {
@@ -115,9 +115,6 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) *Server {
 type silentLogger struct{}
 
 func (silentLogger) Printf(string, ...any) {}
-
-// Config returns the configuration.
-func (s *Server) Config() config.Config { return s.cfg }
 
 // Listen binds the configured address and starts serving in the background. It returns
 // once the socket accepts connections, or a *ListenError.

@@ -24,6 +24,8 @@ import (
 	"strconv"
 
 	json "github.com/goccy/go-json"
+
+	"github.com/bluelibs/runner-native/internal/protocol"
 )
 
 // Record sizes.
@@ -192,21 +194,21 @@ var Stats = []string{
 }
 
 // AbortReasons maps an abort reason to the code and message JavaScript puts on
-// signal.reason.
-var AbortReasons = map[int][2]string{
-	AbortTimeout:      {"TIMEOUT", "The handler did not settle within taskTimeoutMs"},
-	AbortDisconnect:   {"CLIENT_DISCONNECTED", "The client disconnected"},
-	AbortClosing:      {"SERVER_CLOSING", "The server is closing"},
-	AbortShuttingDown: {"SERVER_CLOSING", "The server is shutting down with its JavaScript environment"},
-	AbortTooLarge:     {"PAYLOAD_TOO_LARGE", "The request body exceeds maxStreamBodySize"},
-	AbortBadHeader:    {"INVALID_HEADER", "A header of the streamed answer is not valid HTTP: the call was answered 500"},
+// signal.reason (the answers are internal/protocol's).
+var AbortReasons = map[int]*protocol.Answer{
+	AbortTimeout:      protocol.AbortTimeout,
+	AbortDisconnect:   protocol.AbortDisconnect,
+	AbortClosing:      protocol.AbortClosing,
+	AbortShuttingDown: protocol.AbortShuttingDown,
+	AbortTooLarge:     protocol.AbortTooLarge,
+	AbortBadHeader:    protocol.AbortBadHeader,
 }
 
 // Constants returns every constant above as one JSON object, for JavaScript.
 func Constants() []byte {
 	reasons := map[string]map[string]string{}
 	for k, v := range AbortReasons {
-		reasons[strconv.Itoa(k)] = map[string]string{"code": v[0], "message": v[1]}
+		reasons[strconv.Itoa(k)] = map[string]string{"code": v.Code, "message": v.Message}
 	}
 	out, err := json.Marshal(map[string]any{
 		"CALL_HEADER": CallHeader, "EXTRA_HEADER": ExtraHeader, "ANSWER_HEADER": AnswerHeader,
@@ -237,7 +239,7 @@ func Constants() []byte {
 		"ABORT_CLOSING": AbortClosing, "ABORT_SHUTTING_DOWN": AbortShuttingDown, "ABORT_TOO_LARGE": AbortTooLarge, "ABORT_BAD_HEADER": AbortBadHeader,
 		"SIGNAL_WAKE": SignalWake, "SIGNAL_CLOSED": SignalClosed,
 		"EXCHANGE_WAKE": ExchangeWake, "EXCHANGE_FLUSH": ExchangeFlush,
-		"STATS": Stats, "ABORT_REASONS": reasons,
+		"STATS": Stats, "ABORT_REASONS": reasons, "ANSWERS": protocol.Constants(), "ANSWER_CODES": protocol.CodeList(),
 	})
 	if err != nil {
 		panic(err) // static data: cannot fail

@@ -33,7 +33,13 @@ const OWNED = {
   onAuthFailure: 'failures are logged through runner\'s logger',
 };
 
-/** runner's resolveBasePath (src/node/exposure/router.ts). */
+/**
+ * runner's resolveBasePath (src/node/exposure/router.ts): the base path runner reports
+ * (useExposureContext().basePath, the listen log). Routing is Go's alone: Go normalises
+ * what this returns again by its own rule (config.NormaliseBasePath, which trims every
+ * slash), so the two rules never disagree on an answer; this one stays because runner
+ * reports '/' and '//x/' where Go routes '' and '/x'.
+ */
 function resolveBasePath(basePath) {
   let p = basePath === undefined || basePath === null ? DEFAULT_BASE_PATH : String(basePath);
   if (!p.startsWith('/')) p = `/${p}`;

@@ -14,6 +14,7 @@
  */
 const { Readable } = require('stream');
 const { NativeResponse } = require('./response');
+const { ANSWERS } = require('../wire');
 
 /**
  * runner's withUserContexts: fn wrapped in the contexts the header carries.
@@ -151,8 +152,8 @@ function asIncoming(body, request, ctx) {
 }
 
 function cancellationReason(cancellationError, reason) {
-  const text = reason && reason.code === 'CLIENT_DISCONNECTED'
-    ? 'Client Closed Request'
+  const text = reason && reason.code === ANSWERS.ABORT_DISCONNECT.code
+    ? ANSWERS.CLIENT_GONE.message
     : (reason && reason.message) || 'Request aborted';
   try {
     cancellationError.throw({ reason: text });

@@ -15,9 +15,9 @@
  * a typed error keeps its message, undefined data is dropped).
  */
 const { HandlerError } = require('../errors');
+const { ANSWERS } = require('../wire');
 
-const INTERNAL_ERROR = 'INTERNAL_ERROR';
-const INTERNAL_MESSAGE = 'Internal Error';
+const { code: INTERNAL_ERROR, message: INTERNAL_MESSAGE } = ANSWERS.INTERNAL;
 
 function isRecord(value) {
   return !!value && typeof value === 'object';
@@ -57,7 +57,8 @@ function appErrorExtra(store, error) {
  */
 function toHandlerError(error, env, logKey, requestId) {
   if (env.cancellationError.is(error)) {
-    return new HandlerError('Client Closed Request', { status: 499, code: 'REQUEST_ABORTED' });
+    const { status, code, message } = ANSWERS.CLIENT_GONE;
+    return new HandlerError(message, { status, code });
   }
   // A flavour may name typed errors its own way (runner 6: by canonical helper id).
   const extra = (env.appErrorExtra || appErrorExtra)(env.store, error);
@@ -75,9 +76,8 @@ function toHandlerError(error, env, logKey, requestId) {
 
 /** runner's PARALLEL_EVENT_RETURN_UNSUPPORTED answer. */
 function parallelEventError(eventId) {
-  return new HandlerError(`Event ${eventId} is marked parallel; returning a payload is not supported.`, {
-    status: 400, code: 'PARALLEL_EVENT_RETURN_UNSUPPORTED',
-  });
+  const { status, code, message } = ANSWERS.PARALLEL_EVENT_RETURN;
+  return new HandlerError(message.replace('{}', () => eventId), { status, code });
 }
 
 /** Calls logger[level](message, data), ignoring the logger's own failures, as runner's safeLog* do. */

@@ -163,18 +163,27 @@ class NativeExposure {
     }
   }
 
-  /** runner's task path: user contexts, the exposure request context, the task runner. */
+  /** runner's task path; a multipart form goes through upload first. */
   taskHandler(task, acceptsContext) {
+    return (input, ctx) => (ctx.form
+      ? this.upload(task, acceptsContext, input, ctx)
+      : this.runTask(task, acceptsContext, input, ctx, settle));
+  }
+
+  /**
+   * runner's task run, shared by both task paths: user contexts, the exposure request
+   * context, the task runner; `finish(fn, onError)` runs it (settle, or runUpload for a
+   * form) and a failure becomes runner's answer.
+   */
+  runTask(task, acceptsContext, input, ctx, finish) {
     const { deps, flavour, env, basePath } = this;
-    const context = flavour.exposureContext;
-    const fail = (ctx) => (err) => { throw toHandlerError(err, env, TASK_ERROR, ctx.requestId); };
-    return (input, ctx) => {
-      if (ctx.form) return this.upload(task, acceptsContext, input, ctx);
-      let run = () => flavour.runTask(deps, task, input);
-      if (acceptsContext) run = withUserContexts(ctx.contextHeader, deps.store, deps.serializer, run);
-      const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
-      return answerOf(settle(() => context.provide(request, run), fail(ctx)), request.hijack);
-    };
+    let run = () => flavour.runTask(deps, task, input);
+    if (acceptsContext) run = withUserContexts(ctx.contextHeader, deps.store, deps.serializer, run);
+    const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
+    // The task's answer, unless it writes its own response first (res: response.js).
+    return answerOf(finish(() => flavour.exposureContext.provide(request, run), (err) => {
+      throw toHandlerError(err, env, TASK_ERROR, ctx.requestId);
+    }), request.hijack);
   }
 
   /**
@@ -183,14 +192,8 @@ class NativeExposure {
    * answers as runner answers it, without a log.
    */
   async upload(task, acceptsContext, manifest, ctx) {
-    const { deps, flavour, env, basePath } = this;
-    const { upload, input } = await openUpload(ctx.form, manifest, flavour.NodeInputFile, this.maxFiles);
-    let run = () => flavour.runTask(deps, task, input);
-    if (acceptsContext) run = withUserContexts(ctx.contextHeader, deps.store, deps.serializer, run);
-    const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
-    return answerOf(runUpload(upload, () => flavour.exposureContext.provide(request, run), (err) => {
-      throw toHandlerError(err, env, TASK_ERROR, ctx.requestId);
-    }), request.hijack);
+    const { upload, input } = await openUpload(ctx.form, manifest, this.flavour.NodeInputFile, this.maxFiles);
+    return this.runTask(task, acceptsContext, input, ctx, (fn, onError) => runUpload(upload, fn, onError));
   }
 
   /** runner's event path: user contexts (no request context), emit or emitWithResult. */

@@ -6,7 +6,7 @@
  * flavour (rpcLanesResource, same wire format) is another file with this shape.
  *
  * A flavour is built from the runner module the application itself loaded (see
- * runner.js and runner.mjs), so that async contexts, errors and definitions are the
+ * runner.js), so that async contexts, errors and definitions are the
  * application's own instances, never a second copy of runner.
  */
 const { safeLog } = require('./errors');

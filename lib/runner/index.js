@@ -1,7 +1,7 @@
 'use strict';
 /**
  * @bluelibs/runner-native/runner, given the runner module the application loaded
- * (runner.js passes require's, runner.mjs import's: one application, one runner).
+ * (runner.js passes the one require finds: one application, one runner).
  * The flavour follows that runner's major version:
  * - 6.x (rpcLanesResource): nativeRpcLanes, used as rpcLanesResource is (flavour-v6.js, rpc-lanes.js);
  * - 5.x (tunnel resources, globals.tags.tunnel): nativeExposure, used as nodeExposure is (flavour-v5.js).

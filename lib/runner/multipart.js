@@ -18,6 +18,7 @@
  */
 const { PassThrough } = require('stream');
 const { HandlerError } = require('../errors');
+const { ANSWERS } = require('../wire');
 
 const DEFAULT_NAME = 'upload';
 const MANIFEST_KEY = '$runnerFile';
@@ -27,8 +28,8 @@ function refusal({ status, code, message }) {
   return new HandlerError(message, { status, code });
 }
 
-const FILES_LIMIT = { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'Files limit exceeded' };
-const MISSING_MANIFEST = { status: 400, code: 'MISSING_MANIFEST', message: 'Missing manifest' };
+const FILES_LIMIT = ANSWERS.FORM_TOO_MANY_FILES;
+const MISSING_MANIFEST = ANSWERS.FORM_MISSING_MANIFEST;
 
 class LimitError extends Error {}
 
@@ -92,7 +93,7 @@ class Upload {
     part.stream.on('error', (err) => {
       // Go refused the form, or the call was aborted: fail() has the reason. A file cut
       // because the task settled fails its PassThrough alike.
-      if (err && err.code === 'FILE_DISCARDED') entry.stream.destroy(err);
+      if (err && err.code === ANSWERS.BODY_DISCARDED.code) entry.stream.destroy(err);
     });
     part.stream.pipe(entry.stream);
   }
@@ -106,7 +107,8 @@ class Upload {
     }
     for (const entry of this.files.values()) {
       if (entry.expected && !entry.connected) {
-        this.fail({ status: 500, code: 'MISSING_FILE_PART', message: `Missing file part for id ${entry.id}` });
+        const { status, code, message } = ANSWERS.FORM_MISSING_FILE_PART;
+        this.fail({ status, code, message: message.replace('{}', () => entry.id) });
         return;
       }
       if (entry.manifestMeta) applyMeta(entry, entry.manifestMeta, 'manifest');

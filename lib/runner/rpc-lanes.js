@@ -27,7 +27,7 @@
  */
 const { HandlerError } = require('../errors');
 const { NativeExposure, settle } = require('./exposure');
-const { toHandlerError, parallelEventError } = require('./errors');
+const { toHandlerError, parallelEventError, safeLog } = require('./errors');
 const { ExposureRequest } = require('./contexts');
 const { answerOf } = require('./response');
 const { openUpload, runUpload } = require('./multipart');
@@ -41,7 +41,9 @@ const EVENT_ERROR = 'exposure.event.error';
 const SKIPPED = 'rpc-lanes.exposure.skipped';
 const CONTEXT_HEADER = 'x-runner-context';
 
-const unauthorized = () => new HandlerError('Unauthorized', { status: 401, code: 'UNAUTHORIZED' });
+const { ANSWERS } = require('../wire');
+
+const unauthorized = () => new HandlerError(ANSWERS.UNAUTHORIZED.message, { status: ANSWERS.UNAUTHORIZED.status, code: ANSWERS.UNAUTHORIZED.code });
 
 /**
  * @param {any} runner the @bluelibs/runner module (6.x)
@@ -108,9 +110,7 @@ function defineNativeRpcLanes(runner, flavour) {
 
 /** runner's safeLogWarn. */
 function safeWarn(logger, message, data) {
-  try {
-    Promise.resolve(logger.warn(message, data)).catch(() => {});
-  } catch (_) { /* ignore logger failures */ }
+  safeLog(logger, 'warn', message, data);
 }
 
 /**
@@ -257,7 +257,8 @@ function refuse(ctx) {
 function forbidden(kind, id) {
   return (_input, ctx) => {
     if (ctx && ctx.form && typeof ctx.form.settled === 'function') ctx.form.settled();
-    throw new HandlerError(`${kind} ${id} not exposed`, { status: 403, code: 'FORBIDDEN' });
+    const { status, code, message } = kind === 'Task' ? ANSWERS.TASK_NOT_EXPOSED : ANSWERS.EVENT_NOT_EXPOSED;
+    throw new HandlerError(message.replace('{}', () => id), { status, code });
   };
 }
 
