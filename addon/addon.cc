@@ -108,170 +108,247 @@ void CallJs(Napi::Env env, Napi::Function callback, Link* link, int32_t* what) {
   if (*what == RN_SIGNAL_CLOSED) link->Closed();
 }
 
-uint64_t HandleOf(const Napi::Value& value) {
-  return static_cast<uint64_t>(value.As<Napi::Number>().Int64Value());
-}
-
-bool RequireLibrary(Napi::Env env) {
-  if (Go() != nullptr) return true;
-  Napi::Error::New(env, "runner-native: the Go library is not loaded").ThrowAsJavaScriptException();
-  return false;
-}
-
 // Bytes of a Uint8Array argument.
 struct Bytes {
   uint8_t* data;
   size_t size;
 };
 
-Bytes BytesOf(const Napi::Value& value) {
-  auto array = value.As<Napi::Uint8Array>();
-  return {array.Data(), array.ByteLength()};
-}
+// The prologue of every export, once: the Go library must be loaded, and each argument
+// is checked before it is used (better-sqlite3's REQUIRE_ARGUMENT_* in a class). A wrong
+// argument throws a TypeError naming the export and the argument; from then on ok() is
+// false, every accessor returns a zero value, and the export returns undefined at once.
+// JavaScript (lib/) is the only caller, so a failure here is a bug there, reported
+// instead of reading memory through an unchecked As<>.
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, const char* name, bool needs_library = true)
+      : info_(info), env_(info.Env()), name_(name) {
+    if (needs_library && Go() == nullptr) Throw("the Go library is not loaded");
+  }
+
+  bool ok() const { return ok_; }
+  Napi::Env env() const { return env_; }
+  Napi::Value Undefined() const { return env_.Undefined(); }
+
+  double Number(size_t i) {
+    if (!Check(i, info_[i].IsNumber(), "a number")) return 0;
+    return info_[i].As<Napi::Number>().DoubleValue();
+  }
+  // A server handle: a positive integer below 2^53 (Go's handles are small counters).
+  uint64_t Handle(size_t i) {
+    double d = Number(i);
+    if (ok_ && !(d >= 1 && d <= 9007199254740991.0 && d == static_cast<double>(static_cast<uint64_t>(d)))) Fail(i, "a server handle");
+    return ok_ ? static_cast<uint64_t>(d) : 0;
+  }
+  // A length or size: an integer from 0 to 2^53.
+  size_t Size(size_t i) {
+    double d = Number(i);
+    if (ok_ && !(d >= 0 && d <= 9007199254740991.0)) Fail(i, "a non-negative integer");
+    return ok_ ? static_cast<size_t>(d) : 0;
+  }
+  bool Boolean(size_t i) {
+    if (!Check(i, info_[i].IsBoolean(), "a boolean")) return false;
+    return info_[i].As<Napi::Boolean>().Value();
+  }
+  std::string String(size_t i) {
+    if (!Check(i, info_[i].IsString(), "a string")) return std::string();
+    return info_[i].As<Napi::String>().Utf8Value();
+  }
+  Napi::Function Function(size_t i) {
+    if (!Check(i, info_[i].IsFunction(), "a function")) return Napi::Function();
+    return info_[i].As<Napi::Function>();
+  }
+  Bytes Uint8s(size_t i) {
+    bool is = info_[i].IsTypedArray() && info_[i].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
+    if (!Check(i, is, "a Uint8Array (or Buffer)")) return {nullptr, 0};
+    auto array = info_[i].As<Napi::Uint8Array>();
+    return {array.Data(), array.ByteLength()};
+  }
+  Napi::BigUint64Array BigUint64s(size_t i) {
+    bool is = info_[i].IsTypedArray() && info_[i].As<Napi::TypedArray>().TypedArrayType() == napi_biguint64_array;
+    if (!Check(i, is, "a BigUint64Array")) return Napi::BigUint64Array();
+    return info_[i].As<Napi::BigUint64Array>();
+  }
+
+ private:
+  bool Check(size_t i, bool is, const char* what) {
+    if (!ok_) return false;
+    if (!is) Fail(i, what);
+    return ok_;
+  }
+  void Fail(size_t i, const char* what) {
+    Throw((std::string("argument ") + std::to_string(i) + " must be " + what).c_str());
+  }
+  void Throw(const char* why) {
+    ok_ = false;
+    Napi::TypeError::New(env_, std::string("runner-native: ") + name_ + "(): " + why).ThrowAsJavaScriptException();
+  }
+
+  const Napi::CallbackInfo& info_;
+  Napi::Env env_;
+  const char* name_;
+  bool ok_ = true;
+};
 
 constexpr size_t kErrorCapacity = 1024;
 
 // load(path): undefined, or an error message.
 Napi::Value Load(const Napi::CallbackInfo& info) {
+  Args args(info, "load", false);
+  std::string path = args.String(0);
+  if (!args.ok()) return args.Undefined();
   std::string error;
-  if (LoadGoLibrary(info[0].As<Napi::String>().Utf8Value(), &error) == nullptr) {
-    return Napi::String::New(info.Env(), error);
-  }
-  return info.Env().Undefined();
+  if (LoadGoLibrary(path, &error) == nullptr) return Napi::String::New(args.env(), error);
+  return args.Undefined();
 }
 
 // constants(): the wire constants as JSON text.
 Napi::Value Constants(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
+  Args args(info, "constants");
+  if (!args.ok()) return args.Undefined();
   std::vector<uint8_t> buf(4096);
   int64_t n = Go()->constants(buf.data(), buf.size());
   if (n < 0) {
     buf.resize(static_cast<size_t>(-n));
     n = Go()->constants(buf.data(), buf.size());
   }
-  return Napi::String::New(env, reinterpret_cast<const char*>(buf.data()), n > 0 ? static_cast<size_t>(n) : 0);
+  return Napi::String::New(args.env(), reinterpret_cast<const char*>(buf.data()), n > 0 ? static_cast<size_t>(n) : 0);
 }
 
 // checkConfig(json): undefined when valid, else the error as JSON text.
 Napi::Value CheckConfig(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  std::string config = info[0].As<Napi::String>().Utf8Value();
+  Args args(info, "checkConfig");
+  std::string config = args.String(0);
+  if (!args.ok()) return args.Undefined();
   char out[kErrorCapacity] = {0};
   int64_t n = Go()->check_config(config.data(), config.size(), out, sizeof out);
-  if (n == 0) return env.Undefined();
-  return Napi::String::New(env, out);
+  if (n == 0) return args.Undefined();
+  return Napi::String::New(args.env(), out);
 }
 
 // create(json): a handle, or the error as JSON text.
 Napi::Value Create(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  std::string config = info[0].As<Napi::String>().Utf8Value();
+  Args args(info, "create");
+  std::string config = args.String(0);
+  if (!args.ok()) return args.Undefined();
   char error[kErrorCapacity] = {0};
   uint64_t handle = Go()->create(config.data(), config.size(), error, sizeof error);
-  if (handle == 0) return Napi::String::New(env, error);
-  return Napi::Number::New(env, static_cast<double>(handle));
+  if (handle == 0) return Napi::String::New(args.env(), error);
+  return Napi::Number::New(args.env(), static_cast<double>(handle));
 }
 
 // register(handle, batch, length): 0, or -1.
 Napi::Value Register(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  Bytes batch = BytesOf(info[1]);
-  size_t length = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+  Args args(info, "register");
+  uint64_t handle = args.Handle(0);
+  Bytes batch = args.Uint8s(1);
+  size_t length = args.Size(2);
+  if (!args.ok()) return args.Undefined();
   if (length > batch.size) length = batch.size;
-  return Napi::Number::New(env, Go()->register_batch(HandleOf(info[0]), batch.data, length));
+  return Napi::Number::New(args.env(), Go()->register_batch(handle, batch.data, length));
 }
 
 // listen(handle, onSignal): the bound port, or the error as JSON text.
 Napi::Value Listen(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  uint64_t handle = HandleOf(info[0]);
-  auto* link = new Link(env, handle);
-  link->Attach(env, info[1].As<Napi::Function>());
+  Args args(info, "listen");
+  uint64_t handle = args.Handle(0);
+  Napi::Function on_signal = args.Function(1);
+  if (!args.ok()) return args.Undefined();
+  auto* link = new Link(args.env(), handle);
+  link->Attach(args.env(), on_signal);
   char error[kErrorCapacity] = {0};
   int32_t port = Go()->listen(handle, Link::OnSignal, link, error, sizeof error);
   if (port < 0) {
     link->Abandon();
-    return Napi::String::New(env, error);
+    return Napi::String::New(args.env(), error);
   }
-  return Napi::Number::New(env, port);
+  return Napi::Number::New(args.env(), port);
 }
 
 // exchange(handle, mode, answers, answersLength, buffer): bytes of records written into
 // buffer, -size when it needs to be bigger, or -1 for a corrupt answer batch.
 Napi::Value Exchange(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  Bytes answers = BytesOf(info[2]);
-  size_t length = static_cast<size_t>(info[3].As<Napi::Number>().Int64Value());
+  Args args(info, "exchange");
+  uint64_t handle = args.Handle(0);
+  double mode = args.Number(1);
+  Bytes answers = args.Uint8s(2);
+  size_t length = args.Size(3);
+  Bytes buffer = args.Uint8s(4);
+  if (!args.ok()) return args.Undefined();
   if (length > answers.size) length = answers.size;
-  Bytes buffer = BytesOf(info[4]);
-  int64_t n = Go()->exchange(HandleOf(info[0]), info[1].As<Napi::Number>().Int32Value(), answers.data, length,
-                             buffer.data, buffer.size);
-  return Napi::Number::New(env, static_cast<double>(n));
+  int64_t n = Go()->exchange(handle, static_cast<int32_t>(mode), answers.data, length, buffer.data, buffer.size);
+  return Napi::Number::New(args.env(), static_cast<double>(n));
 }
 
 // What Go copies out about a pending call (headers, remote), into a buffer given by JavaScript:
 // (handle, id, buffer) -> bytes written, 0 when the call is gone, or -size needed.
-template <rn_headers_fn GoLibrary::*Copy>
-Napi::Value CopyOut(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  Bytes buffer = BytesOf(info[2]);
-  int64_t n = (Go()->*Copy)(HandleOf(info[0]), info[1].As<Napi::Number>().Uint32Value(), buffer.data, buffer.size);
-  return Napi::Number::New(env, static_cast<double>(n));
+Napi::Value CopyOut(const Napi::CallbackInfo& info, const char* name, rn_headers_fn GoLibrary::*copy) {
+  Args args(info, name);
+  uint64_t handle = args.Handle(0);
+  double id = args.Number(1);
+  Bytes buffer = args.Uint8s(2);
+  if (!args.ok()) return args.Undefined();
+  int64_t n = (Go()->*copy)(handle, static_cast<uint32_t>(id), buffer.data, buffer.size);
+  return Napi::Number::New(args.env(), static_cast<double>(n));
 }
+
+// headers(handle, id, buffer): the request headers of a pending call, as JSON.
+Napi::Value Headers(const Napi::CallbackInfo& info) { return CopyOut(info, "headers", &GoLibrary::headers); }
+
+// remote(handle, id, buffer): "ip:port" of a pending call's client.
+Napi::Value Remote(const Napi::CallbackInfo& info) { return CopyOut(info, "remote", &GoLibrary::remote); }
 
 // close(handle, timeoutMs): starts a graceful close; onSignal(SIGNAL_CLOSED) follows.
 Napi::Value Close(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  Go()->close(HandleOf(info[0]), info[1].As<Napi::Number>().Int64Value());
-  return env.Undefined();
+  Args args(info, "close");
+  uint64_t handle = args.Handle(0);
+  double timeout_ms = args.Number(1);
+  if (args.ok()) Go()->close(handle, static_cast<int64_t>(timeout_ms));
+  return args.Undefined();
 }
 
 // closeConnections(handle, idleOnly): closes idle (true) or all (false) connections.
 Napi::Value CloseConnections(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  Go()->close_connections(HandleOf(info[0]), info[1].As<Napi::Boolean>().Value() ? 1 : 0);
-  return env.Undefined();
+  Args args(info, "closeConnections");
+  uint64_t handle = args.Handle(0);
+  bool idle_only = args.Boolean(1);
+  if (args.ok()) Go()->close_connections(handle, idle_only ? 1 : 0);
+  return args.Undefined();
 }
 
 // free(handle): releases a server that is not listening.
 Napi::Value Free(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  Go()->free(HandleOf(info[0]));
-  return env.Undefined();
+  Args args(info, "free");
+  uint64_t handle = args.Handle(0);
+  if (args.ok()) Go()->free(handle);
+  return args.Undefined();
 }
 
 // stats(handle, BigUint64Array): the number of counters written.
 Napi::Value Stats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!RequireLibrary(env)) return env.Undefined();
-  auto out = info[1].As<Napi::BigUint64Array>();
-  return Napi::Number::New(env, Go()->stats(HandleOf(info[0]), out.Data(), out.ElementLength()));
+  Args args(info, "stats");
+  uint64_t handle = args.Handle(0);
+  Napi::BigUint64Array out = args.BigUint64s(1);
+  if (!args.ok()) return args.Undefined();
+  return Napi::Number::New(args.env(), Go()->stats(handle, out.Data(), out.ElementLength()));
 }
 
+// The exports, as a table: name and function.
+struct Export {
+  const char* name;
+  Napi::Value (*fn)(const Napi::CallbackInfo&);
+};
+constexpr Export kExports[] = {
+    {"load", Load},       {"constants", Constants}, {"checkConfig", CheckConfig},
+    {"create", Create},   {"register", Register},   {"listen", Listen},
+    {"exchange", Exchange}, {"headers", Headers},   {"remote", Remote},
+    {"close", Close},     {"closeConnections", CloseConnections},
+    {"free", Free},       {"stats", Stats},
+};
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("load", Napi::Function::New(env, Load, "load"));
-  exports.Set("constants", Napi::Function::New(env, Constants, "constants"));
-  exports.Set("checkConfig", Napi::Function::New(env, CheckConfig, "checkConfig"));
-  exports.Set("create", Napi::Function::New(env, Create, "create"));
-  exports.Set("register", Napi::Function::New(env, Register, "register"));
-  exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
-  exports.Set("exchange", Napi::Function::New(env, Exchange, "exchange"));
-  exports.Set("headers", Napi::Function::New(env, CopyOut<&GoLibrary::headers>, "headers"));  // the request headers, as JSON
-  exports.Set("remote", Napi::Function::New(env, CopyOut<&GoLibrary::remote>, "remote"));     // "ip:port" of the client
-  exports.Set("close", Napi::Function::New(env, Close, "close"));
-  exports.Set("closeConnections", Napi::Function::New(env, CloseConnections, "closeConnections"));
-  exports.Set("free", Napi::Function::New(env, Free, "free"));
-  exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  for (const Export& e : kExports) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   return exports;
 }
 

@@ -345,3 +345,25 @@ describe('one source of truth', () => {
     assert.ok(new TunnelServer({ port: 0, cors: { origin: /x/ }, authValidator: () => true, protocol: 'runner' }));
   });
 });
+
+describe('the addon checks its arguments', () => {
+  const native = require('../lib/native');
+  const cases = [
+    ['exchange', [1, 1, 'not bytes', 0, new Uint8Array(1)], 'exchange(): argument 2 must be a Uint8Array (or Buffer)'],
+    ['exchange', [1, 1, new Uint8Array(1), -1, new Uint8Array(1)], 'exchange(): argument 3 must be a non-negative integer'],
+    ['stats', [0, new BigUint64Array(1)], 'stats(): argument 0 must be a server handle'],
+    ['stats', [1, new Uint8Array(8)], 'stats(): argument 1 must be a BigUint64Array'],
+    ['headers', [1, 2, 'nope'], 'headers(): argument 2 must be a Uint8Array (or Buffer)'],
+    ['remote', ['1', 2, new Uint8Array(8)], 'remote(): argument 0 must be a number'],
+    ['checkConfig', [42], 'checkConfig(): argument 0 must be a string'],
+    ['listen', [1, 'not a function'], 'listen(): argument 1 must be a function'],
+    ['closeConnections', [1, 'yes'], 'closeConnections(): argument 1 must be a boolean'],
+    ['register', [1.5, new Uint8Array(1), 1], 'register(): argument 0 must be a server handle'],
+  ];
+  for (const [name, args, message] of cases) {
+    it(`${name}(${args.map((a) => (typeof a === 'object' ? a.constructor.name : typeof a)).join(', ')}): TypeError "${message}", never a crash`, () => {
+      assert.throws(() => native[name](...args), (err) => err instanceof TypeError && err.message === `runner-native: ${message}`);
+    });
+  }
+});
+
