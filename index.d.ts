@@ -18,7 +18,7 @@ export interface AuthRequest {
   url: string;
   /** Its path. */
   path: string;
-  /** Runner protocol: the request's x-runner-request-id (runner's validators see it among the headers). */
+  /** Runner protocol: the request's x-runner-request-id (also among the headers, as runner writes it there). */
   requestId?: string;
 }
 

@@ -199,6 +199,7 @@ function readExtras(buf, start, end) {
       case W.EXTRA_FILENAME: out.filename = Buffer.from(buf.subarray(from, from + len)); break;
       case W.EXTRA_FILENAME_CHARSET: out.filenameCharset = text; break;
       case W.EXTRA_FILE_TYPE: out.fileType = text; break;
+      case W.EXTRA_HEADERS: out.headers = text; break;
       default: break;
     }
   }
@@ -449,7 +450,8 @@ class Dispatcher {
     let decision;
     if (what === W.CHECK_AUTH) {
       const validator = this.options.authValidator;
-      const headers = this.headersOf(id);
+      // Go sends the headers with the question: nothing to ask it back.
+      const headers = extras.headers === undefined ? {} : JSON.parse(extras.headers);
       decision = validator ? validator({ headers, method: extras.method, url: extras.url, path: extras.path, requestId: extras.requestId }) : false;
     } else if (what === W.CHECK_ORIGIN) {
       const choose = this.options.corsOrigin;

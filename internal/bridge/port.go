@@ -614,7 +614,7 @@ func (p *Port) Headers(dst []byte, id uint32) ([]byte, bool) {
 	if w == nil || w.id != id || w.call == nil || w.call.Header == nil {
 		return dst, false
 	}
-	return appendHeaderObject(dst, w.call.Header), true
+	return server.AppendHeaderObject(dst, w.call.Header, w.call.Extras[wire.ExtraRequestID]), true
 }
 
 // Deadline answers every pending call with 503 (close() reached its deadline) and every

@@ -42,6 +42,8 @@ func (s *Server) authorize(r *request, path []byte) (protocol.Failure, bool) {
 			q.Extras[wire.ExtraMethod] = r.ctx.Method()
 			q.Extras[wire.ExtraURL] = r.ctx.Request.Header.RequestURI()
 			q.Extras[wire.ExtraPath] = path
+			// Sent with the question, so that JavaScript never asks Go for them back.
+			q.Extras[wire.ExtraHeaders] = AppendHeaderObject(nil, &r.ctx.Request.Header, r.c.Extras[wire.ExtraRequestID])
 		})
 		if ok {
 			return 0, true

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -200,7 +201,13 @@ func TestRunnerAuth(t *testing.T) {
 		}
 		assert.EqualValues(t, wire.CheckAuth, check.check)
 		assert.Regexp(t, uuidV4, check.extras[wire.ExtraRequestID], "the validator sees the request id, as runner's does in its headers")
+		id := check.extras[wire.ExtraRequestID]
 		delete(check.extras, wire.ExtraRequestID)
+		var headers map[string]string
+		require.NoError(t, json.Unmarshal([]byte(check.extras[wire.ExtraHeaders]), &headers), "the headers come with the question")
+		assert.Equal(t, "yes", headers["x-ok"])
+		assert.Equal(t, id, headers["x-runner-request-id"], "with the request id among them, as runner writes it there")
+		delete(check.extras, wire.ExtraHeaders)
 		assert.Equal(t, map[int]string{wire.ExtraMethod: "POST", wire.ExtraURL: "/__runner/task/app.add?q=1", wire.ExtraPath: "/__runner/task/app.add"}, check.extras)
 		res, _ = do(t, "POST", base+"/__runner/task/app.add", `{"input":1}`, "X-Ok", "no")
 		assert.Equal(t, 401, res.StatusCode)

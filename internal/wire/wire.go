@@ -133,7 +133,8 @@ const (
 	ExtraFilename        = 10
 	ExtraFilenameCharset = 11
 	ExtraFileType        = 12 // a file part's content type
-	ExtraCount           = 13 // one more than the largest tag: the size of a table by tag
+	ExtraHeaders         = 13 // an auth check's request headers, a JSON object (see server.AppendHeaderObject)
+	ExtraCount           = 14 // one more than the largest tag: the size of a table by tag
 )
 
 // Kinds of JavaScript → Go answers.
@@ -229,6 +230,7 @@ func Constants() []byte {
 		"EXTRA_METHOD": ExtraMethod, "EXTRA_URL": ExtraURL, "EXTRA_PATH": ExtraPath,
 		"EXTRA_CODE": ExtraCode, "EXTRA_FILE_ID": ExtraFileID, "EXTRA_FILENAME": ExtraFilename,
 		"EXTRA_FILENAME_CHARSET": ExtraFilenameCharset, "EXTRA_FILE_TYPE": ExtraFileType,
+		"EXTRA_HEADERS": ExtraHeaders,
 		"ANSWER_RESULT": AnswerResult, "ANSWER_NO_RESULT": AnswerNoResult,
 		"ANSWER_ERROR": AnswerError, "ANSWER_VERDICT": AnswerVerdict,
 		"ANSWER_BAD_INPUT": AnswerBadInput, "ANSWER_UNENCODABLE": AnswerUnencodable,

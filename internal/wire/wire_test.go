@@ -79,7 +79,7 @@ func constValue(t *testing.T, name string) float64 {
 		"StreamWindow": StreamWindow, "BodyChunk": BodyChunk, "AnswerStreamStart": AnswerStreamStart, "AnswerChunk": AnswerChunk,
 		"AnswerEnd": AnswerEnd, "AnswerStreamError": AnswerStreamError, "AnswerBodyCredit": AnswerBodyCredit,
 		"FlagMultipart": FlagMultipart, "FlagPart": FlagPart, "FlagDiscard": FlagDiscard,
-		"ExtraFileID": ExtraFileID, "ExtraFilename": ExtraFilename, "ExtraFilenameCharset": ExtraFilenameCharset, "ExtraFileType": ExtraFileType,
+		"ExtraFileID": ExtraFileID, "ExtraFilename": ExtraFilename, "ExtraFilenameCharset": ExtraFilenameCharset, "ExtraFileType": ExtraFileType, "ExtraHeaders": ExtraHeaders,
 	}
 	v, ok := values[name]
 	if !assert.True(t, ok, "add %s to constValue", name) {

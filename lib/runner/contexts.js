@@ -44,8 +44,6 @@ function withUserContexts(headerText, store, serializer, fn) {
   return wrapped;
 }
 
-const REQUEST_ID_HEADER = 'x-runner-request-id';
-
 /**
  * The value of useExposureContext() inside an exposed task. Built per call; url,
  * headers and signal are made on first read, so tasks that never look pay nothing.
@@ -116,8 +114,7 @@ class ExposureRequest {
   /** Request headers, lower-case names, with the request id runner writes into them. */
   get headers() {
     if (this.#headers === undefined) {
-      this.#headers = { ...this.#ctx.headers };
-      if (this.#ctx.requestId) this.#headers[REQUEST_ID_HEADER] = this.#ctx.requestId;
+      this.#headers = { ...this.#ctx.headers }; // with the request id, written by Go as runner does
     }
     return this.#headers;
   }

@@ -216,8 +216,9 @@ class NativeExposure {
    */
   async validate(req) {
     const url = req.url || '/';
-    const headers = { ...req.headers };
-    if (req.requestId) headers['x-runner-request-id'] = req.requestId;
+    const headers = { ...req.headers }; // Go wrote the request id among them, as runner does
+    // runner gives its validators the WHATWG URL's pathname (dot segments resolved,
+    // percent-encoding kept), which is not the path Go routes by: derived here.
     let path;
     try {
       path = new URL(url, 'http://localhost').pathname;

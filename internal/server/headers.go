@@ -1,4 +1,4 @@
-package bridge
+package server
 
 import (
 	"github.com/valyala/fasthttp"
@@ -6,10 +6,16 @@ import (
 	"github.com/bluelibs/runner-native/internal/envelope"
 )
 
-// appendHeaderObject appends h as a JSON object {"name":"value"} with lower-case
+// requestIDKey is requestIDHeader as a lower-case key of the object.
+const requestIDKey = "x-runner-request-id"
+
+// AppendHeaderObject appends h as a JSON object {"name":"value"} with lower-case
 // names, in arrival order; a repeated header's values are joined with ", " as Node's
-// IncomingMessage.headers does.
-func appendHeaderObject(dst []byte, h *fasthttp.RequestHeader) []byte {
+// IncomingMessage.headers does. With requestID (runner protocol), x-runner-request-id is
+// the request's id, as runner writes it into req.headers (in the client's header's place,
+// else last), so that JavaScript never adds it again. Not on the hot path: asked for
+// ctx.headers and for auth validators only.
+func AppendHeaderObject(dst []byte, h *fasthttp.RequestHeader, requestID []byte) []byte {
 	type kv struct{ k, v []byte }
 	var pairs []kv
 	for k, v := range h.AllInOrder() {
@@ -24,6 +30,17 @@ func appendHeaderObject(dst []byte, h *fasthttp.RequestHeader) []byte {
 		}
 		if !merged {
 			pairs = append(pairs, kv{lk, append([]byte(nil), v...)})
+		}
+	}
+	if requestID != nil {
+		found := false
+		for i := range pairs {
+			if string(pairs[i].k) == requestIDKey {
+				pairs[i].v, found = requestID, true
+			}
+		}
+		if !found {
+			pairs = append(pairs, kv{[]byte(requestIDKey), requestID})
 		}
 	}
 	dst = append(dst, '{')
