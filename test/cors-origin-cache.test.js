@@ -10,20 +10,28 @@ const { startServer, closeAll, request, waitFor } = require('./helpers');
 
 const TOKEN = { 'x-runner-token': 'secret' };
 
+/**
+ * A runner server with a RegExp origin and maxInFlight 1, whose one place is taken by a
+ * call (sent without Origin, so no origin check) that waits until release() is called.
+ */
+async function serverWithItsOnePlaceTaken() {
+  let release;
+  let entered = false;
+  const s = await startServer({ protocol: 'runner', auth: { token: 'secret' }, cors: { origin: /^http:\/\/ok\.test$/ }, maxInFlight: 1 }, (srv) => {
+    srv.registerTask('block', () => { entered = true; return new Promise((resolve) => { release = resolve; }); });
+    srv.registerTask('ping', () => 'pong');
+  });
+  const blocked = request(s.port, 'POST', '/__runner/task/block', '{}', TOKEN);
+  await waitFor(() => entered);
+  return { s, blocked, release: (value) => release(value) };
+}
+
 describe('CORS: a RegExp origin\'s cache', function () {
   this.timeout(30000);
   afterEach(closeAll);
 
   it('an origin check refused by overload (maxInFlight) is not remembered: once JavaScript answers, the origin is allowed', async () => {
-    let release;
-    let entered = false;
-    const s = await startServer({ protocol: 'runner', auth: { token: 'secret' }, cors: { origin: /^http:\/\/ok\.test$/ }, maxInFlight: 1 }, (srv) => {
-      srv.registerTask('block', () => { entered = true; return new Promise((resolve) => { release = resolve; }); });
-      srv.registerTask('ping', () => 'pong');
-    });
-    // No Origin: no origin check, the call takes the one place maxInFlight allows.
-    const blocked = request(s.port, 'POST', '/__runner/task/block', '{}', TOKEN);
-    await waitFor(() => entered);
+    const { s, blocked, release } = await serverWithItsOnePlaceTaken();
     const refused = await request(s.port, 'POST', '/__runner/task/ping', '{}', { ...TOKEN, origin: 'http://ok.test' });
     assert.strictEqual(refused.status, 503, refused.text);
     assert.strictEqual(refused.headers['access-control-allow-origin'], undefined, 'the check could not be asked');
@@ -41,14 +49,7 @@ describe('CORS: a RegExp origin\'s cache', function () {
   });
 
   it('a preflight refused by overload is not remembered either', async () => {
-    let release;
-    let entered = false;
-    const s = await startServer({ protocol: 'runner', auth: { token: 'secret' }, cors: { origin: /^http:\/\/ok\.test$/ }, maxInFlight: 1 }, (srv) => {
-      srv.registerTask('block', () => { entered = true; return new Promise((resolve) => { release = resolve; }); });
-      srv.registerTask('ping', () => 'pong');
-    });
-    const blocked = request(s.port, 'POST', '/__runner/task/block', '{}', TOKEN);
-    await waitFor(() => entered);
+    const { s, blocked, release } = await serverWithItsOnePlaceTaken();
     const preflight = { origin: 'http://ok.test', 'access-control-request-method': 'POST' };
     const refused = await request(s.port, 'OPTIONS', '/__runner/task/ping', undefined, preflight);
     assert.strictEqual(refused.headers['access-control-allow-origin'], undefined);

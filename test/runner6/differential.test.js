@@ -11,20 +11,9 @@ const net = require('net');
 const { Readable } = require('stream');
 const { requireRunner6 } = require('./runner6');
 const { startApp, laneJwt, bodyHash, TOKEN, SECRET } = require('./app');
+const { normalise } = require('../runner/helpers');
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const HOP = new Set(['date', 'connection', 'keep-alive']);
-
-function normalise(v) {
-  if (typeof v === 'string') return UUID.test(v) ? '<uuid>' : v;
-  if (Array.isArray(v)) return v.map(normalise);
-  if (v && Object.getPrototypeOf(v) === Object.prototype) {
-    const out = {};
-    for (const [k, x] of Object.entries(v)) out[k] = normalise(x);
-    return out;
-  }
-  return v;
-}
 
 describe('runner 6 differential: rpcLanesResource and nativeRpcLanes answer alike', function () {
   const R = requireRunner6(this);
