@@ -72,7 +72,11 @@ class NativeExposure {
     void new TunnelServer({ ...this.config, exposure: 'closed' });
   }
 
-  /** Computes the allow-list, registers what it exposes and listens. Once. */
+  /**
+   * Registers what it exposes and listens, once: for a flavour whose allow-list is known
+   * at init (runner 6, rpc-lanes.js, which defines listen()). runner 5 binds and
+   * publishes in two steps instead (bind, publish).
+   */
   start() {
     if (this.started === null) this.started = this.listen();
     return this.started;
@@ -103,6 +107,8 @@ class NativeExposure {
     if (this.closed || this.server === null) return;
     const { store, logger } = this.deps;
     const list = this.flavour.allowList(store, logger);
+    // runner: no server-mode tunnel → 403 "Exposure not enabled", unless the app opts
+    // into open exposure, where every id of the store is callable and none is listed.
     const mode = list.enabled ? 'list' : this.openExposure ? 'open' : 'closed';
     if (mode !== this.mode) {
       // Rare (no server-mode tunnel, or open exposure and a tunnel): the exposure mode is
@@ -129,20 +135,6 @@ class NativeExposure {
       const all = (entries, key) => new Map(Array.from(entries, (e) => [e[key].id, true]));
       this.expose(server, all(store.tasks.values(), 'task'), all(store.events.values(), 'event'), false);
     }
-  }
-
-  async listen() {
-    if (this.closed) return;
-    const { store, logger } = this.deps;
-    const list = this.flavour.allowList(store, logger);
-    // runner: no server-mode tunnel → 403 "Exposure not enabled", unless the app opts
-    // into open exposure, where every id of the store is callable and none is listed.
-    const mode = list.enabled ? 'list' : this.openExposure ? 'open' : 'closed';
-    const server = new TunnelServer({ ...this.config, exposure: mode });
-    this.register(server, mode, list);
-    await server.listen();
-    this.server = server;
-    safeLog(logger, 'info', LISTEN, { basePath: this.basePath, port: this.config.port, host: this.config.host });
   }
 
   /**

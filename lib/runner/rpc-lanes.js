@@ -165,9 +165,7 @@ class NativeLanesExposure extends NativeExposure {
     }
     await server.listen();
     this.server = server;
-    try {
-      Promise.resolve(logger.info('node.exposure.listen', { basePath: this.basePath, port: this.config.port, host: this.config.host })).catch(() => {});
-    } catch (_) { /* ignore */ }
+    safeLog(logger, 'info', 'node.exposure.listen', { basePath: this.basePath, port: this.config.port, host: this.config.host });
   }
 
   /** Which x-runner-context entries a call hydrates: {allow: false} or the allowed ids. */
