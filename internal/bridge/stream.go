@@ -154,12 +154,23 @@ func (s *respStream) end(failed bool) {
 // writer blocked on the client is unblocked by a write deadline in the past (the
 // response is cut: fasthttp then closes the connection). It releases nothing: the ring
 // and the slot stay the stream's until fasthttp closes it.
-func (s *respStream) abort(reason uint16) {
+func (s *respStream) abort(reason uint16) { s.stop(reason, true) }
+
+// Refuse stops an answer stream the server will not send because its head is not
+// valid HTTP (internal/server answers the call 500 instead): JavaScript is told to stop
+// producing it (wire.AbortBadHeader). It leaves the connection's deadlines alone (the
+// 500 is still to be written on it), and the server's Close that follows frees the ring
+// and the slot, as it always does (only Close may).
+func (s *respStream) Refuse() { s.stop(wire.AbortBadHeader, false) }
+
+// stop ends the stream once (see abort); cut also unblocks a writer blocked on the
+// client.
+func (s *respStream) stop(reason uint16, cut bool) {
 	s.mu.Lock()
 	open := s.state == streamOpen
 	if open {
 		s.state = streamAborted
-		if !s.closed && s.conn != nil {
+		if cut && !s.closed && s.conn != nil {
 			// Under s.mu: deadline sets no later deadline once the state is aborted, and
 			// once fasthttp closed the stream the connection may serve another request.
 			_ = s.conn.SetWriteDeadline(aLongTimeAgo)
