@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluelibs/runner-native/internal/config"
+	"github.com/bluelibs/runner-native/internal/latency"
 	"github.com/bluelibs/runner-native/internal/server"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
@@ -109,12 +110,13 @@ func TestEveryStatHasAReader(t *testing.T) {
 	}
 	assert.Len(t, statReaders, len(wire.Stats))
 	in := newTestInstance(t, "")
-	assert.Equal(t, make([]uint64, len(wire.Stats)), in.stats(), "zeros before listen")
+	size := len(wire.Stats) + 1 + latency.Buckets // the counters, then the histogram's sum and buckets
+	assert.Equal(t, make([]uint64, size), in.stats(), "zeros before listen")
 	var s signals
 	_, err := listen(in, s.send)
 	require.NoError(t, err)
 	defer in.grp.leave(in, 0, false)
-	assert.Len(t, in.stats(), len(wire.Stats))
+	assert.Len(t, in.stats(), size)
 }
 
 func TestDecodeRegistrations(t *testing.T) {

@@ -32,6 +32,7 @@ import (
 
 	"github.com/bluelibs/runner-native/internal/bridge"
 	"github.com/bluelibs/runner-native/internal/config"
+	"github.com/bluelibs/runner-native/internal/latency"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/registry"
 	"github.com/bluelibs/runner-native/internal/route"
@@ -383,18 +384,20 @@ var statReaders = map[string]func(in *instance) uint64{
 	"threadCalls":      func(in *instance) uint64 { return in.port.Calls() },
 	"streamErrors":     func(in *instance) uint64 { return in.grp.pool.Stats().StreamErrors.Load() },
 	"authFailures":     func(in *instance) uint64 { return in.grp.srv.Stats().AuthFailures.Load() },
+	"recordsDropped":   func(in *instance) uint64 { return in.grp.pool.Stats().RecordsDropped.Load() },
 }
 
-// stats returns the counters in the order of wire.Stats (zeros before listen).
+// stats returns the counters in the order of wire.Stats, then the latency histogram
+// (see wire.Stats); zeros before listen.
 func (in *instance) stats() []uint64 {
-	out := make([]uint64, len(wire.Stats))
+	out := make([]uint64, len(wire.Stats), len(wire.Stats)+1+latency.Buckets)
 	if in.grp == nil {
-		return out
+		return out[:cap(out)]
 	}
 	for i, name := range wire.Stats {
 		if read := statReaders[name]; read != nil {
 			out[i] = read(in)
 		}
 	}
-	return out
+	return in.grp.srv.Stats().Latency.AppendTo(out)
 }

@@ -17,6 +17,7 @@ type Pool struct {
 	ports       atomic.Pointer[[]*Port] // by port index; nil entries are ports that left
 	lastFailure atomic.Uint32           // the protocol.Failure of the last port removed
 	stats       Stats
+	log         accessLog // records for onRequests, when the server makes them (see Record)
 }
 
 // NewPool returns an empty pool.
@@ -34,7 +35,7 @@ func (pl *Pool) Stats() *Stats { return &pl.stats }
 func (pl *Pool) Add(wake func(), opts Options) (*Port, int32) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	p := NewPort(wake, opts, &pl.stats)
+	p := newPort(wake, opts, &pl.stats, &pl.log)
 	old := *pl.ports.Load()
 	next := append(old[:len(old):len(old)], p)
 	pl.ports.Store(&next)

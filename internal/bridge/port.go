@@ -49,6 +49,7 @@ type Stats struct {
 	Disconnects      atomic.Uint64 // calls whose client went away while waiting
 	ClosedByDeadline atomic.Uint64 // calls answered 503 when close() reached its deadline
 	StreamErrors     atomic.Uint64 // answer streams that failed after their first byte (cut)
+	RecordsDropped   atomic.Uint64 // access records dropped because too many waited (see accessLog)
 }
 
 const (
@@ -70,6 +71,7 @@ type Port struct {
 	wake  func() // sends SignalWake; never blocks, called without p.mu held
 	opts  Options
 	stats *Stats
+	log   *accessLog // its pool's access records (nil outside a pool): any port takes them
 
 	mu        sync.Mutex
 	queue     []entry // records JavaScript has not taken yet, from head on
@@ -129,11 +131,14 @@ var waiterPool = sync.Pool{New: func() any {
 }}
 
 // NewPort returns a port that wakes its JavaScript thread with wake. stats may be shared.
-func NewPort(wake func(), opts Options, stats *Stats) *Port {
+func NewPort(wake func(), opts Options, stats *Stats) *Port { return newPort(wake, opts, stats, nil) }
+
+// newPort is NewPort for a port of a pool, which takes the pool's access records.
+func newPort(wake func(), opts Options, stats *Stats, log *accessLog) *Port {
 	if stats == nil {
 		stats = new(Stats)
 	}
-	p := &Port{wake: wake, opts: opts, stats: stats, stopWatch: make(chan struct{})}
+	p := &Port{wake: wake, opts: opts, stats: stats, log: log, stopWatch: make(chan struct{})}
 	p.open.Store(true)
 	if opts.WatchInterval > 0 {
 		go p.watch()
@@ -576,6 +581,14 @@ func (p *Port) drain(buf []byte) (n, need int) {
 		binary.LittleEndian.PutUint32(buf[n:], p.noticeMore) // the record's id
 		n += len(p.notice)
 		p.hasNotice, p.noticeMore = false, 0
+	}
+	// Access records after everything else: they only feed a log.
+	if p.log.waiting() {
+		m, room := p.log.take(buf[n:])
+		if m == 0 && n == 0 {
+			return 0, room
+		}
+		n += m
 	}
 	return n, 0
 }

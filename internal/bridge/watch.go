@@ -40,7 +40,7 @@ func (p *Port) watch() {
 	t := time.NewTicker(p.opts.WatchInterval)
 	defer t.Stop()
 	var snap []watched
-	var seen uint64
+	var seen, seenTakes uint64
 	for {
 		select {
 		case <-p.stopWatch:
@@ -51,6 +51,15 @@ func (p *Port) watch() {
 		p.mu.Lock()
 		stalled := p.state != portGone && p.hasWork() && p.exchanges == seen
 		seen = p.exchanges
+		// Access records no exchange took for a whole tick: an idle thread is woken for
+		// them (under load, exchanges take them as they happen).
+		if p.log.waiting() {
+			if takes := p.log.takes.Load(); takes == seenTakes && p.state == portOpen {
+				stalled = true
+			} else {
+				seenTakes = takes
+			}
+		}
 		if stalled {
 			p.inflight = true
 		}

@@ -151,6 +151,10 @@ type Config struct {
 	// function), for logging. Default false.
 	AuthFailureNotices bool
 
+	// AccessLog records every answered request for JavaScript ("onRequests" is a
+	// function), delivered in batches. Default false: no record is made.
+	AccessLog bool
+
 	// ReusePort lets several servers listen on one port ("reusePort"). Default false.
 	// Across processes (node:cluster, pm2) each binds with SO_REUSEPORT and the kernel
 	// spreads connections (Linux; macOS accepts the bind without balancing). Within one

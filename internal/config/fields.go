@@ -195,6 +195,7 @@ var fields = []field{
 	}},
 	funcField("authValidator", func(c *Config) *bool { return &c.Auth.Validator }),
 	funcField("onAuthFailure", func(c *Config) *bool { return &c.AuthFailureNotices }),
+	funcField("onRequests", func(c *Config) *bool { return &c.AccessLog }),
 	// onHandlerError: told of calls answered 5xx because their handler failed; only
 	// JavaScript calls it.
 	funcField("onHandlerError", nil),

@@ -28,6 +28,8 @@ type request struct {
 	origin []byte // the Origin header, nil when absent
 	allow  []byte // Access-Control-Allow-Origin chosen by JavaScript (dynamic policies)
 	asked  bool   // JavaScript was asked for allow already
+	// streamed: the answer is a stream, observed when it closes (observeStream).
+	streamed bool
 }
 
 // serve runs one protocol's steps (seedSteps, runnerSteps) with what every request
@@ -39,6 +41,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, steps func(*Server, *request)) 
 	c := acquireCall()
 	defer releaseCall(c)
 	r := &request{ctx: ctx, c: c, origin: ctx.Request.Header.Peek(fasthttp.HeaderOrigin)}
+	defer s.observe(r)    // once the answer is decided, before the call is released
 	defer s.unreadBody(r) // after recoverPanic, which resets the response
 	// Registered after releaseCall, so it runs first.
 	defer s.recoverPanic(r)

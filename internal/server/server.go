@@ -23,6 +23,7 @@ import (
 	"github.com/bluelibs/runner-native/internal/config"
 	"github.com/bluelibs/runner-native/internal/cors"
 	"github.com/bluelibs/runner-native/internal/httpguard"
+	"github.com/bluelibs/runner-native/internal/latency"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/registry"
 )
@@ -60,6 +61,7 @@ type Server struct {
 	conns  connSet
 
 	keepAlive *keepAlive
+	recorder  Recorder // inv, when it is one and the configuration asks for records
 
 	closeOnce sync.Once
 	closeErr  error
@@ -79,6 +81,9 @@ func New(cfg config.Config, reg *registry.Registry, inv Invoker) *Server {
 	handler := s.handleSeed
 	if s.dialect.Runner() {
 		handler = s.handleRunner
+	}
+	if rec, ok := inv.(Recorder); ok && cfg.AccessLog {
+		s.recorder = rec
 	}
 	s.keepAlive = newKeepAlive(cfg.IdleTimeoutMs)
 	s.http = &fasthttp.Server{
@@ -225,6 +230,9 @@ type Stats struct {
 	Panics                          atomic.Uint64 // panics turned into 500s
 	InFlight                        atomic.Int64  // calls inside a handler right now
 	AuthFailures                    atomic.Uint64 // requests refused by the auth policy (401, AUTH_NOT_CONFIGURED)
+	// Latency: how long answers took, from the request's head read to the answer
+	// decided (JSON) or its stream over.
+	Latency latency.Histogram
 }
 
 func (st *Stats) count(status int) {

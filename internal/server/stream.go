@@ -47,10 +47,11 @@ func (s *Server) writeStream(r *request) {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 	}
+	stream := s.observeStream(r, c.Stream, status)
 	if r.ctx.Request.Header.IsHTTP11() {
-		r.ctx.Response.SetBodyStream(c.Stream, -1)
+		r.ctx.Response.SetBodyStream(stream, -1)
 	} else {
-		s.writeUntilClose(r, c.Stream)
+		s.writeUntilClose(r, stream)
 	}
 	s.stats.count(status)
 }

@@ -21,10 +21,14 @@ package wire
 import (
 	"encoding/binary"
 	"errors"
+	"math"
+	"net/netip"
 	"strconv"
+	"time"
 
 	json "github.com/goccy/go-json"
 
+	"github.com/bluelibs/runner-native/internal/latency"
 	"github.com/bluelibs/runner-native/internal/protocol"
 )
 
@@ -107,7 +111,89 @@ const (
 // refused requests is one record per exchange, never a queue.
 const (
 	NoticeAuthFailure = 1 // extras requestId, method, path, code; status in slot
+	// NoticeAccess: records of answered requests, for onRequests (see Access). Not
+	// coalesced as the others: its input is a batch of records, slot how many, and its
+	// id how many were dropped since the previous batch (the batch was full).
+	NoticeAccess = 2
 )
+
+// Access records, the input of a NoticeAccess notice, one after the other:
+//
+//	f64 time (ms since the Unix epoch, when the request was read) | f64 duration (ms)
+//	f64 bytesIn | f64 bytesOut | u16 status | u16 remotePort
+//	u8 kind (KindTask, KindEvent; 0: answered by the server alone) | u8 0
+//	u16 lengths of method, path, id, requestId, remoteAddress | those five strings
+//
+// Numbers are float64 so JavaScript reads them as they are (exact up to 2^53).
+const (
+	AccessHeader = 48
+	// Offsets of the fields in a record's header.
+	AccessAtTime       = 0
+	AccessAtDuration   = 8
+	AccessAtBytesIn    = 16
+	AccessAtBytesOut   = 24
+	AccessAtStatus     = 32
+	AccessAtRemotePort = 34
+	AccessAtKind       = 36
+	AccessAtLengths    = 38 // five u16
+	// AccessMaxString bounds each string of a record (a longer one is cut): a record is
+	// at most AccessHeader + 5*AccessMaxString bytes however long the request's path.
+	AccessMaxString = 2048
+)
+
+// Access is one answered request, as AppendAccess encodes it.
+type Access struct {
+	Time              time.Time
+	Duration          time.Duration
+	BytesIn, BytesOut int64
+	Status            int
+	Kind              byte
+	Method, Path, ID  []byte
+	RequestID         []byte
+	Remote            netip.AddrPort // the zero value: not a TCP client
+}
+
+// AppendAccess appends the record of a to dst, without allocating when dst has room.
+func AppendAccess(dst []byte, a *Access) []byte {
+	start := len(dst)
+	var head [AccessHeader]byte
+	dst = append(dst, head[:]...)
+	h := dst[start:]
+	binary.LittleEndian.PutUint64(h[AccessAtTime:], math.Float64bits(float64(a.Time.UnixMicro())/1e3))
+	binary.LittleEndian.PutUint64(h[AccessAtDuration:], math.Float64bits(float64(a.Duration)/float64(time.Millisecond)))
+	binary.LittleEndian.PutUint64(h[AccessAtBytesIn:], math.Float64bits(float64(a.BytesIn)))
+	binary.LittleEndian.PutUint64(h[AccessAtBytesOut:], math.Float64bits(float64(a.BytesOut)))
+	binary.LittleEndian.PutUint16(h[AccessAtStatus:], uint16(a.Status))
+	binary.LittleEndian.PutUint16(h[AccessAtRemotePort:], a.Remote.Port())
+	h[AccessAtKind] = a.Kind
+	for i, str := range [...][]byte{a.Method, a.Path, a.ID, a.RequestID} {
+		at := len(dst)
+		dst = appendCut(dst, str)
+		binary.LittleEndian.PutUint16(dst[start+AccessAtLengths+2*i:], uint16(len(dst)-at))
+	}
+	at := len(dst)
+	if a.Remote.IsValid() {
+		dst = a.Remote.Addr().Unmap().AppendTo(dst)
+	}
+	binary.LittleEndian.PutUint16(dst[start+AccessAtLengths+8:], uint16(len(dst)-at))
+	return dst
+}
+
+// AccessSize is the size of the record rec starts with (AppendAccess wrote it).
+func AccessSize(rec []byte) int {
+	n := AccessHeader
+	for i := 0; i < 5; i++ {
+		n += int(binary.LittleEndian.Uint16(rec[AccessAtLengths+2*i:]))
+	}
+	return n
+}
+
+func appendCut(dst, s []byte) []byte {
+	if len(s) > AccessMaxString {
+		s = s[:AccessMaxString]
+	}
+	return append(dst, s...)
+}
 
 // Why a call was aborted (the aux of an abort record). Each becomes signal.reason.code.
 const (
@@ -191,8 +277,12 @@ const (
 var Stats = []string{
 	"requests", "status2xx", "status4xx", "status5xx", "panics", "pending", "connections",
 	"inFlight", "timeouts", "rejected", "disconnects", "closedByDeadline", "rejectedHTTP",
-	"threads", "threadPending", "threadCalls", "streamErrors", "authFailures",
+	"threads", "threadPending", "threadCalls", "streamErrors", "authFailures", "recordsDropped",
 }
+
+// After the counters of Stats, rn_stats fills the latency histogram (latency.Histogram):
+// the sum of every duration in microseconds, then the count of each bucket, one per
+// bound of LATENCY_BOUNDS_MICROS and one past the last.
 
 // AbortReasons maps an abort reason to the code and message JavaScript puts on
 // signal.reason (the answers are internal/protocol's).
@@ -224,8 +314,13 @@ func Constants() []byte {
 		"ANSWER_STREAM_ERROR": AnswerStreamError, "ANSWER_BODY_CREDIT": AnswerBodyCredit,
 		"REG_HEADER": RegHeader, "REG_LISTED": RegListed, "REG_MISSING": RegMissing,
 		"CHECK_AUTH": CheckAuth, "CHECK_ORIGIN": CheckOrigin,
-		"NOTICE_AUTH_FAILURE": NoticeAuthFailure,
-		"EXTRA_REQUEST_ID":    ExtraRequestID, "EXTRA_CONTEXT": ExtraContext,
+		"NOTICE_AUTH_FAILURE": NoticeAuthFailure, "NOTICE_ACCESS": NoticeAccess,
+		"ACCESS_HEADER": AccessHeader, "ACCESS_MAX_STRING": AccessMaxString,
+		"ACCESS_AT_TIME": AccessAtTime, "ACCESS_AT_DURATION": AccessAtDuration, "ACCESS_AT_BYTES_IN": AccessAtBytesIn,
+		"ACCESS_AT_BYTES_OUT": AccessAtBytesOut, "ACCESS_AT_STATUS": AccessAtStatus, "ACCESS_AT_REMOTE_PORT": AccessAtRemotePort,
+		"ACCESS_AT_KIND": AccessAtKind, "ACCESS_AT_LENGTHS": AccessAtLengths,
+		"LATENCY_BOUNDS_MICROS": latency.Bounds,
+		"EXTRA_REQUEST_ID":      ExtraRequestID, "EXTRA_CONTEXT": ExtraContext,
 		"EXTRA_RETURN_PAYLOAD": ExtraReturnPayload, "EXTRA_ORIGIN": ExtraOrigin,
 		"EXTRA_METHOD": ExtraMethod, "EXTRA_URL": ExtraURL, "EXTRA_PATH": ExtraPath,
 		"EXTRA_CODE": ExtraCode, "EXTRA_FILE_ID": ExtraFileID, "EXTRA_FILENAME": ExtraFilename,

@@ -1,12 +1,16 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"math"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	json "github.com/goccy/go-json"
@@ -66,7 +70,9 @@ func constValue(t *testing.T, name string) float64 {
 		"CallHeader": CallHeader, "ExtraHeader": ExtraHeader, "AnswerHeader": AnswerHeader,
 		"RegHeader": RegHeader, "RegListed": RegListed, "RegMissing": RegMissing,
 		"KindTask": KindTask, "KindEvent": KindEvent, "KindCheck": KindCheck, "KindAbort": KindAbort, "KindNotice": KindNotice,
-		"FlagHasInput": FlagHasInput, "CheckAuth": CheckAuth, "CheckOrigin": CheckOrigin, "NoticeAuthFailure": NoticeAuthFailure,
+		"FlagHasInput": FlagHasInput, "CheckAuth": CheckAuth, "CheckOrigin": CheckOrigin, "NoticeAuthFailure": NoticeAuthFailure, "NoticeAccess": NoticeAccess, "AccessHeader": AccessHeader, "AccessMaxString": AccessMaxString,
+		"AccessAtTime": AccessAtTime, "AccessAtDuration": AccessAtDuration, "AccessAtBytesIn": AccessAtBytesIn, "AccessAtBytesOut": AccessAtBytesOut,
+		"AccessAtStatus": AccessAtStatus, "AccessAtRemotePort": AccessAtRemotePort, "AccessAtKind": AccessAtKind, "AccessAtLengths": AccessAtLengths,
 		"AbortTimeout": AbortTimeout, "AbortDisconnect": AbortDisconnect, "AbortClosing": AbortClosing, "AbortShuttingDown": AbortShuttingDown, "AbortTooLarge": AbortTooLarge, "AbortBadHeader": AbortBadHeader,
 		"ExtraRequestID": ExtraRequestID, "ExtraContext": ExtraContext, "ExtraReturnPayload": ExtraReturnPayload,
 		"ExtraOrigin": ExtraOrigin, "ExtraMethod": ExtraMethod, "ExtraURL": ExtraURL, "ExtraPath": ExtraPath, "ExtraCode": ExtraCode,
@@ -151,4 +157,40 @@ func TestPutRecord(t *testing.T) {
 	x := rec[CallHeader+len(input):]
 	assert.EqualValues(t, ExtraRequestID, binary.LittleEndian.Uint32(x))
 	assert.Equal(t, "rid", string(x[ExtraHeader:ExtraHeader+3]))
+}
+
+func TestAppendAccessLayout(t *testing.T) {
+	long := bytes.Repeat([]byte("p"), AccessMaxString+10)
+	a := Access{
+		Time:     time.UnixMicro(1_700_000_000_123_456),
+		Duration: 1500 * time.Microsecond,
+		BytesIn:  1 << 40, BytesOut: 12,
+		Status: 404, Kind: KindEvent,
+		Method: []byte("POST"), Path: long, ID: []byte("app.ev"), RequestID: []byte("r-1"),
+		Remote: netip.MustParseAddrPort("[::ffff:127.0.0.1]:5001"),
+	}
+	rec := AppendAccess([]byte("x"), &a)[1:]
+	f := func(at int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(rec[at:])) }
+	assert.Equal(t, 1_700_000_000_123.456, f(0), "time in ms")
+	assert.Equal(t, 1.5, f(8), "duration in ms")
+	assert.Equal(t, float64(1<<40), f(16))
+	assert.Equal(t, 12.0, f(24))
+	assert.EqualValues(t, 404, binary.LittleEndian.Uint16(rec[32:]))
+	assert.EqualValues(t, 5001, binary.LittleEndian.Uint16(rec[34:]))
+	assert.EqualValues(t, KindEvent, rec[36])
+	var strs []string
+	at := AccessHeader
+	for i := 0; i < 5; i++ {
+		n := int(binary.LittleEndian.Uint16(rec[38+2*i:]))
+		strs = append(strs, string(rec[at:at+n]))
+		at += n
+	}
+	assert.Equal(t, len(rec), at, "the record ends after its strings")
+	assert.Equal(t, len(rec), AccessSize(rec))
+	assert.Equal(t, []string{"POST", string(long[:AccessMaxString]), "app.ev", "r-1", "127.0.0.1"}, strs, "strings, the path cut, the address unmapped")
+
+	none := AppendAccess(nil, &Access{Status: 200})
+	assert.Len(t, none, AccessHeader, "no strings, no remote")
+	buf := make([]byte, 0, 4096)
+	assert.Zero(t, testing.AllocsPerRun(50, func() { buf = AppendAccess(buf[:0], &a) }))
 }
