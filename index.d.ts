@@ -37,6 +37,40 @@ export interface AuthFailure {
   more?: number;
 }
 
+/**
+ * One answered request, as `onRequests` gets it: for access logs and metrics. Every
+ * request the server answered is there: calls, refusals (401, 403, 404, 413...),
+ * preflights and discovery; not the ones refused as malformed HTTP
+ * (`getStats().rejectedHTTP`).
+ */
+export interface RequestRecord {
+  /** When the request's head was read, in ms since the Unix epoch (as Date.now()). */
+  time: number;
+  method: string;
+  /** The path as received, without the query (at most 2048 bytes, one character per byte). */
+  path: string;
+  /** 'task' or 'event' when a handler was called, else undefined (answered by the server alone). */
+  kind: 'task' | 'event' | undefined;
+  /** The task or event id when a handler was called, else undefined. */
+  id: string | undefined;
+  /** The HTTP status answered (499: the client went away first). */
+  status: number;
+  /**
+   * Milliseconds from the request's head read to the answer handed to the connection; for
+   * a streamed answer, to the stream's end (written, cut or abandoned).
+   */
+  durationMs: number;
+  /** Request body bytes the server read. */
+  bytesIn: number;
+  /** Response body bytes sent (a streamed answer: every byte of the stream written). */
+  bytesOut: number;
+  /** The client's IP address (IPv4-mapped IPv6 shown as IPv4), undefined when not TCP. */
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  /** Runner protocol: the request's x-runner-request-id (the client's, or the one generated). */
+  requestId: string | undefined;
+}
+
 /** Runner-style CORS configuration (the same shape as runner's `http.cors`). */
 export interface CorsConfig {
   /**
@@ -143,6 +177,16 @@ export interface TunnelConfig {
    * the error's message, see README). A hook that throws becomes a process warning.
    */
   onHandlerError?: (error: unknown, call: { kind: 'task' | 'event'; id: string | undefined; requestId: string | undefined }) => void;
+  /**
+   * Told of every answered request (see RequestRecord), in batches: Go records each
+   * answer and hands the records over with the bridge's next exchange (at most a quarter
+   * of a second later when the server is idle), so logging adds no wake-up per request.
+   * Without this hook no record is made. At most 1 MiB of records waits for the
+   * JavaScript thread: past it records are dropped, counted in `info.dropped` (since the
+   * previous batch) and `getStats().recordsDropped`. Records still waiting at close()
+   * are delivered before it resolves. A hook that throws becomes a process warning.
+   */
+  onRequests?: (records: RequestRecord[], info: { dropped: number }) => void;
   /** Answer the discovery route 404. Default false. */
   disableDiscovery?: boolean;
   /**
@@ -248,6 +292,29 @@ export interface TunnelStats {
    * counted in the `more` of the failure reported before it.
    */
   authFailures: number;
+  /** Records `onRequests` did not get because too many waited for the JavaScript thread. */
+  recordsDropped: number;
+  /**
+   * How long answers took (as `RequestRecord.durationMs`), every answered request counted,
+   * whether or not `onRequests` is set: a histogram to read percentiles from or to export
+   * (Prometheus, OpenTelemetry). Shared by the threads of a reusePort port.
+   */
+  latency: LatencyHistogram;
+}
+
+/** Counts of durations by bucket; `counts[i]` is the number of durations in bucket i. */
+export interface LatencyHistogram {
+  /**
+   * Upper bounds of the buckets in ms, ascending, inclusive (Prometheus' `le`):
+   * [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000].
+   */
+  boundsMs: number[];
+  /** One count per bound, then the count of longer durations (not cumulative). */
+  counts: number[];
+  /** All durations counted. */
+  count: number;
+  /** Their sum, in ms (microsecond resolution). */
+  sumMs: number;
 }
 
 export type TaskHandler = (input: any, ctx: CallContext) => any | Promise<any>;

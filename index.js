@@ -93,6 +93,7 @@ class TunnelServer {
       authValidator: config.authValidator,
       onAuthFailure: config.onAuthFailure,
       onHandlerError: config.onHandlerError,
+      onRequests: config.onRequests,
       corsOrigin: originChooser(config.cors && config.cors.origin),
     };
   }
@@ -304,11 +305,22 @@ class TunnelServer {
    * @returns {import('./index').TunnelStats}
    */
   getStats() {
-    if (this.#handle === 0 && this.#finalStats !== null) return { ...this.#finalStats };
-    const values = new BigUint64Array(W.STATS.length);
+    if (this.#handle === 0 && this.#finalStats !== null) return copyStats(this.#finalStats);
+    const bounds = W.LATENCY_BOUNDS_MICROS;
+    const values = new BigUint64Array(W.STATS.length + 2 + bounds.length);
     if (this.#handle !== 0) native.stats(this.#handle, values);
     const stats = {};
     W.STATS.forEach((name, i) => { stats[name] = Number(values[i]); });
+    // After the counters, the latency histogram: the sum (µs), then each bucket's count.
+    const at = W.STATS.length;
+    const counts = [];
+    let count = 0;
+    for (let i = 0; i <= bounds.length; i++) {
+      const n = Number(values[at + 1 + i]);
+      counts.push(n);
+      count += n;
+    }
+    stats.latency = { boundsMs: bounds.map((us) => us / 1000), counts, count, sumMs: Number(values[at]) / 1000 };
     return stats;
   }
 
@@ -316,6 +328,12 @@ class TunnelServer {
   set [kTestOnlyFaults](faults) {
     this.#dispatcher.faults = faults;
   }
+}
+
+/** A copy of stats that shares nothing with it (callers may change theirs). */
+function copyStats(stats) {
+  const l = stats.latency;
+  return { ...stats, latency: { ...l, boundsMs: [...l.boundsMs], counts: [...l.counts] } };
 }
 
 module.exports = { TunnelServer, HandlerError, startWorkers };

@@ -17,15 +17,26 @@
 import type * as Runner from '@bluelibs/runner';
 import type { IResource } from '@bluelibs/runner';
 import type { NodeExposureHttpConfig, nodeExposure } from '@bluelibs/runner/node';
-import type { TunnelServer } from './index';
+import type { TunnelServer, TunnelConfig } from './index';
+
+/**
+ * The runner-native settings nativeExposure takes in `http` beside runner's own members
+ * (taskTimeoutMs, maxInFlight, reusePort, the timeouts and limits, onRequests,
+ * onHandlerError...): every TunnelConfig field but those nativeExposure sets itself
+ * from runner's members (setting one of them is refused at boot, naming where it lives).
+ */
+export type NativeHttpSettings = Partial<Omit<TunnelConfig,
+  'protocol' | 'exposure' | 'port' | 'host' | 'maxBodySize' | 'multipart' | 'corsOrigins'
+  | 'serializer' | 'authValidator' | 'onAuthFailure' | 'cors' | 'auth' | 'disableDiscovery' | 'basePath'>>;
 
 /**
  * nodeExposure's http config, as nativeExposure takes it: basePath, listen (required:
  * runner-native serves its own port; host defaults to "127.0.0.1"), auth, cors,
  * limits.json.maxSize, limits.multipart (file uploads), disableDiscovery,
- * dangerouslyAllowOpenExposure. `server` (attach to an http.Server) is not supported.
+ * dangerouslyAllowOpenExposure; and runner-native's settings (NativeHttpSettings).
+ * `server` (attach to an http.Server) is not supported.
  */
-export type NativeExposureHttpConfig = Omit<NodeExposureHttpConfig, 'server' | 'listen'> & {
+export type NativeExposureHttpConfig = Omit<NodeExposureHttpConfig, 'server' | 'listen'> & NativeHttpSettings & {
   listen: { port: number; host?: string };
   server?: never;
 };

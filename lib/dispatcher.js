@@ -177,6 +177,46 @@ class CallContext {
  * origin, method, url, path, code, fileId, filename, filenameCharset, fileType});
  * absent ones stay undefined. A filename stays bytes (its charset says how to read it).
  */
+/**
+ * Decodes access records (internal/wire Access) into the objects onRequests gets.
+ * @returns {import('../index').RequestRecord[]}
+ */
+function readAccess(buf, start, end) {
+  const records = [];
+  let off = start;
+  while (off + W.ACCESS_HEADER <= end) {
+    const lengths = off + W.ACCESS_AT_LENGTHS;
+    let from = off + W.ACCESS_HEADER;
+    let to = from + buf.readUInt16LE(lengths);
+    const method = buf.latin1Slice(from, to);
+    from = to; to += buf.readUInt16LE(lengths + 2);
+    const path = buf.latin1Slice(from, to);
+    from = to; to += buf.readUInt16LE(lengths + 4);
+    const id = to > from ? buf.utf8Slice(from, to) : undefined;
+    from = to; to += buf.readUInt16LE(lengths + 6);
+    const requestId = to > from ? buf.latin1Slice(from, to) : undefined;
+    from = to; to += buf.readUInt16LE(lengths + 8);
+    const remoteAddress = to > from ? buf.latin1Slice(from, to) : undefined;
+    const kind = buf[off + W.ACCESS_AT_KIND];
+    records.push({
+      time: buf.readDoubleLE(off + W.ACCESS_AT_TIME),
+      method,
+      path,
+      kind: kind === W.KIND_TASK ? 'task' : kind === W.KIND_EVENT ? 'event' : undefined,
+      id,
+      status: buf.readUInt16LE(off + W.ACCESS_AT_STATUS),
+      durationMs: buf.readDoubleLE(off + W.ACCESS_AT_DURATION),
+      bytesIn: buf.readDoubleLE(off + W.ACCESS_AT_BYTES_IN),
+      bytesOut: buf.readDoubleLE(off + W.ACCESS_AT_BYTES_OUT),
+      remoteAddress,
+      remotePort: remoteAddress === undefined ? undefined : buf.readUInt16LE(off + W.ACCESS_AT_REMOTE_PORT),
+      requestId,
+    });
+    off = to;
+  }
+  return records;
+}
+
 function readExtras(buf, start, end) {
   const out = {};
   let off = start;
@@ -334,7 +374,8 @@ class Dispatcher {
         } else if (kind === W.KIND_CHECK) {
           this.check(id, aux, readExtras(buf, inputEnd, off));
         } else if (kind === W.KIND_NOTICE) {
-          this.notice(aux, slot, readExtras(buf, inputEnd, off), id);
+          if (aux === W.NOTICE_ACCESS) this.requests(buf, start, inputEnd, id);
+          else this.notice(aux, slot, readExtras(buf, inputEnd, off), id);
         }
       } catch (err) {
         // Whatever went wrong belongs to this record alone: answer it, keep going.
@@ -489,6 +530,22 @@ class Dispatcher {
       try {
         this.options.onAuthFailure(info);
       } catch (_) { /* a logger's failure is not the server's */ }
+    }
+  }
+
+  /**
+   * A batch of access records (internal/wire Access) for onRequests; dropped: how many
+   * Go dropped before it because too many waited. A hook that throws is reported as a
+   * process warning: it never stalls the bridge.
+   */
+  requests(buf, start, end, dropped) {
+    const hook = this.options.onRequests;
+    if (!hook) return;
+    const records = readAccess(buf, start, end);
+    try {
+      hook(records, { dropped });
+    } catch (err) {
+      process.emitWarning(`runner-native: onRequests threw: ${messageOf(err, 'unknown error')}`);
     }
   }
 
