@@ -326,8 +326,10 @@ describe('one source of truth', () => {
     for (const name of used) assert.notStrictEqual(W[name], undefined, `W.${name} is not exported by Go`);
   });
 
-  it('getStats() names are Go\'s, in Go\'s order', async () => {
-    assert.deepStrictEqual(Object.keys(new TunnelServer({ port: 0 }).getStats()), W.STATS);
+  it('getStats() names are Go\'s, in Go\'s order, then the latency histogram', async () => {
+    const stats = new TunnelServer({ port: 0 }).getStats();
+    assert.deepStrictEqual(Object.keys(stats), [...W.STATS, 'latency']);
+    assert.deepStrictEqual(stats.latency.boundsMs, W.LATENCY_BOUNDS_MICROS.map((us) => us / 1000));
   });
 
   it('config errors come from Go with the class and message of the field', () => {

@@ -6,6 +6,7 @@ const { r, run, globals, createHttpClient, nodeExposure } = require('@bluelibs/r
 const { nativeExposure } = require('../../runner');
 const http = require('http');
 const { clientSerializer, startApp, probe } = require('./app');
+const { waitFor } = require('../helpers');
 
 const add = r.task('life.add').run(async (i) => i.a + i.b).build();
 const tunnel = r.resource('life.tunnel').tags([globals.tags.tunnel]).init(async () => ({ mode: 'server', tasks: [add.id] })).build();
@@ -50,6 +51,26 @@ describe('nativeExposure lifecycle', function () {
       const client = createHttpClient({ baseUrl: `http://127.0.0.1:${value.port}/__runner`, auth: { token: 't' }, serializer: clientSerializer() });
       assert.strictEqual(await client.task(add.id, { a: 1, b: 2 }), 3);
       assert.ok(value.server.getStats().requests >= 1, 'the TunnelServer is there for its stats');
+    } finally {
+      await rt.dispose();
+    }
+  });
+
+  it('takes onRequests in http: runner\'s client calls are recorded with their task id and request id; getStats() has the latency histogram', async () => {
+    const records = [];
+    const rt = await run(appWith({ listen: { port: 0 }, auth: { token: 't' }, onRequests: (batch) => records.push(...batch) }), quiet);
+    try {
+      const value = rt.getResourceValue(nativeExposure);
+      const client = createHttpClient({ baseUrl: `http://127.0.0.1:${value.port}/__runner`, auth: { token: 't' }, serializer: clientSerializer() });
+      assert.strictEqual(await client.task(add.id, { a: 1, b: 2 }), 3);
+      const anonymous = await fetch(`http://127.0.0.1:${value.port}/__runner/task/${add.id}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      assert.strictEqual(anonymous.status, 401);
+      await waitFor(() => records.length >= 2);
+      const [call, refused] = records;
+      assert.deepStrictEqual([call.kind, call.id, call.status], ['task', add.id, 200]);
+      assert.match(call.requestId, /^[0-9a-f-]{36}$/, 'the request id runner\'s exposure would log');
+      assert.deepStrictEqual([refused.kind, refused.status], [undefined, 401]);
+      assert.strictEqual(value.server.getStats().latency.count, 2);
     } finally {
       await rt.dispose();
     }
