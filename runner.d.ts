@@ -17,6 +17,8 @@
 import type * as Runner from '@bluelibs/runner';
 import type { IResource } from '@bluelibs/runner';
 import type { NodeExposureHttpConfig, nodeExposure } from '@bluelibs/runner/node';
+import type { Readable, Writable } from 'stream';
+import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders } from 'http';
 import type { TunnelServer, TunnelConfig } from './index';
 
 /**
@@ -57,6 +59,65 @@ export interface NativeExposureValue {
   readonly server: TunnelServer | null;
   /** Stops serving: every accepted request is answered, then the port is released. */
   close(): Promise<void>;
+}
+
+/** `req.socket` under nativeExposure: the client, as Node's socket gives it. */
+export interface NativeExposureSocket {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  readonly remoteFamily?: string;
+}
+
+/**
+ * `useExposureContext().req` as both exposures provide it: under nativeExposure a
+ * Readable (the raw body for application/octet-stream, else already at its end, as
+ * runner's is once it read the input) with the IncomingMessage members runner tasks
+ * read. Node's IncomingMessage fits it, so `const ctx: NativeExposureContext =
+ * useExposureContext()` compiles and then offers only what nativeExposure provides.
+ */
+export interface NativeExposureRequest extends Readable {
+  readonly method?: string;
+  /** The request target as received (path and query). */
+  readonly url?: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly socket: NativeExposureSocket;
+}
+
+/**
+ * `useExposureContext().res` as both exposures provide it: under nativeExposure a
+ * Writable carried over the streamed-answer path (runner's "response hijack"): the first
+ * write, writeHead, flushHeaders or end commits the status and headers; the task's
+ * return value is then ignored, as under nodeExposure.
+ */
+export interface NativeExposureResponse extends Writable {
+  statusCode: number;
+  statusMessage: string;
+  readonly headersSent: boolean;
+  setHeader(name: string, value: number | string | readonly string[]): this;
+  getHeader(name: string): number | string | string[] | undefined;
+  getHeaders(): OutgoingHttpHeaders;
+  getHeaderNames(): string[];
+  hasHeader(name: string): boolean;
+  removeHeader(name: string): void;
+  writeHead(statusCode: number, statusMessage?: string, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
+  flushHeaders(): void;
+}
+
+/**
+ * What `useExposureContext()` gives a task, typed as nativeExposure provides it (runner
+ * types it with Node's classes, of which nativeExposure has what is listed here):
+ * `const { req, res, signal }: NativeExposureContext = useExposureContext();`
+ */
+export interface NativeExposureContext {
+  req: NativeExposureRequest;
+  res: NativeExposureResponse;
+  url: URL;
+  basePath: string;
+  headers: IncomingHttpHeaders;
+  method?: string;
+  /** Aborts when the client goes away or close() reaches its deadline, with runner's cancellation error. */
+  signal: AbortSignal;
 }
 
 type DependenciesOf<R> = R extends IResource<any, any, infer D, any, any, any, any> ? D : never;

@@ -115,4 +115,4 @@ function authConfig(auth) {
   return out;
 }
 
-module.exports = { tunnelConfig, resolveBasePath, DEFAULT_HOST };
+module.exports = { tunnelConfig, resolveBasePath, DEFAULT_HOST, OWNED, RUNNER_KEYS };

@@ -138,6 +138,19 @@ describe('nativeExposure lifecycle', function () {
     }
   });
 
+  it('runner.d.ts types the settings http takes: NativeHttpSettings leaves out exactly the TunnelConfig keys nativeExposure sets or maps from runner\'s members', () => {
+    const fs = require('fs');
+    const path = require('path');
+    const { OWNED, RUNNER_KEYS } = require('../../lib/runner/config');
+    const dts = fs.readFileSync(path.join(__dirname, '..', '..', 'runner.d.ts'), 'utf8');
+    const omitted = /NativeHttpSettings = Partial<Omit<TunnelConfig,([^>]*)>>/.exec(dts);
+    assert.ok(omitted, 'NativeHttpSettings is declared');
+    const typed = new Set([...omitted[1].matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1]));
+    // TunnelConfig keys that are also runner's own members (same name, runner's meaning).
+    const shared = [...RUNNER_KEYS].filter((k) => ['cors', 'auth', 'disableDiscovery', 'basePath'].includes(k));
+    assert.deepStrictEqual([...typed].sort(), [...Object.keys(OWNED), ...shared].sort());
+  });
+
   it('takes a port given as a string of digits (process.env.PORT), as Node\'s listen does', async () => {
     const holder = net.createServer();
     await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));

@@ -1,7 +1,8 @@
 // Type-checked by `npm run test:types`: nativeExposure is used exactly as nodeExposure.
 import { r, run, globals, Serializer } from '@bluelibs/runner';
 import { nodeExposure } from '@bluelibs/runner/node';
-import { nativeExposure, NativeExposureValue } from '../../runner';
+import { nativeExposure, NativeExposureValue, NativeExposureContext } from '../../runner';
+import { useExposureContext } from '@bluelibs/runner/node';
 import { TunnelServer, HandlerError, CallContext } from '../..';
 
 const add = r.task('app.tasks.add').run(async (input: { a: number; b: number }) => input.a + input.b).build();
@@ -55,4 +56,18 @@ export async function protocolRunner(): Promise<void> {
   const e = new HandlerError('x');
   const status: number = e.status;
   console.log(status, e.code);
+}
+
+// runner types useExposureContext() with Node's classes; NativeExposureContext is what
+// nativeExposure provides of them, and runner's value fits it without a cast.
+export function typedContext(): void {
+  const ctx: NativeExposureContext = useExposureContext();
+  const address: string | undefined = ctx.req.socket.remoteAddress;
+  ctx.res.writeHead(200, { 'content-type': 'text/plain' }).end(address);
+  // @ts-expect-error nativeExposure's req has no httpVersion: only what it provides is typed
+  void ctx.req.httpVersion;
+  // runner-native's settings in http, checked by Go at boot; the ones nativeExposure owns are not typed there
+  nativeExposure.with({ http: { listen: { port: 0 }, taskTimeoutMs: 200, reusePort: true, onRequests: (records) => console.log(records.length) } });
+  // @ts-expect-error port lives in http.listen
+  nativeExposure.with({ http: { listen: { port: 0 }, port: 1 } });
 }

@@ -61,6 +61,22 @@ async function additions(): Promise<void> {
   const family: 'IPv4' | 'IPv6' | undefined = callCtx.remoteFamily;
   void closing, client, family, (callCtx.remotePort ?? 0) + 1;
   const stats: TunnelStats = server.getStats();
+  const { boundsMs, counts, count, sumMs } = stats.latency;
+  const mean: number = count > 0 ? sumMs / count : 0;
+  void boundsMs.length, counts[counts.length - 1], mean, stats.recordsDropped + stats.authFailures;
+  const logged = new TunnelServer({
+    port: 0,
+    onRequests: (records, { dropped }) => {
+      for (const r of records) {
+        const kind: 'task' | 'event' | undefined = r.kind;
+        const line = `${new Date(r.time).toISOString()} ${r.remoteAddress ?? '-'}:${r.remotePort ?? 0} ${r.method} ${r.path} ${r.id ?? '-'} ${r.status} ${r.durationMs.toFixed(3)}ms ${r.bytesIn}/${r.bytesOut} ${r.requestId ?? ''} ${kind}`;
+        console.log(line);
+      }
+      if (dropped > 0) console.warn(`${dropped} records dropped`);
+    },
+    onHandlerError: (error, call) => console.error(call.kind, call.id, call.requestId, error),
+  });
+  void logged;
   console.log(port, stats.requests, stats.pending, stats.timeouts, stats.closedByDeadline);
   server.closeIdleConnections();
   await server.close({ timeoutMs: 1000 });
