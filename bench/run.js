@@ -57,6 +57,8 @@ const goBinary = path.join(root, 'build', 'bench', 'runner-go');
 const SERVERS = {
   native: { label: 'runner-native', cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
   'native-lowmem': { label: 'runner-native, reduceMemoryUsage', env: { REDUCE_MEMORY: '1' }, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
+  // What onRequests costs: the scenarios where the bridge's cost per request shows most.
+  'native-logged': { label: 'runner-native, onRequests (a record per request)', only: ['small', 'sequential', 'pipelined'], env: { ACCESS_LOG: '1' }, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
   'native-2t': { label: 'runner-native, 2 JS threads', threads: true, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native-threads.js')]] },
   'node-http': { label: 'node:http', groups: ['seed', 'stream'], cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-http.js')]] },
   'node-cluster': { label: 'node:cluster, 2 node:http workers', threads: true, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-cluster.js')]] },
@@ -119,8 +121,9 @@ function runnerApp(extraArgs = []) {
 /** The groups of scenarios a server takes part in (default: the seed protocol's). */
 const groupsOf = (name) => SERVERS[name].groups || ['seed'];
 
-/** The scenarios a server takes part in: its groups'. */
-const scenariosOf = (name, scenarios) => scenarios.filter((sc) => groupsOf(name).includes(sc.group || 'seed'));
+/** The scenarios a server takes part in: its groups', or only the ones it names. */
+const scenariosOf = (name, scenarios) => scenarios.filter((sc) => groupsOf(name).includes(sc.group || 'seed')
+  && (!SERVERS[name].only || SERVERS[name].only.includes(sc.name)));
 
 function parseArgs(list) {
   const out = {};
