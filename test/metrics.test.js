@@ -60,7 +60,8 @@ describe('metrics with prom-client, scraped over HTTP', function () {
     for (const [series, expected] of cases) assert.strictEqual(sample(text, series), expected, series);
     assert.match(text, /# TYPE runner_native_latency_seconds histogram/);
     assert.match(text, /# TYPE runner_request_duration_seconds histogram/);
-    assert.ok(sample(text, 'runner_native_latency_seconds_sum') > 0);
+    const sum = sample(text, 'runner_native_latency_seconds_sum');
+    assert.ok(process.platform === 'win32' ? sum >= 0 : sum > 0, 'a coarse clock (Windows under Wine) may see 0');
     const buckets = [...text.matchAll(/^runner_native_latency_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => Number(m[2]));
     assert.strictEqual(buckets.length, 17);
     assert.ok(buckets.every((n, i) => i === 0 || n >= buckets[i - 1]), 'cumulative buckets');
@@ -71,7 +72,8 @@ describe('metrics with prom-client, scraped over HTTP', function () {
 describe('the access-log example', function () {
   this.timeout(60000);
 
-  it('writes one JSON line per answered request, and the last ones before it exits on SIGTERM', async () => {
+  // Windows has no SIGTERM to catch: kill() ends the process at once.
+  (process.platform === 'win32' ? it.skip : it)('writes one JSON line per answered request, and the last ones before it exits on SIGTERM', async () => {
     let child;
     const done = runChild(undefined, { file: 'examples/access-log.js', env: { PORT: '0', HOST: '127.0.0.1' }, timeoutMs: 30000, onSpawn: (c) => { child = c; } });
     let stderr = '';

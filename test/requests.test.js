@@ -74,7 +74,8 @@ describe('onRequests: a record of every answered request', function () {
       assert.strictEqual(rec.remoteAddress, '127.0.0.1', path);
       assert.strictEqual(rec.requestId, undefined, 'the seed protocol has no request id');
       assert.ok(rec.time >= t0 - 1 && rec.time <= Date.now(), `${path}: time is when it was read`);
-      assert.ok(rec.durationMs > 0, `${path}: a duration`);
+      // At least 0: a coarse clock (Windows under Wine) can make a fast answer take 0 ms.
+      assert.ok(rec.durationMs >= 0 && rec.durationMs < 60000, `${path}: a duration`);
     }
   });
 
@@ -133,7 +134,8 @@ describe('getStats().latency: how long answers took', function () {
     const { latency, recordsDropped } = s.getStats();
     assert.strictEqual(latency.count, 11, 'calls and refusals alike');
     assert.strictEqual(latency.counts.reduce((a, b) => a + b, 0), 11);
-    assert.ok(latency.sumMs > 0);
+    // Windows' clock (under Wine) can be too coarse to see these fast answers take any time.
+    assert.ok(process.platform === 'win32' ? latency.sumMs >= 0 : latency.sumMs > 0);
     assert.strictEqual(recordsDropped, 0);
     await s.close();
     const after = s.getStats().latency;
