@@ -125,4 +125,64 @@ function serveOneTask(project) {
   });
 }
 
-module.exports = { dist, version, tarball, scratchProject, removeScratchProjects, npm, npmInstall, runNode, serveOneTask, qemuSysroot };
+/** The server Wine runs: it closes itself once its first request was answered (onRequests). */
+const WINE_SERVER = `
+const { TunnelServer } = require('@bluelibs/runner-native');
+const server = new TunnelServer({ port: 0, host: '127.0.0.1', onRequests: () => server.close().then(() => console.log('closed')) });
+server.registerTask('app.tasks.add', async (input) => ({ sum: input.a + input.b, platform: process.platform, arch: process.arch }));
+server.listen().then(() => console.log('port ' + server.port));`;
+
+/**
+ * Under Wine, with the Windows node.exe (scripts/tools.js): npm (this npm's npm-cli.js) installs
+ * the tarballs into a fresh project, offline and with --ignore-scripts (no sh under Wine), then
+ * a server with the installed package answers one task over HTTP from this process and exits
+ * by itself. Wine loses a Windows process's writes to a pipe, so its output goes to files,
+ * polled for the port.
+ * @returns {Promise<{install: string, status: number, body: object, exit: string, stderr: string}>}
+ */
+async function wineInstallAndServe(tarballs) {
+  const { wineBinary, wineEnv, prefix } = require('../../scripts/wine');
+  const { nodeWinX64 } = require('../../scripts/tools');
+  const wine = wineBinary();
+  const env = { ...wineEnv(prefix(wine)), PATH: process.env.PATH };
+  const node = nodeWinX64();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-native-dist-wine-'));
+  scratchDirs.add(dir);
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+  const file = (name) => path.join(dir, name);
+  const run = (args, out, err) => {
+    const outFd = fs.openSync(file(out), 'w');
+    const errFd = fs.openSync(file(err), 'w');
+    try {
+      return spawn(wine, [node, ...args], { cwd: dir, env, stdio: ['ignore', outFd, errFd] });
+    } finally {
+      fs.closeSync(outFd);
+      fs.closeSync(errFd);
+    }
+  };
+  const exited = (child) => new Promise((resolve, reject) => { child.on('error', reject); child.on('exit', (code) => resolve(code)); });
+  try {
+    const code = await exited(run([npmCli, 'install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], 'npm.out', 'npm.err'));
+    const install = fs.readFileSync(file('npm.out'), 'utf8') + fs.readFileSync(file('npm.err'), 'utf8');
+    assert.strictEqual(code, 0, install);
+    fs.writeFileSync(file('serve.js'), WINE_SERVER);
+    const server = exited(run(['serve.js'], 'serve.out', 'serve.err'));
+    let port;
+    let early;
+    server.then((c) => { early = c; });
+    while (port === undefined) {
+      if (early !== undefined) throw new Error(`the server exited (${early}) before listening: ${fs.readFileSync(file('serve.err'), 'utf8')}`);
+      const match = /port (\d+)/.exec(fs.readFileSync(file('serve.out'), 'utf8'));
+      if (match) port = Number(match[1]);
+      else await new Promise((resolve) => setTimeout(resolve, 50)); // polls the file for the port
+    }
+    const res = await post(port, '/__runner/task/app.tasks.add', { input: { a: 5, b: 3 } });
+    const exit = await server;
+    const out = fs.readFileSync(file('serve.out'), 'utf8').trim().split('\n');
+    return { install, status: res.status, body: JSON.parse(res.text), exit: `${out[out.length - 1]}\nexit ${exit}`, stderr: fs.readFileSync(file('serve.err'), 'utf8') };
+  } finally {
+    spawnSync('wineserver', ['-k'], { env }); // ends this prefix's Wine processes, nothing else
+  }
+}
+
+module.exports = { dist, version, tarball, scratchProject, removeScratchProjects, npm, npmInstall, runNode, serveOneTask, wineInstallAndServe, qemuSysroot };

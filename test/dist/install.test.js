@@ -5,7 +5,7 @@
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
-const { tarball, scratchProject, removeScratchProjects, npm, npmInstall, runNode, serveOneTask } = require('./helpers');
+const { tarball, scratchProject, removeScratchProjects, npm, npmInstall, runNode, serveOneTask, wineInstallAndServe } = require('./helpers');
 const { nodeArm64 } = require('../../scripts/tools');
 const { PLATFORMS, hostKey, describe: platformName } = require('../../lib/platforms');
 
@@ -40,6 +40,16 @@ describe('install from the tarballs, no Go or compiler on PATH', function () {
     assertInstalled(npmInstall(project, ['--ignore-scripts', tarball(), tarball('linux-arm64-gnu')]));
     const res = await serveOneTask(project);
     assert.deepStrictEqual({ status: res.status, body: res.body, code: res.code }, { status: 200, body: { ok: true, result: { sum: 8, arch: 'arm64' } }, code: 0 }, res.stderr);
+  });
+
+  it('win32-x64 under Wine: the Windows node.exe runs npm, installs the tarballs, requires the package by name, a task answers over HTTP', async function () {
+    // For x64 Linux hosts, where CI has Wine (npm run test:wine made its prefix first);
+    // RUNNER_NATIVE_SKIP_WINE=1 where another job runs it. Windows runners install for real.
+    if (host !== 'linux-x64-gnu' || process.env.RUNNER_NATIVE_SKIP_WINE === '1') this.skip();
+    this.timeout(600000);
+    const res = await wineInstallAndServe([tarball(), tarball('win32-x64')]);
+    assert.match(res.install, /added 2 packages/, res.install);
+    assert.deepStrictEqual({ status: res.status, body: res.body, exit: res.exit }, { status: 200, body: { ok: true, result: { sum: 8, platform: 'win32', arch: 'x64' } }, exit: 'closed\nexit 0' }, res.stderr);
   });
 
   it('with install scripts, the install hook checks the platform package and the install succeeds', () => {
