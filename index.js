@@ -42,10 +42,10 @@ function encodeRegistrations(regs) {
   let off = 0;
   for (const r of regs) {
     const n = buf.write(r.id, off + W.REG_HEADER, 'utf8');
-    buf[off] = r.kind;
-    buf[off + 1] = (r.listed ? W.REG_LISTED : 0) | (r.missing ? W.REG_MISSING : 0);
-    buf.writeUInt16LE(n, off + 2);
-    buf.writeInt32LE(r.slot, off + 4);
+    buf[off + W.REG_AT_KIND] = r.kind;
+    buf[off + W.REG_AT_FLAGS] = (r.listed ? W.REG_LISTED : 0) | (r.missing ? W.REG_MISSING : 0);
+    buf.writeUInt16LE(n, off + W.REG_AT_ID_LEN);
+    buf.writeInt32LE(r.slot, off + W.REG_AT_SLOT);
     off += W.REG_HEADER + n;
   }
   return buf;

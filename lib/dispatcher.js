@@ -221,8 +221,8 @@ function readExtras(buf, start, end) {
   const out = {};
   let off = start;
   while (off + W.EXTRA_HEADER <= end) {
-    const tag = buf.readUInt32LE(off);
-    const len = buf.readUInt32LE(off + 4);
+    const tag = buf.readUInt32LE(off + W.EXTRA_AT_TAG);
+    const len = buf.readUInt32LE(off + W.EXTRA_AT_LEN);
     const from = off + W.EXTRA_HEADER;
     const text = buf.toString('utf8', from, from + len);
     off = from + len;
@@ -339,13 +339,13 @@ class Dispatcher {
     const buf = this.in;
     let off = 0;
     while (off + W.CALL_HEADER <= length) {
-      const id = buf.readUInt32LE(off);
-      const kind = buf[off + 4];
-      const flags = buf[off + 5];
-      const aux = buf.readUInt16LE(off + 6);
-      const slot = buf.readUInt32LE(off + 8);
-      const inputLen = buf.readUInt32LE(off + 12);
-      const extraLen = buf.readUInt32LE(off + 16);
+      const id = buf.readUInt32LE(off + W.CALL_AT_ID);
+      const kind = buf[off + W.CALL_AT_KIND];
+      const flags = buf[off + W.CALL_AT_FLAGS];
+      const aux = buf.readUInt16LE(off + W.CALL_AT_AUX);
+      const slot = buf.readUInt32LE(off + W.CALL_AT_SLOT);
+      const inputLen = buf.readUInt32LE(off + W.CALL_AT_INPUT_LEN);
+      const extraLen = buf.readUInt32LE(off + W.CALL_AT_EXTRA_LEN);
       const start = off + W.CALL_HEADER;
       const inputEnd = start + inputLen;
       off = inputEnd + extraLen;
@@ -624,14 +624,14 @@ class Dispatcher {
     }
     if (err && Number.isInteger(err.httpCode)) { flags |= W.FLAG_HAS_HTTP_CODE; httpCode = err.httpCode; }
     let worst = W.ANSWER_HEADER;
-    for (const p of parts) worst += 4 + p.length * 3;
+    for (const p of parts) worst += W.FIELD_LEN + p.length * 3;
     const at = this.reserve(worst);
     const out = this.out;
     let pos = at + W.ANSWER_HEADER;
     for (const p of parts) {
-      const n = out.write(p, pos + 4, 'utf8');
+      const n = out.write(p, pos + W.FIELD_LEN, 'utf8');
       out.writeUInt32LE(n, pos);
-      pos += 4 + n;
+      pos += W.FIELD_LEN + n;
     }
     this.header(at, id, W.ANSWER_ERROR, flags, status, pos - at - W.ANSWER_HEADER, httpCode);
     this.outLength = pos;
@@ -673,12 +673,12 @@ class Dispatcher {
 
   header(at, id, kind, flags, status, length, httpCode) {
     const out = this.out;
-    out.writeUInt32LE(id, at);
-    out[at + 4] = kind;
-    out[at + 5] = flags;
-    out.writeUInt16LE(status, at + 6);
-    out.writeUInt32LE(length, at + 8);
-    out.writeUInt32LE(httpCode, at + 12);
+    out.writeUInt32LE(id, at + W.ANSWER_AT_ID);
+    out[at + W.ANSWER_AT_KIND] = kind;
+    out[at + W.ANSWER_AT_FLAGS] = flags;
+    out.writeUInt16LE(status, at + W.ANSWER_AT_STATUS);
+    out.writeUInt32LE(length, at + W.ANSWER_AT_LEN);
+    out.writeUInt32LE(httpCode, at + W.ANSWER_AT_HTTP_CODE);
   }
 
   /** Makes room for size bytes at the end of the answer buffer; returns where they start. */

@@ -210,13 +210,13 @@ function encodeHeaders(contentType, headers) {
   let size = 0;
   for (let i = 0; i < parts.length; i++) {
     parts[i] = parts[i].replace(BEYOND_LATIN1, '\0');
-    size += 4 + parts[i].length;
+    size += W.FIELD_LEN + parts[i].length;
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (const p of parts) {
     out.writeUInt32LE(p.length, at);
-    at += 4;
+    at += W.FIELD_LEN;
     at += out.write(p, at, 'latin1');
   }
   return out;

@@ -183,9 +183,9 @@ func decodeRegistrations(b []byte) ([]registry.Registration, bool) {
 		if len(b) < wire.RegHeader {
 			return nil, false
 		}
-		kind, flags := b[0], b[1]
-		n := int(binary.LittleEndian.Uint16(b[2:]))
-		slot := int32(binary.LittleEndian.Uint32(b[4:]))
+		kind, flags := b[wire.RegAtKind], b[wire.RegAtFlags]
+		n := int(binary.LittleEndian.Uint16(b[wire.RegAtIDLen:]))
+		slot := int32(binary.LittleEndian.Uint32(b[wire.RegAtSlot:]))
 		if len(b) < wire.RegHeader+n || route.FromWire(kind) == route.None {
 			return nil, false
 		}

@@ -23,7 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bluelibs/runner-native/internal/multipart"
 	"github.com/bluelibs/runner-native/internal/protocol"
 	"github.com/bluelibs/runner-native/internal/server"
 	"github.com/bluelibs/runner-native/internal/wire"
@@ -358,10 +357,7 @@ func (p *Port) expire(w *waiter, id uint32, reason uint16) bool {
 		p.aborts = append(p.aborts, abortNote{id, reason})
 		wake = p.arm()
 	}
-	p.mu.Unlock()
-	if wake {
-		p.wake()
-	}
+	p.unlockWaking(wake)
 	return true
 }
 
@@ -385,11 +381,7 @@ func (p *Port) Notify(record []byte) {
 	}
 	p.notice = append(p.notice[:0], record...)
 	p.hasNotice = true
-	wake := p.arm()
-	p.mu.Unlock()
-	if wake {
-		p.wake()
-	}
+	p.unlockWaking(p.arm())
 }
 
 // Exchange applies a batch of answers, then writes into buf as many queued records as
@@ -407,11 +399,7 @@ func (p *Port) Exchange(answers, buf []byte, mode int) (n, need int, err error) 
 		p.inflight = false
 	}
 	n, need = p.drain(buf)
-	wake := p.hasWork() && p.arm()
-	p.mu.Unlock()
-	if wake {
-		p.wake()
-	}
+	p.unlockWaking(p.hasWork() && p.arm())
 	return n, need, err
 }
 
@@ -441,12 +429,7 @@ func (p *Port) apply(batch []byte) error {
 		case wire.AnswerVerdict:
 			c.SetVerdict(a.Flags&wire.FlagAllow != 0, a.Payload)
 		case wire.AnswerBadInput:
-			if c.Parts != nil { // runner: a manifest that does not parse
-				f := multipart.ErrInvalidManifest
-				c.SetHandlerError(f.Status, []byte(f.Code), []byte(f.Message), nil, nil, 0, false)
-			} else {
-				c.Fail(protocol.InvalidJSON, string(a.Payload))
-			}
+			c.SetBadInput(a.Payload)
 		case wire.AnswerUnencodable:
 			c.Fail(protocol.UnencodableResult, string(a.Payload))
 		default:
@@ -637,35 +620,11 @@ func (p *Port) Deadline() {
 	if p.state == portOpen || p.state == portLeaving {
 		p.setState(portClosing, protocol.ClosedBeforeAnswer)
 	}
-	var released []*waiter
-	var streams []*respStream
-	for _, w := range p.slots {
-		if w == nil {
-			continue
-		}
-		if w.stream != nil {
-			streams = append(streams, w.stream)
-			continue
-		}
-		p.take(w.id)
-		if w.drained {
-			p.aborts = append(p.aborts, abortNote{w.id, wire.AbortClosing})
-		}
-		released = append(released, w)
-	}
+	released, streams := p.sweep(true)
 	p.stats.ClosedByDeadline.Add(uint64(len(released))) // counted before pending reads 0
 	wake := p.hasWork() && p.arm()
-	p.mu.Unlock()
-	for _, st := range streams {
-		st.abort(wire.AbortClosing)
-	}
-	for _, w := range released {
-		w.call.Fail(protocol.ClosedBeforeAnswer, "")
-		w.done <- struct{}{}
-	}
-	if wake {
-		p.wake()
-	}
+	p.unlockWaking(wake)
+	p.release(released, streams, protocol.ClosedBeforeAnswer, wire.AbortClosing)
 }
 
 // Shutdown answers every pending call with f and every later call the same, and stops
@@ -673,8 +632,18 @@ func (p *Port) Deadline() {
 func (p *Port) Shutdown(f protocol.Failure) {
 	p.mu.Lock()
 	p.setState(portGone, f)
-	var released []*waiter
-	var streams []*respStream
+	released, streams := p.sweep(false)
+	clear(p.queue)
+	p.queue, p.head, p.aborts, p.credits, p.bodies = p.queue[:0], 0, nil, nil, nil
+	p.notice, p.hasNotice, p.noticeMore = nil, false, 0
+	p.mu.Unlock()
+	p.release(released, streams, f, 0) // JavaScript is gone: nobody to tell
+}
+
+// sweep takes every pending call out of the table, but those whose answer is a stream
+// (their stream owns them until it closes), and returns both; tell queues an abort record
+// for each call JavaScript has, so that its signal fires. Called with p.mu held.
+func (p *Port) sweep(tell bool) (released []*waiter, streams []*respStream) {
 	for _, w := range p.slots {
 		switch {
 		case w == nil:
@@ -682,19 +651,46 @@ func (p *Port) Shutdown(f protocol.Failure) {
 			streams = append(streams, w.stream)
 		default:
 			p.take(w.id)
+			if tell && w.drained {
+				p.aborts = append(p.aborts, abortNote{w.id, wire.AbortClosing})
+			}
 			released = append(released, w)
 		}
 	}
-	clear(p.queue)
-	p.queue, p.head, p.aborts, p.credits, p.bodies = p.queue[:0], 0, nil, nil, nil
-	p.notice, p.hasNotice, p.noticeMore = nil, false, 0
-	p.mu.Unlock()
+	return released, streams
+}
+
+// release ends what sweep took, without p.mu: each stream aborted (reason 0: tell no
+// one), each call failed with f and its goroutine woken.
+func (p *Port) release(released []*waiter, streams []*respStream, f protocol.Failure, reason uint16) {
 	for _, st := range streams {
-		st.abort(0) // JavaScript is gone: nobody to tell
+		st.abort(reason)
 	}
 	for _, w := range released {
 		w.call.Fail(f, "")
 		w.done <- struct{}{}
+	}
+}
+
+// enqueue adds work for JavaScript (add runs under p.mu) unless the port is gone, and
+// sends the wake-up it needs: the one way notes reach the queues outside a call.
+// It reports whether add ran.
+func (p *Port) enqueue(add func()) bool {
+	p.mu.Lock()
+	if p.state == portGone {
+		p.mu.Unlock()
+		return false
+	}
+	add()
+	p.unlockWaking(p.arm())
+	return true
+}
+
+// unlockWaking unlocks p.mu, then sends the wake-up arm decided on, if any.
+func (p *Port) unlockWaking(wake bool) {
+	p.mu.Unlock()
+	if wake {
+		p.wake()
 	}
 }
 

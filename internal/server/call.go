@@ -163,6 +163,18 @@ func (c *Call) Duplex() bool {
 	return ok && c.Outcome == Streaming && d.Duplex()
 }
 
+// SetBadInput records that JavaScript could not decode the call's input (why says
+// why): answered as the protocol answers a body it cannot parse, 400 INVALID_JSON, or,
+// for a multipart form, as runner answers a manifest that does not parse.
+func (c *Call) SetBadInput(why []byte) {
+	if c.Parts != nil {
+		f := multipart.ErrInvalidManifest
+		c.SetHandlerError(f.Status, []byte(f.Code), []byte(f.Message), nil, nil, 0, false)
+		return
+	}
+	c.Fail(protocol.InvalidJSON, string(why))
+}
+
 // Fail records that the server failed the call itself (timeout, overload, shutdown...).
 func (c *Call) Fail(f protocol.Failure, arg string) {
 	c.Failure = f

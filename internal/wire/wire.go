@@ -39,6 +39,31 @@ const (
 	AnswerHeader = 16
 )
 
+// FieldLen is the size of the length (u32) before each field of an error answer's
+// payload and each name and value of a stream's headers.
+const FieldLen = 4
+
+// Offsets of the fields of the record headers above (the layouts in the package comment).
+const (
+	CallAtID       = 0 // u32
+	CallAtKind     = 4 // u8
+	CallAtFlags    = 5 // u8
+	CallAtAux      = 6 // u16
+	CallAtSlot     = 8 // u32
+	CallAtInputLen = 12
+	CallAtExtraLen = 16
+
+	ExtraAtTag = 0 // u32
+	ExtraAtLen = 4 // u32
+
+	AnswerAtID       = 0 // u32
+	AnswerAtKind     = 4 // u8
+	AnswerAtFlags    = 5 // u8
+	AnswerAtStatus   = 6 // u16
+	AnswerAtLen      = 8 // u32
+	AnswerAtHTTPCode = 12
+)
+
 // Registration records, batched by JavaScript into rn_register:
 //
 //	u8 kind (KindTask or KindEvent) | u8 flags | u16 idLen | i32 slot | idLen bytes of id
@@ -46,6 +71,11 @@ const (
 	RegHeader  = 8
 	RegListed  = 1 // shown in discovery
 	RegMissing = 2 // known but absent: answered 404
+	// Offsets of the fields.
+	RegAtKind  = 0 // u8
+	RegAtFlags = 1 // u8
+	RegAtIDLen = 2 // u16
+	RegAtSlot  = 4 // i32
 )
 
 // Kinds of Go → JavaScript records.
@@ -302,7 +332,8 @@ func Constants() []byte {
 		reasons[strconv.Itoa(k)] = map[string]string{"code": v.Code, "message": v.Message}
 	}
 	out, err := json.Marshal(map[string]any{
-		"CALL_HEADER": CallHeader, "EXTRA_HEADER": ExtraHeader, "ANSWER_HEADER": AnswerHeader,
+		"CALL_HEADER": CallHeader, "EXTRA_HEADER": ExtraHeader, "ANSWER_HEADER": AnswerHeader, "FIELD_LEN": FieldLen,
+		"CALL_AT_ID": CallAtID, "CALL_AT_KIND": CallAtKind, "CALL_AT_FLAGS": CallAtFlags, "CALL_AT_AUX": CallAtAux, "CALL_AT_SLOT": CallAtSlot, "CALL_AT_INPUT_LEN": CallAtInputLen, "CALL_AT_EXTRA_LEN": CallAtExtraLen, "EXTRA_AT_TAG": ExtraAtTag, "EXTRA_AT_LEN": ExtraAtLen, "ANSWER_AT_ID": AnswerAtID, "ANSWER_AT_KIND": AnswerAtKind, "ANSWER_AT_FLAGS": AnswerAtFlags, "ANSWER_AT_STATUS": AnswerAtStatus, "ANSWER_AT_LEN": AnswerAtLen, "ANSWER_AT_HTTP_CODE": AnswerAtHTTPCode,
 		"KIND_TASK": KindTask, "KIND_EVENT": KindEvent, "KIND_CHECK": KindCheck,
 		"KIND_ABORT": KindAbort, "KIND_NOTICE": KindNotice,
 		"FLAG_HAS_INPUT": FlagHasInput, "FLAG_BODY_STREAM": FlagBodyStream,
@@ -313,6 +344,7 @@ func Constants() []byte {
 		"ANSWER_STREAM_START": AnswerStreamStart, "ANSWER_CHUNK": AnswerChunk, "ANSWER_END": AnswerEnd,
 		"ANSWER_STREAM_ERROR": AnswerStreamError, "ANSWER_BODY_CREDIT": AnswerBodyCredit,
 		"REG_HEADER": RegHeader, "REG_LISTED": RegListed, "REG_MISSING": RegMissing,
+		"REG_AT_KIND": RegAtKind, "REG_AT_FLAGS": RegAtFlags, "REG_AT_ID_LEN": RegAtIDLen, "REG_AT_SLOT": RegAtSlot,
 		"CHECK_AUTH": CheckAuth, "CHECK_ORIGIN": CheckOrigin,
 		"NOTICE_AUTH_FAILURE": NoticeAuthFailure, "NOTICE_ACCESS": NoticeAccess,
 		"ACCESS_HEADER": AccessHeader, "ACCESS_MAX_STRING": AccessMaxString,
@@ -346,13 +378,13 @@ func Constants() []byte {
 
 // PutCallHeader writes a call record header into rec[:CallHeader].
 func PutCallHeader(rec []byte, id uint32, kind, flags byte, aux uint16, slot uint32, inputLen, extraLen int) {
-	binary.LittleEndian.PutUint32(rec[0:], id)
-	rec[4], rec[5] = kind, flags
-	binary.LittleEndian.PutUint16(rec[6:], aux)
-	binary.LittleEndian.PutUint32(rec[8:], slot)
-	binary.LittleEndian.PutUint32(rec[12:], uint32(inputLen))
-	binary.LittleEndian.PutUint32(rec[16:], uint32(extraLen))
-	binary.LittleEndian.PutUint32(rec[20:], 0)
+	binary.LittleEndian.PutUint32(rec[CallAtID:], id)
+	rec[CallAtKind], rec[CallAtFlags] = kind, flags
+	binary.LittleEndian.PutUint16(rec[CallAtAux:], aux)
+	binary.LittleEndian.PutUint32(rec[CallAtSlot:], slot)
+	binary.LittleEndian.PutUint32(rec[CallAtInputLen:], uint32(inputLen))
+	binary.LittleEndian.PutUint32(rec[CallAtExtraLen:], uint32(extraLen))
+	binary.LittleEndian.PutUint32(rec[CallAtExtraLen+4:], 0)
 }
 
 // RecordSize is the room a Go → JavaScript record with this input and these extras
@@ -383,8 +415,8 @@ func PutRecord(rec []byte, id uint32, kind, flags byte, aux uint16, slot uint32,
 
 // PutExtra writes one extra (header and value) at rec and returns the bytes written.
 func PutExtra(rec []byte, tag uint32, value []byte) int {
-	binary.LittleEndian.PutUint32(rec[0:], tag)
-	binary.LittleEndian.PutUint32(rec[4:], uint32(len(value)))
+	binary.LittleEndian.PutUint32(rec[ExtraAtTag:], tag)
+	binary.LittleEndian.PutUint32(rec[ExtraAtLen:], uint32(len(value)))
 	return ExtraHeader + copy(rec[ExtraHeader:], value)
 }
 
@@ -407,16 +439,16 @@ func NextAnswer(batch []byte) (Answer, []byte, error) {
 	if len(batch) < AnswerHeader {
 		return Answer{}, nil, ErrCorrupt
 	}
-	n := int(binary.LittleEndian.Uint32(batch[8:]))
+	n := int(binary.LittleEndian.Uint32(batch[AnswerAtLen:]))
 	if n < 0 || n > len(batch)-AnswerHeader {
 		return Answer{}, nil, ErrCorrupt
 	}
 	a := Answer{
-		ID:       binary.LittleEndian.Uint32(batch[0:]),
-		Kind:     batch[4],
-		Flags:    batch[5],
-		Status:   int(binary.LittleEndian.Uint16(batch[6:])),
-		HTTPCode: int(binary.LittleEndian.Uint32(batch[12:])),
+		ID:       binary.LittleEndian.Uint32(batch[AnswerAtID:]),
+		Kind:     batch[AnswerAtKind],
+		Flags:    batch[AnswerAtFlags],
+		Status:   int(binary.LittleEndian.Uint16(batch[AnswerAtStatus:])),
+		HTTPCode: int(binary.LittleEndian.Uint32(batch[AnswerAtHTTPCode:])),
 		Payload:  batch[AnswerHeader : AnswerHeader+n],
 	}
 	return a, batch[AnswerHeader+n:], nil
@@ -431,17 +463,9 @@ type ErrorFields struct {
 func SplitError(a Answer) (ErrorFields, error) {
 	var f ErrorFields
 	p := a.Payload
-	take := func() ([]byte, bool) {
-		if len(p) < 4 {
-			return nil, false
-		}
-		n := int(binary.LittleEndian.Uint32(p))
-		if n < 0 || n > len(p)-4 {
-			return nil, false
-		}
-		v := p[4 : 4+n]
-		p = p[4+n:]
-		return v, true
+	take := func() (v []byte, ok bool) {
+		v, p, ok = nextField(p)
+		return v, ok
 	}
 	ok := true
 	if a.Flags&FlagHasCode != 0 {
@@ -477,15 +501,16 @@ func NextHeader(b []byte) (name, value, rest []byte, ok bool) {
 	return name, value, b, true
 }
 
+// nextField splits the first length-prefixed field (u32 len, then the bytes) off b.
 func nextField(b []byte) (field, rest []byte, ok bool) {
-	if len(b) < 4 {
+	if len(b) < FieldLen {
 		return nil, nil, false
 	}
 	n := binary.LittleEndian.Uint32(b)
-	if uint64(n) > uint64(len(b)-4) {
+	if uint64(n) > uint64(len(b)-FieldLen) {
 		return nil, nil, false
 	}
-	return b[4 : 4+n], b[4+n:], true
+	return b[FieldLen : FieldLen+n], b[FieldLen+n:], true
 }
 
 // AppendHeader appends a name and value as NextHeader reads them (lib/streams.js writes

@@ -67,8 +67,9 @@ func TestConstantsCarryEveryConstant(t *testing.T) {
 
 func constValue(t *testing.T, name string) float64 {
 	values := map[string]int{
-		"CallHeader": CallHeader, "ExtraHeader": ExtraHeader, "AnswerHeader": AnswerHeader,
-		"RegHeader": RegHeader, "RegListed": RegListed, "RegMissing": RegMissing,
+		"CallHeader": CallHeader, "ExtraHeader": ExtraHeader, "AnswerHeader": AnswerHeader, "FieldLen": FieldLen,
+		"CallAtID": CallAtID, "CallAtKind": CallAtKind, "CallAtFlags": CallAtFlags, "CallAtAux": CallAtAux, "CallAtSlot": CallAtSlot, "CallAtInputLen": CallAtInputLen, "CallAtExtraLen": CallAtExtraLen, "ExtraAtTag": ExtraAtTag, "ExtraAtLen": ExtraAtLen, "AnswerAtID": AnswerAtID, "AnswerAtKind": AnswerAtKind, "AnswerAtFlags": AnswerAtFlags, "AnswerAtStatus": AnswerAtStatus, "AnswerAtLen": AnswerAtLen, "AnswerAtHTTPCode": AnswerAtHTTPCode,
+		"RegHeader": RegHeader, "RegAtKind": RegAtKind, "RegAtFlags": RegAtFlags, "RegAtIDLen": RegAtIDLen, "RegAtSlot": RegAtSlot, "RegListed": RegListed, "RegMissing": RegMissing,
 		"KindTask": KindTask, "KindEvent": KindEvent, "KindCheck": KindCheck, "KindAbort": KindAbort, "KindNotice": KindNotice,
 		"FlagHasInput": FlagHasInput, "CheckAuth": CheckAuth, "CheckOrigin": CheckOrigin, "NoticeAuthFailure": NoticeAuthFailure, "NoticeAccess": NoticeAccess, "AccessHeader": AccessHeader, "AccessMaxString": AccessMaxString,
 		"AccessAtTime": AccessAtTime, "AccessAtDuration": AccessAtDuration, "AccessAtBytesIn": AccessAtBytesIn, "AccessAtBytesOut": AccessAtBytesOut,
