@@ -14,6 +14,7 @@ const native = require('./native');
 const W = require('./wire');
 const { HandlerError } = require('./errors');
 const { BodyStream, MultipartForm, discardedError, streamAnswer, isStreamingAnswer } = require('./streams');
+const { kOnAbort } = require('./symbols');
 
 const INITIAL_BUFFER = 64 * 1024;
 /** A buffer grown for one huge request or answer is dropped back to this size after use. */
@@ -94,6 +95,8 @@ class CallContext {
   #controller;
   #reason;
   #settled = false;
+  /** kOnAbort listeners: one function, or an array of them once there are several. */
+  #onAbort;
 
   /**
    * Request headers with lower-case names (repeated ones joined with ", "). Read them
@@ -159,16 +162,48 @@ class CallContext {
     return this.#callId;
   }
 
+  /**
+   * Calls fn(reason) when the call is aborted (see lib/symbols.js kOnAbort). Listeners
+   * run in the order they were added, before ctx.signal's own listeners.
+   * @returns {Error|undefined} the reason, when the call was already aborted
+   */
+  [kOnAbort](fn) {
+    if (this.#reason !== undefined) return this.#reason;
+    if (this.#settled) return undefined; // never fires from now on
+    const current = this.#onAbort;
+    if (current === undefined) this.#onAbort = fn;
+    else if (typeof current === 'function') this.#onAbort = [current, fn];
+    else current.push(fn);
+    return undefined;
+  }
+
   /** Aborts the call (the first reason wins); nothing happens once it has settled. */
   [ABORT](reason) {
     if (this.#settled || this.#reason !== undefined) return;
     this.#reason = reason;
+    const listeners = this.#onAbort;
+    this.#onAbort = undefined;
+    if (typeof listeners === 'function') callListener(listeners, reason);
+    else if (listeners !== undefined) for (const fn of listeners) callListener(fn, reason);
     if (this.#controller !== undefined) this.#controller.abort(reason);
   }
 
   /** The handler settled: its signal will never fire from now on. */
   [SETTLE]() {
     this.#settled = true;
+    this.#onAbort = undefined;
+  }
+}
+
+/**
+ * Runs an abort listener as an AbortSignal runs its own: a throw does not stop the
+ * others and surfaces as an uncaught exception on the next tick.
+ */
+function callListener(fn, reason) {
+  try {
+    fn(reason);
+  } catch (err) {
+    process.nextTick(() => { throw err; });
   }
 }
 

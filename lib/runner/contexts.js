@@ -15,6 +15,7 @@
 const { Readable } = require('stream');
 const { NativeResponse } = require('./response');
 const { ANSWERS } = require('../wire');
+const { kOnAbort } = require('../symbols');
 
 /**
  * runner's withUserContexts: fn wrapped in the contexts the header carries.
@@ -97,10 +98,8 @@ class ExposureRequest {
         if (hijack.onCommit) hijack.onCommit(answer);
         else hijack.committed = answer;
       });
-      const signal = this.#ctx.signal;
       const gone = () => hijack.response.destroy();
-      if (signal.aborted) gone();
-      else signal.addEventListener('abort', gone, { once: true });
+      if (this.#ctx[kOnAbort](gone) !== undefined) gone();
     }
     return hijack.response;
   }
@@ -119,15 +118,20 @@ class ExposureRequest {
     return this.#headers;
   }
 
-  /** Aborts when the client goes away, with runner's cancellation error as its reason. */
+  /**
+   * Aborts when the call's signal would (the client went away, the call timed out, the
+   * close deadline passed), with runner's cancellation error as its reason. One
+   * AbortController per call: it listens to the call itself (kOnAbort), not to
+   * ctx.signal, which would be a second one.
+   */
   get signal() {
     if (this.#signal === undefined) {
-      const source = this.#ctx.signal;
       const controller = new AbortController();
-      const forward = () => controller.abort(cancellationReason(this.#cancellation, source.reason));
-      if (source.aborted) forward();
-      else source.addEventListener('abort', forward, { once: true });
       this.#signal = controller.signal;
+      const cancellation = this.#cancellation;
+      const forward = (reason) => controller.abort(cancellationReason(cancellation, reason));
+      const reason = this.#ctx[kOnAbort](forward);
+      if (reason !== undefined) forward(reason);
     }
     return this.#signal;
   }

@@ -148,4 +148,43 @@ function answerOf(result, hijack) {
   });
 }
 
-module.exports = { NativeResponse, answerOf };
+/**
+ * answerOf(settle(run, onError), hijack) in one step, for the per-call path of the rpc
+ * lanes (one promise less, no closure per call for the error mapping): runs run() (a
+ * synchronous throw counts as a rejection), maps a failure through onError(err, arg)
+ * (runner's log, then the answer's error, thrown), and answers as answerOf does.
+ * @param {() => any} run
+ * @param {{response?: NativeResponse, committed?: object, onCommit?: Function}} hijack
+ * @param {(err: unknown, arg: any) => any} onError
+ * @param {any} arg
+ */
+function answerRun(run, hijack, onError, arg) {
+  let result;
+  try {
+    result = run();
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  return new Promise((resolve, reject) => {
+    let committed = hijack.committed !== undefined; // a task may commit before it first awaits
+    if (committed) resolve(hijack.committed);
+    hijack.onCommit = (answer) => { committed = true; resolve(answer); };
+    Promise.resolve(result).then(
+      (value) => { if (!committed) resolve(value); },
+      (err) => {
+        let value;
+        try {
+          value = onError(err, arg);
+        } catch (mapped) {
+          if (!committed) reject(mapped);
+          // Cut the response, as answerOf does.
+          else if (hijack.response && !hijack.response.destroyed) hijack.response.destroy();
+          return;
+        }
+        if (!committed) resolve(value);
+      },
+    );
+  });
+}
+
+module.exports = { NativeResponse, answerOf, answerRun };

@@ -29,7 +29,7 @@ const { HandlerError } = require('../errors');
 const { NativeExposure, settle } = require('./exposure');
 const { toHandlerError, parallelEventError, safeLog } = require('./errors');
 const { ExposureRequest } = require('./contexts');
-const { answerOf } = require('./response');
+const { answerOf, answerRun } = require('./response');
 const { openUpload, runUpload } = require('./multipart');
 const { authorizeLaneRequest } = require('./lane-auth');
 const {
@@ -200,18 +200,22 @@ class NativeLanesExposure extends NativeExposure {
     const { deps, flavour, env, basePath, source } = this;
     const auth = this.taskAuth.get(id);
     const target = { laneId: auth.laneId, kind: 'rpc-task', targetId: id };
-    const fail = (ctx) => (err) => { throw toHandlerError(err, env, TASK_ERROR, ctx.requestId); };
+    // Made once per task, not per call: the error mapping takes the call's context as an
+    // argument instead of closing over it.
+    const fail = (err, ctx) => { throw toHandlerError(err, env, TASK_ERROR, ctx.requestId); };
+    const { exposureContext, cancellationError } = flavour;
     return (input, ctx) => {
-      // Lane JWT, checked before anything runs (runner: before the body is read).
-      if (!authorizeLaneRequest(auth.policy, ctx.headers, target)) return refuse(ctx);
+      // Lane JWT, checked before anything runs (runner: before the body is read). A lane
+      // without auth reads no header: asking Go for them costs a crossing and a parse.
+      if (auth.policy !== null && !authorizeLaneRequest(auth.policy, ctx.headers, target)) return refuse(ctx);
       if (ctx.form) return this.laneUpload(task, rule, input, ctx);
       // JSON bodies: again, bound to the body's hash. Raw (octet-stream) bodies: no hash.
       if (auth.policy && !ctx.body && !authorizeLaneRequest(auth.policy, ctx.headers, target, deps.serializer.stringify({ input }))) {
         return refuse(ctx);
       }
-      const request = new ExposureRequest(ctx, basePath, flavour.cancellationError);
+      const request = new ExposureRequest(ctx, basePath, cancellationError);
       const run = this.withContexts(ctx, rule, () => flavour.runTask(deps, task, input, { source, signal: request.signal }));
-      return answerOf(settle(() => flavour.exposureContext.provide(request, run), fail(ctx)), request.hijack);
+      return answerRun(() => exposureContext.provide(request, run), request.hijack, fail, ctx);
     };
   }
 
@@ -232,7 +236,7 @@ class NativeLanesExposure extends NativeExposure {
     const fail = (ctx) => (err) => { throw toHandlerError(err, env, EVENT_ERROR, ctx.requestId); };
     return (payload, ctx) => {
       const withResult = Boolean(ctx.returnPayload);
-      if (!authorizeLaneRequest(auth.policy, ctx.headers, target)) return refuse(ctx);
+      if (auth.policy !== null && !authorizeLaneRequest(auth.policy, ctx.headers, target)) return refuse(ctx);
       if (auth.policy) {
         const body = withResult ? { payload, returnPayload: true } : { payload };
         if (!authorizeLaneRequest(auth.policy, ctx.headers, target, deps.serializer.stringify(body))) return refuse(ctx);
