@@ -4,6 +4,8 @@
  * exposure ("node") and by nativeRpcLanes ("native"), with the same config. Lanes:
  * - main: served, hydrates the tenant context only;
  * - secure: served, lane JWT (HS256, secret SECRET);
+ * - signedEd, signedEs, signedRs: served, lane JWT signed with a private key (jwt_asymmetric:
+ *   EdDSA, ES256, RS256; KEYS), the last one verified through publicKeysByKid;
  * - bare: served, no context allow-list (runner's default: none hydrated);
  * - remote: not served by this profile.
  */
@@ -13,6 +15,23 @@ const { createRunnerExports } = require('../../lib/runner');
 
 const SECRET = 'lane-secret';
 const TOKEN = 'secret';
+
+/** Key pairs of the asymmetric lanes (PEM), and one nobody trusts. */
+const pem = { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } };
+const KEYS = {
+  EdDSA: crypto.generateKeyPairSync('ed25519', pem),
+  ES256: crypto.generateKeyPairSync('ec', { namedCurve: 'P-256', ...pem }),
+  RS256: crypto.generateKeyPairSync('rsa', { modulusLength: 2048, ...pem }),
+  untrusted: crypto.generateKeyPairSync('ed25519', pem),
+};
+/** The asymmetric lanes: lane id, algorithm, its binding's auth. */
+// With the private key too, as a topology shared by both ends has it (runner refuses to boot a
+// profile that does not serve a jwt_asymmetric lane without signing material).
+const SIGNED = [
+  ['signedEd', 'EdDSA', { mode: 'jwt_asymmetric', publicKey: KEYS.EdDSA.publicKey, privateKey: KEYS.EdDSA.privateKey }],
+  ['signedEs', 'ES256', { mode: 'jwt_asymmetric', algorithm: 'ES256', publicKey: KEYS.ES256.publicKey, privateKey: KEYS.ES256.privateKey }],
+  ['signedRs', 'RS256', { mode: 'jwt_asymmetric', algorithm: 'RS256', publicKeysByKid: { old: KEYS.EdDSA.publicKey, k2: KEYS.RS256.publicKey }, privateKey: KEYS.RS256.privateKey, privateKeyKid: 'k2' }],
+];
 
 function buildApp(R, kind, { profile = 'server', mode = 'network', http = {}, serveNothing = false } = {}) {
   const { r, tags, rpcLanesResource, useRpcLaneRequestContext } = R;
@@ -24,6 +43,7 @@ function buildApp(R, kind, { profile = 'server', mode = 'network', http = {}, se
   const secure = r.rpcLane('secure').build();
   const bare = r.rpcLane('bare').build();
   const remote = r.rpcLane('remote').build();
+  const signed = SIGNED.map(([id]) => r.rpcLane(id).build());
   const boom = r.error('boom').httpCode(409).build();
   const plain = r.error('plain').build();
   const on = (lane) => [tags.rpcLane.with({ lane })];
@@ -59,6 +79,7 @@ function buildApp(R, kind, { profile = 'server', mode = 'network', http = {}, se
     t('streamed', main, async () => Readable.from(['a', 'b', 'c'])),
     t('secureEcho', secure, async (input) => ({ secure: input })),
     t('remoteEcho', remote, async (input) => input),
+    ...signed.map((lane, i) => t(`${SIGNED[i][0]}Echo`, lane, async (input) => ({ [SIGNED[i][1]]: input }))),
     t('hidden', null, async () => 'hidden'),
   ];
   const ping = r.event('ping').tags(on(main)).build();
@@ -69,7 +90,7 @@ function buildApp(R, kind, { profile = 'server', mode = 'network', http = {}, se
     r.hook('onSecurePing').on(securePing).run(async (e) => { if (e.data && typeof e.data === 'object') e.data.secure = true; }).build(),
   ];
   const comm = r.resource('comm').init(async () => ({ task: async () => 'remote', event: async () => undefined })).build();
-  const serve = serveNothing ? [] : [main, secure, bare];
+  const serve = serveNothing ? [] : [main, secure, bare, ...signed];
   const topology = r.rpcLane.topology({
     profiles: { server: { serve }, client: { serve: [] } },
     bindings: [
@@ -77,6 +98,7 @@ function buildApp(R, kind, { profile = 'server', mode = 'network', http = {}, se
       { lane: secure, communicator: comm, auth: { mode: 'jwt_hmac', secret: SECRET } },
       { lane: bare, communicator: comm },
       { lane: remote, communicator: comm },
+      ...signed.map((lane, i) => ({ lane, communicator: comm, auth: SIGNED[i][2] })),
     ],
   });
   const cfg = {
@@ -111,7 +133,20 @@ function laneJwt(claims, secret = SECRET, header = { alg: 'HS256', typ: 'JWT' })
   return `${body}.${crypto.createHmac('sha256', secret).update(body).digest('base64url')}`;
 }
 
+/**
+ * A lane JWT as runner's signer makes one with a private key (crypto.sign: EdDSA, or
+ * sha256 with an EC or RSA key, DER for EC), with any claim or header member overridden.
+ */
+function signedLaneJwt(lane, algorithm, claims, { privateKey = KEYS[algorithm].privateKey, header = {}, p1363 = false } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const enc = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const body = `${enc({ alg: algorithm, typ: 'JWT', ...header })}.${enc({ lane, cap: 'produce', iat: now, exp: now + 60, ...claims })}`;
+  const key = p1363 ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey;
+  const signature = crypto.sign(algorithm === 'EdDSA' ? null : 'sha256', Buffer.from(body), key);
+  return `${body}.${signature.toString('base64url')}`;
+}
+
 /** The hash claim of a body text. */
 const bodyHash = (text) => crypto.createHash('sha256').update(text).digest('base64url');
 
-module.exports = { buildApp, startApp, laneJwt, bodyHash, SECRET, TOKEN };
+module.exports = { buildApp, startApp, laneJwt, signedLaneJwt, bodyHash, SECRET, TOKEN, KEYS, SIGNED };

@@ -10,7 +10,7 @@ const http = require('http');
 const net = require('net');
 const { Readable } = require('stream');
 const { requireRunner6 } = require('./runner6');
-const { startApp, laneJwt, bodyHash, TOKEN, SECRET } = require('./app');
+const { startApp, laneJwt, signedLaneJwt, bodyHash, TOKEN, SECRET, KEYS, SIGNED } = require('./app');
 const { normalise } = require('../runner/helpers');
 
 const HOP = new Set(['date', 'connection', 'keep-alive']);
@@ -184,6 +184,34 @@ describe('runner 6 differential: rpcLanesResource and nativeRpcLanes answer alik
       assert.ok(got[0].body.result.allowList.tasks.includes('app.tasks.echo'));
       assert.deepStrictEqual([got[1].status, got[2].status, got[3].status], [401, 405, 204]);
     });
+  });
+
+  describe('lane JWT signed with a private key (jwt_asymmetric: EdDSA, ES256, RS256)', function () {
+    const body = '{"input":{"v":1}}';
+    const hash = bodyHash(serializer().stringify({ input: { v: 1 } }));
+    for (const [lane, algorithm] of SIGNED) {
+      const path = `/__runner/task/app.tasks.${lane}Echo`;
+      const target = { kind: 'rpc-task', target: `app.tasks.${lane}Echo`, hash };
+      const kid = algorithm === 'RS256' ? { header: { kid: 'k2' } } : {};
+      // [case, token, expected status]
+      const cases = [
+        ['valid', () => signedLaneJwt(lane, algorithm, target, kid), 200],
+        ['signed with a key nobody trusts', () => signedLaneJwt(lane, algorithm === 'EdDSA' ? 'EdDSA' : algorithm, target, { ...kid, privateKey: algorithm === 'EdDSA' ? KEYS.untrusted.privateKey : KEYS[algorithm === 'ES256' ? 'RS256' : 'ES256'].privateKey }), 401],
+        ['another algorithm in the header', () => signedLaneJwt(lane, algorithm, target, { ...kid, header: { ...kid.header, alg: 'HS256' } }), 401],
+        ['an HS256 token made with the public key as secret', () => laneJwt({ ...target, lane }, KEYS[algorithm].publicKey), 401],
+        ['tampered body', () => signedLaneJwt(lane, algorithm, { ...target, hash: bodyHash('{}') }, kid), 401],
+        ['wrong lane', () => signedLaneJwt('secure', algorithm, target, kid), 401],
+      ];
+      if (algorithm === 'ES256') cases.push(['ES256 in JOSE form (r||s), as other JWT libraries sign: runner verifies DER', () => signedLaneJwt(lane, algorithm, target, { p1363: true }), 401]);
+      if (algorithm === 'RS256') cases.push(['a kid that names another key', () => signedLaneJwt(lane, algorithm, target, { header: { kid: 'old' } }), 401]);
+      for (const [name, make, status] of cases) {
+        it(`${algorithm}: ${name}: ${status}`, async () => {
+          const got = await same(async (app) => raw(app, 'POST', path, post('', body, { authorization: `Bearer ${make()}` })));
+          assert.strictEqual(got.status, status, JSON.stringify(got.body));
+          if (status === 200) assert.deepStrictEqual(got.body.result, { [algorithm]: { v: 1 } });
+        });
+      }
+    }
   });
 
   describe('lane JWT (secure lane, HS256)', function () {
