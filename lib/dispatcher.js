@@ -208,11 +208,6 @@ function callListener(fn, reason) {
 }
 
 /**
- * Reads the extras of a record into an object ({requestId, context, returnPayload,
- * origin, method, url, path, code, fileId, filename, filenameCharset, fileType});
- * absent ones stay undefined. A filename stays bytes (its charset says how to read it).
- */
-/**
  * Decodes access records (internal/wire Access) into the objects onRequests gets.
  * @returns {import('../index').RequestRecord[]}
  */
@@ -252,6 +247,11 @@ function readAccess(buf, start, end) {
   return records;
 }
 
+/**
+ * Reads the extras of a record into an object ({requestId, context, returnPayload,
+ * origin, method, url, path, code, fileId, filename, filenameCharset, fileType});
+ * absent ones stay undefined. A filename stays bytes (its charset says how to read it).
+ */
 function readExtras(buf, start, end) {
   const out = {};
   let off = start;
