@@ -48,6 +48,7 @@ const SCENARIOS = [
   { name: 'cpu', what: `~1 ms of CPU per call (FNV-1a over 4 KiB, ${CPU_ROUNDS} rounds), 64 connections`, path: '/__runner/task/app.tasks.cpu', body: '{}', conns: 64 },
   // The runner servers only: one @bluelibs/runner app, its add task behind a token.
   { name: 'runner', group: 'runner', what: '@bluelibs/runner app (5.5.0; 6.4.1 for the runner 6 rows), add, 64 connections, token auth', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 64, token: 'bench-token' },
+  { name: 'runner-sequential', group: 'runner', what: 'the same runner app, add, 1 connection, token auth', path: '/__runner/task/app.tasks.add', body: '{"input":{"a":5,"b":3}}', conns: 1, token: 'bench-token' },
   // Streams both ways: each request uploads STREAM_BYTES as application/octet-stream, the
   // handler reads all of it, then answers with a stream of STREAM_BYTES (chunked).
   { name: 'stream', group: 'stream', what: `a ${STREAM_BYTES / 2 ** 20} MiB upload read by the handler and a ${STREAM_BYTES / 2 ** 20} MiB streamed answer per request, 16 connections`, path: `/__runner/task/${STREAM_TASK}`, bodyBytes: STREAM_BYTES, contentType: 'application/octet-stream', conns: 16, token: 'bench-token' },
