@@ -95,6 +95,7 @@ function addBaseline(ref) {
   }
   const name = `baseline-${sha}`;
   SERVERS[name] = { label: `runner-native @ ${sha}`, env: { BENCH_MODULE: dir }, cmd: SERVERS.native.cmd };
+  SERVERS[`${name}-2t`] = { ...SERVERS['native-2t'], label: `runner-native @ ${sha}, 2 JS threads`, env: { BENCH_MODULE: dir } };
   return name;
 }
 
@@ -561,7 +562,12 @@ function serializerShare(profile, t0, t1) {
 
 async function main() {
   const servers = (args.servers ? String(args.servers).split(',') : Object.keys(SERVERS));
-  if (args.baseline) servers.splice(servers.indexOf('native') + 1, 0, ...String(args.baseline).split(',').map(addBaseline));
+  if (args.baseline) {
+    const baselines = String(args.baseline).split(',').map(addBaseline);
+    servers.splice(servers.indexOf('native') + 1, 0, ...baselines);
+    // With the 2-thread server, each baseline's 2-thread build beside it.
+    if (servers.includes('native-2t')) servers.splice(servers.indexOf('native-2t') + 1, 0, ...baselines.map((b) => `${b}-2t`));
+  }
   const scenarios = args.scenarios ? SCENARIOS.filter((s) => String(args.scenarios).split(',').includes(s.name)) : SCENARIOS;
   if (servers.some((s) => SERVERS[s].runner6 && scenariosOf(s, scenarios).length > 0)) useRunner6(servers);
   ensureWrk();

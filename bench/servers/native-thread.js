@@ -1,6 +1,6 @@
 'use strict';
-// One thread of bench/servers/native-threads.js.
-const { TunnelServer } = require('../..');
+// One thread of bench/servers/native-threads.js (BENCH_MODULE: another build, as native.js).
+const { TunnelServer } = require(process.env.BENCH_MODULE || '../..');
 const { tasks, events } = require('../handlers');
 
 module.exports = async ({ port }) => {
