@@ -129,30 +129,42 @@ class NativeResponse extends Writable {
  * a commit the task's result is ignored and its failure cuts the response.
  * @param {Promise<any>} result the task's answer, as settle() gives it
  * @param {{response?: NativeResponse, committed?: object, onCommit?: Function}} hijack
+ * @param {(err: unknown, arg: any) => any} [onError] maps a failure first (runner's log,
+ *   then the answer's error, thrown; see answerRun); without it the failure is the answer
+ * @param {any} [arg] onError's second argument
  */
-function answerOf(result, hijack) {
+function answerOf(result, hijack, onError, arg) {
   return new Promise((resolve, reject) => {
     let committed = hijack.committed !== undefined; // a task may commit before it first awaits
     if (committed) resolve(hijack.committed);
     hijack.onCommit = (answer) => { committed = true; resolve(answer); };
+    const failed = (err) => {
+      if (!committed) reject(err);
+      // Cut the response (its body ends early: the client sees an incomplete answer).
+      // No error on the response itself: nobody listens for one (the failure is
+      // already logged as runner logs a task's error).
+      else if (hijack.response && !hijack.response.destroyed) hijack.response.destroy();
+    };
     result.then(
       (value) => { if (!committed) resolve(value); },
-      (err) => {
-        if (!committed) reject(err);
-        // Cut the response (its body ends early: the client sees an incomplete answer).
-        // No error on the response itself: nobody listens for one (the failure is
-        // already logged as runner logs a task's error).
-        else if (hijack.response && !hijack.response.destroyed) hijack.response.destroy();
+      onError === undefined ? failed : (err) => {
+        let value;
+        try {
+          value = onError(err, arg);
+        } catch (mapped) {
+          failed(mapped);
+          return;
+        }
+        if (!committed) resolve(value);
       },
     );
   });
 }
 
 /**
- * answerOf(settle(run, onError), hijack) in one step, for the per-call path of the rpc
- * lanes (one promise less, no closure per call for the error mapping): runs run() (a
- * synchronous throw counts as a rejection), maps a failure through onError(err, arg)
- * (runner's log, then the answer's error, thrown), and answers as answerOf does.
+ * answerOf(settle(run, onError), hijack) with one promise less and no closure per call for
+ * the error mapping, for the per-call path of the rpc lanes: runs run() (a synchronous
+ * throw counts as a rejection) and answers as answerOf does, failures mapped by onError.
  * @param {() => any} run
  * @param {{response?: NativeResponse, committed?: object, onCommit?: Function}} hijack
  * @param {(err: unknown, arg: any) => any} onError
@@ -161,30 +173,11 @@ function answerOf(result, hijack) {
 function answerRun(run, hijack, onError, arg) {
   let result;
   try {
-    result = run();
+    result = Promise.resolve(run());
   } catch (err) {
     result = Promise.reject(err);
   }
-  return new Promise((resolve, reject) => {
-    let committed = hijack.committed !== undefined; // a task may commit before it first awaits
-    if (committed) resolve(hijack.committed);
-    hijack.onCommit = (answer) => { committed = true; resolve(answer); };
-    Promise.resolve(result).then(
-      (value) => { if (!committed) resolve(value); },
-      (err) => {
-        let value;
-        try {
-          value = onError(err, arg);
-        } catch (mapped) {
-          if (!committed) reject(mapped);
-          // Cut the response, as answerOf does.
-          else if (hijack.response && !hijack.response.destroyed) hijack.response.destroy();
-          return;
-        }
-        if (!committed) resolve(value);
-      },
-    );
-  });
+  return answerOf(result, hijack, onError, arg);
 }
 
 module.exports = { NativeResponse, answerOf, answerRun };
