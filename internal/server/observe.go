@@ -34,14 +34,23 @@ func (s *Server) observe(r *request) {
 		return
 	}
 	ctx := r.ctx
-	status, took := ctx.Response.StatusCode(), time.Since(ctx.Time())
+	took := time.Since(ctx.Time())
+	var a *access
+	if s.recorder != nil {
+		a = accessPool.Get().(*access)
+		a.fill(r, ctx.Response.StatusCode(), bodyBytesIn(r))
+	}
+	s.answered(took, a, int64(len(ctx.Response.Body())))
+}
+
+// answered counts an answer that took took in the latency histogram and, with a (the
+// server makes records), records it with its bytesOut and gives a back to its pool.
+func (s *Server) answered(took time.Duration, a *access, bytesOut int64) {
 	s.stats.Latency.Observe(took)
-	if s.recorder == nil {
+	if a == nil {
 		return
 	}
-	a := accessPool.Get().(*access)
-	a.fill(r, status, bodyBytesIn(r))
-	a.Duration, a.BytesOut = took, int64(len(ctx.Response.Body()))
+	a.Duration, a.BytesOut = took, bytesOut
 	s.recorder.Record(&a.Access)
 	accessPool.Put(a)
 }
@@ -154,17 +163,11 @@ func (o *observedStream) Close() error {
 	err := o.inner.Close()
 	func() {
 		defer func() { _ = recover() }()
-		took := time.Since(o.start)
-		o.s.stats.Latency.Observe(took)
-		if a := o.a; a != nil {
-			if o.duplex != nil {
-				a.BytesIn = int64(o.duplex.total) // the feeder has returned: inner.Close waited for it
-			}
-			a.Duration, a.BytesOut = took, o.out
-			o.s.recorder.Record(&a.Access)
-			o.a = nil
-			accessPool.Put(a)
+		if o.a != nil && o.duplex != nil {
+			o.a.BytesIn = int64(o.duplex.total) // the feeder has returned: inner.Close waited for it
 		}
+		o.s.answered(time.Since(o.start), o.a, o.out)
+		o.a = nil
 	}()
 	return err
 }
