@@ -46,6 +46,8 @@ const (
 	_ = uint(C.RN_SIGNAL_WAKE - wire.SignalWake)
 	_ = -uint(C.RN_SIGNAL_CLOSED - wire.SignalClosed)
 	_ = uint(C.RN_SIGNAL_CLOSED - wire.SignalClosed)
+	_ = -uint(C.RN_SIGNAL_FAILED - wire.SignalFailed)
+	_ = uint(C.RN_SIGNAL_FAILED - wire.SignalFailed)
 )
 
 func init() {
