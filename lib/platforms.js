@@ -134,11 +134,13 @@ function hostKey() {
 }
 
 /**
- * What `npm run pack:platforms` builds here: on linux-x64 both Linux packages and the Windows
- * one (zig cross-compiles them), else the host's.
+ * What `npm run pack:platforms` builds here: on linux-x64 the four Linux packages and the
+ * Windows one (zig cross-compiles them), else the host's.
  */
 function defaultPlatforms() {
-  return hostKey() === 'linux-x64-gnu' ? ['linux-x64-gnu', 'linux-arm64-gnu', 'win32-x64'] : [hostKey()];
+  return hostKey() === 'linux-x64-gnu'
+    ? ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'win32-x64']
+    : [hostKey()];
 }
 
 function supportedList() {

@@ -15,7 +15,7 @@ const { SERVER_PROGRAM } = require('../lib/platforms');
 const fixture = path.join(__dirname, 'fixtures', 'process-server.js');
 const linux = process.platform === 'linux';
 
-/** Starts the fixture; next(pred) resolves with the first JSON line (from now on) pred accepts. */
+/** Starts the fixture; next(pred) resolves with the first JSON line it printed that pred accepts. */
 function startFixture(options = {}) {
   const child = spawn(process.execPath, [fixture], {
     env: { ...process.env, RUNNER_NATIVE_TRANSPORT: 'process' },
@@ -32,7 +32,11 @@ function startFixture(options = {}) {
     for (const w of waiters.splice(0)) if (!w.pred(message)) waiters.push(w); else w.resolve(message);
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
-  const next = (pred) => new Promise((resolve) => waiters.push({ pred, resolve }));
+  const next = (pred) => new Promise((resolve) => {
+    const seen = lines.find(pred);
+    if (seen) resolve(seen);
+    else waiters.push({ pred, resolve });
+  });
   return { child, next, exited, lines, stderr: () => stderr };
 }
 
