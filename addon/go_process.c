@@ -279,6 +279,9 @@ static int start(const char *path, char *err, size_t cap) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, calls[1], RN_PROCESS_CALL_FD);
   posix_spawn_file_actions_adddup2(&actions, signals[1], RN_PROCESS_SIGNAL_FD);
+  /* stdin: nothing to read, and Node's own stdin (a pipe, a terminal) is not held open by it.
+     stdout and stderr stay Node's: it prints only a fatal protocol error, to stderr. */
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawnattr_init(&attr);
   sigset_t none;
   sigemptyset(&none);

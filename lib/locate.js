@@ -10,7 +10,7 @@
 const fs = require('fs');
 const path = require('path');
 const {
-  MAIN_PACKAGE, GLIBC_BASELINE, ADDON_FILE, TRANSPORT_ENV, root, nativeFiles, packageName, describe, currentPlatform, detectLibc,
+  MAIN_PACKAGE, GLIBC_BASELINE, ADDON_FILE, TRANSPORT_ENV, PLATFORMS, root, nativeFiles, packageName, describe, currentPlatform, detectLibc,
   supportedList, transport,
 } = require('./platforms');
 
@@ -142,6 +142,16 @@ function locate() {
   }
 
   const name = packageName(platform.key);
+  if (transport() === 'process' && PLATFORMS[platform.key].transport !== 'process') {
+    throw runnerError('RUNNER_NATIVE_TRANSPORT_INVALID', [
+      `runner-native: ${TRANSPORT_ENV}=process needs the Go server program (${wanted[1]}), which`,
+      `the package "${name}" does not carry: it loads the Go library into Node, the faster way.`,
+      '',
+      ...lookedFor(tried),
+      '',
+      `Unset ${TRANSPORT_ENV}, or build from source (npm run build), which makes both.`,
+    ]);
+  }
   let dir;
   try {
     dir = path.dirname(require.resolve(`${name}/package.json`, { paths: [root] }));

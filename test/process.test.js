@@ -50,6 +50,16 @@ function procState(pid) {
 }
 
 (linux ? describe : describe.skip)('the Go server as a separate program (RUNNER_NATIVE_TRANSPORT=process)', function () {
+  it('this suite runs through the transport RUNNER_NATIVE_TRANSPORT names (npm run test:process: every test through the program)', () => {
+    const pid = require('../lib/native').serverPid();
+    if (process.env.RUNNER_NATIVE_TRANSPORT === 'process') {
+      assert.ok(pid > 0);
+      assert.strictEqual(path.basename(fs.readlinkSync(`/proc/${pid}/exe`)), SERVER_PROGRAM);
+    } else {
+      assert.strictEqual(pid, 0, 'the Go library runs in this process');
+    }
+  });
+
   it('serves requests from a child program of this Node process, and ends with close()', async () => {
     const f = startFixture();
     const { port, pid } = await f.next((m) => m.port);

@@ -20,7 +20,7 @@ func TestGoProcessHeaderAgrees(t *testing.T) {
 		"RN_PROCESS_CALL_FD": ProcessCallFD, "RN_PROCESS_SIGNAL_FD": ProcessSignalFD,
 		"RN_PROCESS_REQUEST_HEADER": ProcessCallHeader, "RN_PROCESS_RESPONSE_HEADER": ProcessResponseHeader,
 		"RN_PROCESS_SIGNAL_FRAME": ProcessSignalFrame,
-		"RN_OP_CONSTANTS": OpConstants, "RN_OP_CHECK_CONFIG": OpCheckConfig, "RN_OP_CREATE": OpCreate,
+		"RN_OP_CONSTANTS":         OpConstants, "RN_OP_CHECK_CONFIG": OpCheckConfig, "RN_OP_CREATE": OpCreate,
 		"RN_OP_REGISTER": OpRegister, "RN_OP_LISTEN": OpListen, "RN_OP_EXCHANGE": OpExchange,
 		"RN_OP_HEADERS": OpHeaders, "RN_OP_REMOTE": OpRemote, "RN_OP_CLOSE": OpClose,
 		"RN_OP_CLOSE_CONNECTIONS": OpCloseConnections, "RN_OP_DETACH": OpDetach, "RN_OP_FREE": OpFree,

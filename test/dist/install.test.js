@@ -33,6 +33,17 @@ describe('install from the tarballs, no Go or compiler on PATH', function () {
     assert.deepStrictEqual({ status: res.status, body: res.body, code: res.code }, { status: 200, body: { ok: true, result: { sum: 8, arch: process.arch } }, code: 0 }, res.stderr);
   });
 
+  it(`${host} with RUNNER_NATIVE_TRANSPORT=process: says the package carries no server program, and what to do`, function () {
+    if (!linux) this.skip();
+    const project = scratchProject();
+    assertInstalled(npmInstall(project, ['--ignore-scripts', tarball(), tarball(host)]));
+    const { status, stdout, stderr } = runNode(project, REQUIRE, { RUNNER_NATIVE_TRANSPORT: 'process' });
+    assert.strictEqual(status, 3, stderr);
+    assert.strictEqual(stdout, 'RUNNER_NATIVE_TRANSPORT_INVALID\n');
+    assert.ok(stderr.includes(`RUNNER_NATIVE_TRANSPORT=process needs the Go server program (runner-native-server), which\nthe package "${hostPackage}" does not carry`), stderr);
+    assert.match(stderr, /Unset RUNNER_NATIVE_TRANSPORT, or build from source/);
+  });
+
   it('linux-arm64 under qemu: npm and node are the arm64 ones, a task answers over HTTP', async function () {
     // For x64 hosts (arm64 hosts run the test above); RUNNER_NATIVE_SKIP_QEMU=1 where another job runs it.
     if (host !== 'linux-x64-gnu' || process.env.RUNNER_NATIVE_SKIP_QEMU === '1') this.skip();

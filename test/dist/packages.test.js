@@ -39,7 +39,7 @@ describe('packages in dist/', () => {
     const files = entries(tarball());
     for (const f of ['package.json', 'README.md', 'LICENSE', 'index.js', 'index.d.ts', 'lib/native.js', 'lib/locate.js',
       'lib/platforms.js', 'scripts/install.js', 'scripts/build.js', 'scripts/nodedir.js', 'binding.gyp', 'go.mod', 'go.sum',
-      'cmd/librunner/main.go', 'cmd/librunner/abi.h']) {
+      'cmd/librunner/main.go', 'cmd/librunner/abi.h', 'cmd/runner-server/main.go', 'addon/go_process.c']) {
       assert.ok(files.includes(f), `${f} is shipped`);
     }
     // .o: zig's empty cgo-gcc-input-*.o of a darwin build (.ci/run packs the main package after one)
