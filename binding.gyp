@@ -10,7 +10,11 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
-        ["OS=='linux'", {"libraries": ["-ldl"]}],
+        ["OS=='linux'", {
+          "sources": ["addon/go_process.c"],
+          "cflags_c": ["-std=gnu11", "-fvisibility=hidden", "-Wall", "-Wextra"],
+          "libraries": ["-ldl", "-lpthread"]
+        }],
         ["OS=='win'", {
           "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX"],
           "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/std:c++17", "/utf-8"]}}

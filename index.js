@@ -184,7 +184,9 @@ class TunnelServer {
       const batch = encodeRegistrations(this.#handlers.map((h, slot) => ({ ...h, slot })));
       native.register(handle, batch, batch.length);
     }
-    const dispatcher = new Dispatcher(handle, this.#handlers, { ...this.#hooks, onClosed: () => this.#closed() });
+    const dispatcher = new Dispatcher(handle, this.#handlers, {
+      ...this.#hooks, onClosed: () => this.#closed(), onFailed: (error) => this.#failed(error),
+    });
     const port = native.listen(handle, (what) => dispatcher.onSignal(what));
     if (typeof port === 'string') {
       native.free(handle);
@@ -268,6 +270,19 @@ class TunnelServer {
     const resolve = this.#resolveClose;
     this.#resolveClose = null;
     if (resolve) resolve();
+  }
+
+  /**
+   * The Go server's process died (the 'process' transport): the server is closed, and
+   * the error is thrown asynchronously, as an 'error' event without a listener is by a
+   * Node server: an HTTP server that silently stopped would be worse than a crash that
+   * a supervisor restarts. A close() in progress resolves.
+   */
+  #failed(error) {
+    this.#closed();
+    process.nextTick(() => {
+      throw error;
+    });
   }
 
   /** @returns {Promise<string[]>} task ids in registration order */

@@ -19,6 +19,7 @@ namespace {
 // The values a signal carries. Static so that a signal allocates nothing.
 int32_t kSignalWake = RN_SIGNAL_WAKE;
 int32_t kSignalClosed = RN_SIGNAL_CLOSED;
+int32_t kSignalFailed = RN_SIGNAL_FAILED;
 
 class Link;
 void CallJs(Napi::Env env, Napi::Function callback, Link* link, int32_t* what);
@@ -58,10 +59,13 @@ class Link {
   // Go thread: wake JavaScript. Never blocks.
   static void OnSignal(void* ctx, int32_t what) {
     auto* link = static_cast<Link*>(ctx);
-    link->signals_.NonBlockingCall(what == RN_SIGNAL_CLOSED ? &kSignalClosed : &kSignalWake);
+    link->signals_.NonBlockingCall(what == RN_SIGNAL_CLOSED   ? &kSignalClosed
+                                   : what == RN_SIGNAL_FAILED ? &kSignalFailed
+                                                              : &kSignalWake);
   }
 
-  // JavaScript thread, after RN_SIGNAL_CLOSED: Go will never signal this link again.
+  // JavaScript thread, after RN_SIGNAL_CLOSED or RN_SIGNAL_FAILED: Go will never signal
+  // this link again.
   void Closed() {
     if (handle_ == 0) return;
     Go()->free(handle_);
@@ -105,7 +109,7 @@ void CallJs(Napi::Env env, Napi::Function callback, Link* link, int32_t* what) {
   if (napi_get_undefined(env, &undefined) == napi_ok && napi_create_int32(env, *what, &arg) == napi_ok) {
     napi_call_function(env, undefined, callback, 1, &arg, &ignored);
   }
-  if (*what == RN_SIGNAL_CLOSED) link->Closed();
+  if (*what == RN_SIGNAL_CLOSED || *what == RN_SIGNAL_FAILED) link->Closed();
 }
 
 // Bytes of a Uint8Array argument.
@@ -193,14 +197,23 @@ class Args {
 
 constexpr size_t kErrorCapacity = 1024;
 
-// load(path): undefined, or an error message.
+// load(path, asProcess): undefined, or an error message. asProcess: path is the Go
+// server program to start (go_process.h), not the library to load.
 Napi::Value Load(const Napi::CallbackInfo& info) {
   Args args(info, "load", false);
   std::string path = args.String(0);
+  bool as_process = args.Boolean(1);
   if (!args.ok()) return args.Undefined();
   std::string error;
-  if (LoadGoLibrary(path, &error) == nullptr) return Napi::String::New(args.env(), error);
+  const GoLibrary* lib = as_process ? StartGoProcess(path, &error) : LoadGoLibrary(path, &error);
+  if (lib == nullptr) return Napi::String::New(args.env(), error);
   return args.Undefined();
+}
+
+// serverPid(): the Go server program's process id, or 0 when Go runs in this process.
+Napi::Value ServerPid(const Napi::CallbackInfo& info) {
+  Args args(info, "serverPid", false);
+  return Napi::Number::New(args.env(), static_cast<double>(GoProcessId()));
 }
 
 // constants(): the wire constants as JSON text.
@@ -344,7 +357,7 @@ constexpr Export kExports[] = {
     {"create", Create},   {"register", Register},   {"listen", Listen},
     {"exchange", Exchange}, {"headers", Headers},   {"remote", Remote},
     {"close", Close},     {"closeConnections", CloseConnections},
-    {"free", Free},       {"stats", Stats},
+    {"free", Free},       {"stats", Stats},       {"serverPid", ServerPid},
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -12,6 +12,10 @@
 #include <atomic>
 #include <mutex>
 
+#ifdef __linux__
+#include "go_process.h"
+#endif
+
 namespace runner_native {
 namespace {
 
@@ -103,6 +107,38 @@ const GoLibrary* LoadGoLibrary(const std::string& path, std::string* error) {
   const GoLibrary* lib = loaded.load(std::memory_order_acquire);
   if (lib == nullptr) *error = load_error;
   return lib;
+}
+
+const GoLibrary* StartGoProcess(const std::string& path, std::string* error) {
+  std::lock_guard<std::mutex> lock(load_mutex);
+  if (!attempted) {
+    attempted = true;
+#ifdef __linux__
+    char why[512] = {0};
+    if (rn_process_start(path.c_str(), why, sizeof why) == 0) {
+      library = GoLibrary{rn_process_constants, rn_process_check_config, rn_process_create, rn_process_register,
+                          rn_process_listen,    rn_process_exchange,     rn_process_headers, rn_process_remote,
+                          rn_process_close,     rn_process_close_connections, rn_process_detach, rn_process_free,
+                          rn_process_stats};
+      loaded.store(&library, std::memory_order_release);
+    } else {
+      load_error = why;
+    }
+#else
+    load_error = "the Go server runs as a separate program on Linux only (RUNNER_NATIVE_TRANSPORT=process)";
+#endif
+  }
+  const GoLibrary* lib = loaded.load(std::memory_order_acquire);
+  if (lib == nullptr) *error = load_error;
+  return lib;
+}
+
+int64_t GoProcessId() {
+#ifdef __linux__
+  return rn_process_pid();
+#else
+  return 0;
+#endif
 }
 
 const GoLibrary* Go() { return loaded.load(std::memory_order_acquire); }

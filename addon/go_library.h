@@ -33,6 +33,14 @@ struct GoLibrary {
 // Returns nullptr and sets *error when it cannot be loaded. Never unloaded.
 const GoLibrary* LoadGoLibrary(const std::string& path, std::string* error);
 
+// Starts the Go server as the program at path instead (go_process.h; Linux only), and
+// returns a table whose functions reach it. One or the other per process: whichever of
+// the two loads is asked first decides, and later calls of either return its result.
+const GoLibrary* StartGoProcess(const std::string& path, std::string* error);
+
+// The child's process id when the Go server runs as a program, else 0.
+int64_t GoProcessId();
+
 // The loaded library, or nullptr before a successful LoadGoLibrary.
 const GoLibrary* Go();
 

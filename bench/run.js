@@ -60,6 +60,8 @@ const SERVERS = {
   'native-lowmem': { label: 'runner-native, reduceMemoryUsage', env: { REDUCE_MEMORY: '1' }, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
   // What onRequests costs: the scenarios where the bridge's cost per request shows most.
   'native-logged': { label: 'runner-native, onRequests (a record per request)', only: ['small', 'sequential', 'pipelined'], env: { ACCESS_LOG: '1' }, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
+  // The musl packages' transport (the Go server as a program; addon/go_process.h), forced on glibc.
+  'native-process': { label: 'runner-native, Go server as a program (musl\'s transport)', only: ['small', 'sequential', 'pipelined', 'echo'], env: { RUNNER_NATIVE_TRANSPORT: 'process' }, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native.js')]] },
   'native-2t': { label: 'runner-native, 2 JS threads', threads: true, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'native-threads.js')]] },
   'node-http': { label: 'node:http', groups: ['seed', 'stream'], cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-http.js')]] },
   'node-cluster': { label: 'node:cluster, 2 node:http workers', threads: true, cmd: () => [process.execPath, [path.join(__dirname, 'servers', 'node-cluster.js')]] },

@@ -56,6 +56,17 @@ function abortReason(aux) {
   return err;
 }
 
+/**
+ * The error of a server whose Go process died (RUNNER_NATIVE_SERVER_EXITED): its calls are
+ * aborted with it, and TunnelServer reports it.
+ */
+function serverExited() {
+  const err = new Error(`runner-native: the Go server process (pid ${native.serverPid()}) ended unexpectedly, and its HTTP server with it; `
+    + 'restart this Node process (its stderr may say what happened)');
+  err.code = 'RUNNER_NATIVE_SERVER_EXITED';
+  return err;
+}
+
 /** Module-private operations on a context: handlers never see them on ctx. */
 const SETTLE = Symbol('settle');
 const ABORT = Symbol('abort');
@@ -294,6 +305,8 @@ class Dispatcher {
    * @param {(info: object) => void} [options.onAuthFailure]
    * @param {(error: unknown, info: {kind: string, id: string|undefined, requestId: string|undefined}) => void} [options.onHandlerError]
    * @param {() => void} options.onClosed called once Go has finished closing
+   * @param {(error: Error) => void} options.onFailed called instead when the Go server's
+   *   process died (the 'process' transport)
    */
   constructor(handle, handlers, options) {
     this.handle = handle;
@@ -331,6 +344,11 @@ class Dispatcher {
         this.exchange(W.EXCHANGE_FLUSH); // the last answers out, the last aborts in
         this.handle = 0;
         this.options.onClosed();
+      } else if (what === W.SIGNAL_FAILED) {
+        this.handle = 0;
+        const error = serverExited();
+        this.failAll(error);
+        this.options.onFailed(error);
       }
     } catch (err) {
       process.emitWarning(`runner-native: internal dispatcher error: ${err && err.stack}`);
@@ -510,6 +528,18 @@ class Dispatcher {
       this.bodies.delete(id);
       body.destroy(reason);
     }
+  }
+
+  /**
+   * The Go server is gone with everything it held: every running call here is aborted
+   * with reason, its streams ended. Their answers can no longer go anywhere.
+   */
+  failAll(reason) {
+    for (const ctx of this.calls) if (ctx !== undefined) ctx[ABORT](reason);
+    for (const answer of this.streams.values()) answer.abort(reason);
+    for (const body of this.bodies.values()) body.destroy(reason);
+    this.streams.clear();
+    this.bodies.clear();
   }
 
   /**

@@ -10,7 +10,8 @@
 const fs = require('fs');
 const path = require('path');
 const {
-  MAIN_PACKAGE, GLIBC_BASELINE, ADDON_FILE, root, nativeFiles, packageName, describe, currentPlatform, detectLibc, supportedList,
+  MAIN_PACKAGE, GLIBC_BASELINE, ADDON_FILE, TRANSPORT_ENV, PLATFORMS, root, nativeFiles, packageName, describe, currentPlatform, detectLibc,
+  supportedList, transport,
 } = require('./platforms');
 
 const ENV_DIR = 'RUNNER_NATIVE_BINARY_DIR';
@@ -57,12 +58,10 @@ const SOURCE_COPY = [
 ];
 
 const MUSL = [
-  'runner-native: musl-based Linux (such as Alpine) is not supported.',
+  `runner-native: ${TRANSPORT_ENV}=library cannot work on musl-based Linux (such as Alpine):`,
+  'a Go shared library cannot be loaded into a musl process (golang/go#54805, #13492).',
   '',
-  'runner-native runs Go inside Node: Node loads a Go shared library with dlopen, and Go shared',
-  'libraries cannot be loaded with dlopen on musl (golang/go#54805).',
-  '',
-  'Use a glibc-based image instead, for example node:20-bookworm-slim in place of node:20-alpine.',
+  `Unset ${TRANSPORT_ENV}: on musl the Go server then runs as a program beside Node.`,
 ];
 
 function runnerError(code, lines) {
@@ -72,7 +71,7 @@ function runnerError(code, lines) {
 }
 
 function missingFiles(dir) {
-  return nativeFiles().filter((f) => !fs.existsSync(path.join(dir, f)));
+  return nativeFiles(process.platform, transport()).filter((f) => !fs.existsSync(path.join(dir, f)));
 }
 
 /** The CPU a native file was built for, from its ELF or Mach-O header; null if unknown. */
@@ -105,6 +104,7 @@ function lookedFor(tried) {
 
 /** @returns {{dir: string, source: string}} where the binaries are and which step found them */
 function locate() {
+  const wanted = nativeFiles(process.platform, transport()); // throws for a wrong RUNNER_NATIVE_TRANSPORT
   const override = process.env[ENV_DIR];
   if (override) {
     const dir = path.resolve(override);
@@ -113,7 +113,7 @@ function locate() {
       throw runnerError('RUNNER_NATIVE_BINARY_DIR_INVALID', [
         `runner-native: ${ENV_DIR} is set to ${dir}, which lacks ${missing.join(' and ')}.`,
         '',
-        `Point ${ENV_DIR} at a folder holding ${nativeFiles().join(' and ')}`,
+        `Point ${ENV_DIR} at a folder holding ${wanted.join(' and ')}`,
         '(an installed platform package or a build/Release folder), or unset it.',
       ]);
     }
@@ -126,7 +126,7 @@ function locate() {
   tried.push(`${localBuild} (a local build): ${fs.existsSync(localBuild) ? `no ${missingLocal.join(' or ')}` : 'not found'}`);
 
   const platform = currentPlatform();
-  if (platform.libc === 'musl') throw runnerError('RUNNER_NATIVE_MUSL', MUSL);
+  if (platform.libc === 'musl' && transport() === 'library') throw runnerError('RUNNER_NATIVE_MUSL', MUSL);
   if (!platform.supported) {
     throw runnerError('RUNNER_NATIVE_UNSUPPORTED_PLATFORM', [
       `runner-native: there are no prebuilt binaries for ${describe(platform)}.`,
@@ -136,12 +136,22 @@ function locate() {
       ...lookedFor(tried),
       '',
       ...fromSource(),
-      `or set ${ENV_DIR} to a folder holding ${nativeFiles().join(' and ')}`,
+      `or set ${ENV_DIR} to a folder holding ${wanted.join(' and ')}`,
       'built for this platform.',
     ]);
   }
 
   const name = packageName(platform.key);
+  if (transport() === 'process' && PLATFORMS[platform.key].transport !== 'process') {
+    throw runnerError('RUNNER_NATIVE_TRANSPORT_INVALID', [
+      `runner-native: ${TRANSPORT_ENV}=process needs the Go server program (${wanted[1]}), which`,
+      `the package "${name}" does not carry: it loads the Go library into Node, the faster way.`,
+      '',
+      ...lookedFor(tried),
+      '',
+      `Unset ${TRANSPORT_ENV}, or build from source (npm run build), which makes both.`,
+    ]);
+  }
   let dir;
   try {
     dir = path.dirname(require.resolve(`${name}/package.json`, { paths: [root] }));
@@ -182,7 +192,7 @@ function locate() {
  */
 function loadError({ dir, source }, reason) {
   const lines = [`runner-native: the native files in ${dir} (from ${source}) do not load on ${describe(currentPlatform())}:`, `  ${reason}`, ''];
-  if (detectLibc() === 'musl') return runnerError('RUNNER_NATIVE_MUSL', [...MUSL, '', `(The loader said: ${reason})`]);
+  if (detectLibc() === 'musl' && transport() === 'library') return runnerError('RUNNER_NATIVE_MUSL', [...MUSL, '', `(The loader said: ${reason})`]);
   if (/GLIBC_[0-9.]+' not found/.test(reason)) {
     lines.push(`They were built against a newer glibc than this system has. The published Linux packages need glibc >= ${GLIBC_BASELINE};`,
       'a local build needs the glibc it was built on.');

@@ -5,7 +5,9 @@
  * pack scripts and the distribution tests; npm/<key>/package.json must agree with it
  * (scripts/platforms.js checks).
  *
- * Each platform package holds exactly two files: the addon and the Go library.
+ * Each platform package holds exactly two files: the addon and the Go server, either as a
+ * library loaded into Node (glibc, macOS, Windows) or, on musl, as a program the addon starts
+ * (addon/go_process.h: a Go library cannot be loaded into a musl process).
  */
 const path = require('path');
 
@@ -21,17 +23,26 @@ const MACOS_MIN = '11.0';
  * key: npm/<key>/ and the package name suffix. `goarch` and `zigTarget` drive the release
  * build (Linux and Windows packages are built on linux-x64 with zig; the darwin ones on
  * macOS with clang, and cross-built with zig here only to check them: scripts/darwin.js);
- * `libc` becomes the package's npm `libc` field.
+ * `libc` becomes the package's npm `libc` field; `transport: 'process'` ships the Go server as
+ * a static program (SERVER_PROGRAM, built with CGO_ENABLED=0) instead of a library.
  */
 const PLATFORMS = {
   'linux-x64-gnu': { os: 'linux', cpu: 'x64', libc: 'glibc', goarch: 'amd64', zigTarget: `x86_64-linux-gnu.${GLIBC_BASELINE}` },
   'linux-arm64-gnu': { os: 'linux', cpu: 'arm64', libc: 'glibc', goarch: 'arm64', zigTarget: `aarch64-linux-gnu.${GLIBC_BASELINE}` },
+  'linux-x64-musl': { os: 'linux', cpu: 'x64', libc: 'musl', goarch: 'amd64', zigTarget: 'x86_64-linux-musl', transport: 'process' },
+  'linux-arm64-musl': { os: 'linux', cpu: 'arm64', libc: 'musl', goarch: 'arm64', zigTarget: 'aarch64-linux-musl', transport: 'process' },
   'darwin-x64': { os: 'darwin', cpu: 'x64', goarch: 'amd64', clangArch: 'x86_64', zigTarget: `x86_64-macos.${MACOS_MIN}` },
   'darwin-arm64': { os: 'darwin', cpu: 'arm64', goarch: 'arm64', clangArch: 'arm64', zigTarget: `aarch64-macos.${MACOS_MIN}` },
   'win32-x64': { os: 'win32', cpu: 'x64', goarch: 'amd64', zigTarget: 'x86_64-windows-gnu' },
 };
 
 const ADDON_FILE = 'runner_native.node';
+
+/** The Go server as a program (cmd/runner-server), for the 'process' transport. */
+const SERVER_PROGRAM = 'runner-native-server';
+
+/** The environment variable that chooses how the Go server runs (see transport()). */
+const TRANSPORT_ENV = 'RUNNER_NATIVE_TRANSPORT';
 
 /** The Go library's file name on a platform. */
 function libraryName(platform = process.platform) {
@@ -40,9 +51,42 @@ function libraryName(platform = process.platform) {
   return 'librunner_native.so';
 }
 
-/** The two files every binary directory holds. */
-function nativeFiles(platform = process.platform) {
-  return [ADDON_FILE, libraryName(platform)];
+/**
+ * The two files a binary directory holds: the addon, and the Go library or, for the
+ * 'process' transport, the Go server program.
+ */
+function nativeFiles(platform = process.platform, transportName = 'library') {
+  return [ADDON_FILE, transportName === 'process' ? SERVER_PROGRAM : libraryName(platform)];
+}
+
+/** The files of platform package `key`. */
+function packageFiles(key) {
+  const target = PLATFORMS[key];
+  return nativeFiles(target.os, target.transport || 'library');
+}
+
+/**
+ * How this process runs the Go server: 'library' (loaded into Node, the fast way) or
+ * 'process' (a child program reached over socket pairs: on musl, where a Go library cannot
+ * be loaded, or when RUNNER_NATIVE_TRANSPORT=process asks for it on Linux, as the tests do).
+ * @returns {'library'|'process'}
+ */
+function transport() {
+  const asked = process.env[TRANSPORT_ENV];
+  if (asked === 'process' || asked === 'library') {
+    if (asked === 'process' && process.platform !== 'linux') {
+      const error = new Error(`runner-native: ${TRANSPORT_ENV}=process works on Linux only; unset it on ${process.platform}.`);
+      error.code = 'RUNNER_NATIVE_TRANSPORT_INVALID';
+      throw error;
+    }
+    return asked;
+  }
+  if (asked !== undefined && asked !== '') {
+    const error = new Error(`runner-native: ${TRANSPORT_ENV} must be 'library' or 'process' (or unset), got ${JSON.stringify(asked)}.`);
+    error.code = 'RUNNER_NATIVE_TRANSPORT_INVALID';
+    throw error;
+  }
+  return detectLibc() === 'musl' ? 'process' : 'library';
 }
 
 function packageName(key) {
@@ -90,11 +134,13 @@ function hostKey() {
 }
 
 /**
- * What `npm run pack:platforms` builds here: on linux-x64 both Linux packages and the Windows
- * one (zig cross-compiles them), else the host's.
+ * What `npm run pack:platforms` builds here: on linux-x64 the four Linux packages and the
+ * Windows one (zig cross-compiles them), else the host's.
  */
 function defaultPlatforms() {
-  return hostKey() === 'linux-x64-gnu' ? ['linux-x64-gnu', 'linux-arm64-gnu', 'win32-x64'] : [hostKey()];
+  return hostKey() === 'linux-x64-gnu'
+    ? ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'win32-x64']
+    : [hostKey()];
 }
 
 function supportedList() {
@@ -104,6 +150,6 @@ function supportedList() {
 const root = path.resolve(__dirname, '..');
 
 module.exports = {
-  MAIN_PACKAGE, GLIBC_BASELINE, MACOS_MIN, PLATFORMS, ADDON_FILE, root,
-  libraryName, nativeFiles, packageName, describe, detectLibc, currentPlatform, hostKey, defaultPlatforms, supportedList,
+  MAIN_PACKAGE, GLIBC_BASELINE, MACOS_MIN, PLATFORMS, ADDON_FILE, SERVER_PROGRAM, TRANSPORT_ENV, root,
+  libraryName, nativeFiles, packageFiles, transport, packageName, describe, detectLibc, currentPlatform, hostKey, defaultPlatforms, supportedList,
 };

@@ -1,7 +1,8 @@
 'use strict';
 /**
- * Builds runner-native from source: the Go library (go build -buildmode=c-shared) and the C++
- * addon (node-gyp).
+ * Builds runner-native from source: the Go library (go build -buildmode=c-shared), the Go
+ * server program (cmd/runner-server, static: the 'process' transport of musl and of
+ * RUNNER_NATIVE_TRANSPORT=process) and the C++ addon (node-gyp).
  *
  *   node scripts/build.js [--debug]
  *       for this machine, with its own compilers, into build/Release/ (what the loader tries
@@ -20,7 +21,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { findNodeDir } = require('./nodedir');
-const { PLATFORMS, MACOS_MIN, MAIN_PACKAGE, root, libraryName, ADDON_FILE, supportedList } = require('../lib/platforms');
+const { PLATFORMS, MACOS_MIN, MAIN_PACKAGE, root, libraryName, ADDON_FILE, SERVER_PROGRAM, supportedList } = require('../lib/platforms');
 
 function run(cmd, args, opts = {}) {
   console.log(`> ${cmd} ${args.join(' ')}`);
@@ -114,6 +115,17 @@ function buildGo(file, env = {}, ldflags = '-s -w') {
   fs.rmSync(file.replace(/\.[^.]+$/, '.h'), { force: true });
 }
 
+/**
+ * The Go server as a static program (no cgo: it runs on any Linux, musl included, and
+ * needs no C library at all).
+ */
+function buildServer(file, env = {}) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  run('go', ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w', '-o', file, './cmd/runner-server'], {
+    env: { ...process.env, ...env, CGO_ENABLED: '0' },
+  });
+}
+
 /** Node's C headers (node_api.h) for a build without node-gyp. */
 function nodeInclude() {
   const dir = findNodeDir();
@@ -178,6 +190,7 @@ function buildLocal() {
   buildAddon(root); // first: node-gyp rebuild empties build/
   const outDir = path.join(root, 'build', 'Release');
   buildGo(path.join(outDir, libraryName()));
+  if (process.platform === 'linux') buildServer(path.join(outDir, SERVER_PROGRAM));
   console.log(`runner-native: built ${path.relative(root, outDir)}`);
 }
 
@@ -258,7 +271,8 @@ function buildRelease(key, outDir) {
       buildAddon(scratch, { arch: target.cpu, env: tools.addon });
       fs.copyFileSync(path.join(scratch, 'build', 'Release', ADDON_FILE), path.join(outDir, ADDON_FILE));
     }
-    buildGo(path.join(outDir, libraryName(target.os)), { ...tools.go, GOARCH: target.goarch }, tools.ldflags);
+    if (target.transport === 'process') buildServer(path.join(outDir, SERVER_PROGRAM), { GOOS: target.os, GOARCH: target.goarch });
+    else buildGo(path.join(outDir, libraryName(target.os)), { ...tools.go, GOARCH: target.goarch }, tools.ldflags);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }

@@ -29,7 +29,8 @@ function npmPack(dir) {
 
 function platformReadme(key) {
   const target = PLATFORMS[key];
-  const libc = target.libc ? ` (glibc >= ${GLIBC_BASELINE})` : target.os === 'darwin' ? ` (macOS ${MACOS_MIN}+)` : target.os === 'win32' ? ' (Windows 10+)' : '';
+  const libc = target.libc === 'musl' ? ' (musl: Alpine; the Go server runs as a program beside Node)'
+    : target.libc ? ` (glibc >= ${GLIBC_BASELINE})` : target.os === 'darwin' ? ` (macOS ${MACOS_MIN}+)` : target.os === 'win32' ? ' (Windows 10+)' : '';
   return `# ${packageName(key)}\n\nThe ${target.os}-${target.cpu}${libc} binaries of [${MAIN_PACKAGE}](https://github.com/bluelibs/runner-native).\n\n` +
     `Do not install this package yourself: ${MAIN_PACKAGE} lists it in its optionalDependencies, and\n` +
     'npm installs it on the platform it is built for only.\n';

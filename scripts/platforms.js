@@ -9,7 +9,7 @@
  */
 const fs = require('fs');
 const path = require('path');
-const { PLATFORMS, root, packageName, nativeFiles } = require('../lib/platforms');
+const { PLATFORMS, root, packageName, packageFiles } = require('../lib/platforms');
 
 const manifestPath = (key) => path.join(root, 'npm', key, 'package.json');
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -35,7 +35,7 @@ function check() {
       os: [target.os],
       cpu: [target.cpu],
       libc: target.libc ? [target.libc] : undefined,
-      files: nativeFiles(target.os),
+      files: packageFiles(key),
     };
     for (const [field, want] of Object.entries(expect)) {
       if (JSON.stringify(pkg[field]) !== JSON.stringify(want)) {

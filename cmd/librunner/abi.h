@@ -24,7 +24,8 @@ extern "C" {
 /* What a signal says (internal/wire defines the same numbers; cmd/librunner checks it). */
 enum {
   RN_SIGNAL_WAKE = 1,  /* records are queued: call rn_exchange */
-  RN_SIGNAL_CLOSED = 2 /* the server closed; no signal ever follows this one */
+  RN_SIGNAL_CLOSED = 2, /* the server closed; no signal ever follows this one */
+  RN_SIGNAL_FAILED = 3  /* the server process died (go_process.h only); none follows */
 };
 
 /* Called from a Go thread, never with a Go lock held that JavaScript could wait on. */

@@ -11,7 +11,7 @@ import (
 // reusePort sets SO_REUSEPORT on a listening socket before it binds, so that several
 // processes can listen on one port. Linux spreads new connections across them; macOS
 // accepts the binds but does not balance. (The threads of one process never need it:
-// they share one listener, see cmd/librunner/group.go.)
+// they share one listener, see internal/host/group.go.)
 func reusePort(_, _ string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {

@@ -3,7 +3,7 @@ package server
 import "syscall"
 
 // reusePort does nothing on Windows. Windows has no SO_REUSEPORT: the threads of one
-// process share one listener anyway (cmd/librunner/group.go joins them in-process), and
+// process share one listener anyway (internal/host/group.go joins them in-process), and
 // another process cannot bind the same port. SO_REUSEADDR is deliberately not set: on
 // Windows it lets any other socket take over the port, not share it.
 func reusePort(_, _ string, _ syscall.RawConn) error { return nil }

@@ -295,6 +295,7 @@ const (
 const (
 	SignalWake   = 1 // records are queued: call exchange
 	SignalClosed = 2 // the server has closed; its last signal
+	SignalFailed = 3 // the server's process died (addon/go_process.h); its last signal
 )
 
 // Exchange modes (rn_exchange's mode argument).
@@ -366,7 +367,7 @@ func Constants() []byte {
 		"FLAG_ALLOW":    FlagAllow,
 		"ABORT_TIMEOUT": AbortTimeout, "ABORT_DISCONNECT": AbortDisconnect,
 		"ABORT_CLOSING": AbortClosing, "ABORT_SHUTTING_DOWN": AbortShuttingDown, "ABORT_TOO_LARGE": AbortTooLarge, "ABORT_BAD_HEADER": AbortBadHeader,
-		"SIGNAL_WAKE": SignalWake, "SIGNAL_CLOSED": SignalClosed,
+		"SIGNAL_WAKE": SignalWake, "SIGNAL_CLOSED": SignalClosed, "SIGNAL_FAILED": SignalFailed,
 		"EXCHANGE_WAKE": ExchangeWake, "EXCHANGE_FLUSH": ExchangeFlush,
 		"STATS": Stats, "ABORT_REASONS": reasons, "ANSWERS": protocol.Constants(), "ANSWER_CODES": protocol.CodeList(),
 	})

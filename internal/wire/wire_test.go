@@ -81,7 +81,7 @@ func constValue(t *testing.T, name string) float64 {
 		"AnswerBadInput": AnswerBadInput, "AnswerUnencodable": AnswerUnencodable,
 		"FlagHasCode": FlagHasCode, "FlagHasID": FlagHasID, "FlagHasData": FlagHasData, "FlagHasHTTPCode": FlagHasHTTPCode,
 		"FlagDataUndefined": FlagDataUndefined, "FlagAllow": FlagAllow,
-		"SignalWake": SignalWake, "SignalClosed": SignalClosed, "ExchangeWake": ExchangeWake, "ExchangeFlush": ExchangeFlush,
+		"SignalWake": SignalWake, "SignalClosed": SignalClosed, "SignalFailed": SignalFailed, "ExchangeWake": ExchangeWake, "ExchangeFlush": ExchangeFlush,
 		"KindCredit": KindCredit, "KindBody": KindBody, "FlagBodyStream": FlagBodyStream, "FlagEnd": FlagEnd, "FlagFailed": FlagFailed,
 		"StreamWindow": StreamWindow, "BodyChunk": BodyChunk, "AnswerStreamStart": AnswerStreamStart, "AnswerChunk": AnswerChunk,
 		"AnswerEnd": AnswerEnd, "AnswerStreamError": AnswerStreamError, "AnswerBodyCredit": AnswerBodyCredit,

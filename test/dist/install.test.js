@@ -33,6 +33,17 @@ describe('install from the tarballs, no Go or compiler on PATH', function () {
     assert.deepStrictEqual({ status: res.status, body: res.body, code: res.code }, { status: 200, body: { ok: true, result: { sum: 8, arch: process.arch } }, code: 0 }, res.stderr);
   });
 
+  it(`${host} with RUNNER_NATIVE_TRANSPORT=process: says the package carries no server program, and what to do`, function () {
+    if (!linux) this.skip();
+    const project = scratchProject();
+    assertInstalled(npmInstall(project, ['--ignore-scripts', tarball(), tarball(host)]));
+    const { status, stdout, stderr } = runNode(project, REQUIRE, { RUNNER_NATIVE_TRANSPORT: 'process' });
+    assert.strictEqual(status, 3, stderr);
+    assert.strictEqual(stdout, 'RUNNER_NATIVE_TRANSPORT_INVALID\n');
+    assert.ok(stderr.includes(`RUNNER_NATIVE_TRANSPORT=process needs the Go server program (runner-native-server), which\nthe package "${hostPackage}" does not carry`), stderr);
+    assert.match(stderr, /Unset RUNNER_NATIVE_TRANSPORT, or build from source/);
+  });
+
   it('linux-arm64 under qemu: npm and node are the arm64 ones, a task answers over HTTP', async function () {
     // For x64 hosts (arm64 hosts run the test above); RUNNER_NATIVE_SKIP_QEMU=1 where another job runs it.
     if (host !== 'linux-x64-gnu' || process.env.RUNNER_NATIVE_SKIP_QEMU === '1') this.skip();
@@ -85,19 +96,27 @@ describe('install from the tarballs, no Go or compiler on PATH', function () {
       assert.strictEqual(status, 3, stderr);
       assert.strictEqual(stdout, 'RUNNER_NATIVE_UNSUPPORTED_PLATFORM\n');
       assert.ok(stderr.includes(`there are no prebuilt binaries for ${process.platform}-ppc64${linux ? ' (glibc)' : ''}.`), stderr);
-      assert.match(stderr, /Prebuilt binaries exist for linux-x64 \(glibc\), linux-arm64 \(glibc\), darwin-x64, darwin-arm64, win32-x64\./);
+      assert.match(stderr, /Prebuilt binaries exist for linux-x64 \(glibc\), linux-arm64 \(glibc\), linux-x64 \(musl\), linux-arm64 \(musl\), darwin-x64, darwin-arm64, win32-x64\./);
       assert.match(stderr, /Looked for:/);
       assert.match(stderr, /RUNNER_NATIVE_BUILD_FROM_SOURCE=1 npm rebuild/);
     });
 
-    it('musl (simulated) at require: says why (golang/go#54805) and to use a glibc image', function () {
+    it('musl (simulated) at require: names the musl package, whose Go server runs as a program', function () {
       if (!linux) this.skip();
       const { status, stdout, stderr } = runNode(project, REQUIRE, { NODE_OPTIONS: `--require ${fake}`, FAKE_LIBC: 'musl' });
       assert.strictEqual(status, 3, stderr);
+      assert.strictEqual(stdout, 'RUNNER_NATIVE_PACKAGE_MISSING\n');
+      assert.ok(stderr.includes(`the package "@bluelibs/runner-native-linux-${process.arch}-musl" could not be found`), stderr);
+    });
+
+    it('musl (simulated) with RUNNER_NATIVE_TRANSPORT=library: says why that cannot work (golang/go#54805) and to unset it', function () {
+      if (!linux) this.skip();
+      const { status, stdout, stderr } = runNode(project, REQUIRE, { NODE_OPTIONS: `--require ${fake}`, FAKE_LIBC: 'musl', RUNNER_NATIVE_TRANSPORT: 'library' });
+      assert.strictEqual(status, 3, stderr);
       assert.strictEqual(stdout, 'RUNNER_NATIVE_MUSL\n');
-      assert.match(stderr, /musl-based Linux \(such as Alpine\) is not supported/);
+      assert.match(stderr, /RUNNER_NATIVE_TRANSPORT=library cannot work on musl-based Linux \(such as Alpine\)/);
       assert.match(stderr, /golang\/go#54805/);
-      assert.match(stderr, /node:20-bookworm-slim/);
+      assert.match(stderr, /Unset RUNNER_NATIVE_TRANSPORT/);
     });
 
     it('build from source without Go on PATH: a clear message, not a spawn error', () => {
@@ -107,12 +126,12 @@ describe('install from the tarballs, no Go or compiler on PATH', function () {
     });
   });
 
-  it('musl (simulated) at install: the install hook fails the install with the same message', function () {
+  it('musl (simulated) at install, with RUNNER_NATIVE_TRANSPORT=library: the install hook fails the install with the same message', function () {
     if (!linux) this.skip();
     const project = scratchProject({ shell: true });
-    const result = npmInstall(project, [tarball()], { NODE_OPTIONS: `--require ${fake}`, FAKE_LIBC: 'musl' });
+    const result = npmInstall(project, [tarball()], { NODE_OPTIONS: `--require ${fake}`, FAKE_LIBC: 'musl', RUNNER_NATIVE_TRANSPORT: 'library' });
     assert.notStrictEqual(result.status, 0, result.output);
-    assert.match(result.output, /musl-based Linux \(such as Alpine\) is not supported/);
+    assert.match(result.output, /RUNNER_NATIVE_TRANSPORT=library cannot work on musl-based Linux/);
     assert.match(result.output, /golang\/go#54805/);
     assert.ok(!fs.existsSync(installed(project, 'runner-native')), 'npm rolled the install back');
   });

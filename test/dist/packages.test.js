@@ -7,7 +7,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { PLATFORMS, GLIBC_BASELINE, MACOS_MIN, MAIN_PACKAGE, packageName, nativeFiles, defaultPlatforms } = require('../../lib/platforms');
+const { PLATFORMS, GLIBC_BASELINE, MACOS_MIN, MAIN_PACKAGE, SERVER_PROGRAM, packageName, packageFiles, nativeFiles, defaultPlatforms } = require('../../lib/platforms');
 const { machO, pe, MH } = require('./binfmt');
 const { binaryArch } = require('../../lib/locate');
 const { check } = require('../../scripts/platforms');
@@ -39,7 +39,7 @@ describe('packages in dist/', () => {
     const files = entries(tarball());
     for (const f of ['package.json', 'README.md', 'LICENSE', 'index.js', 'index.d.ts', 'lib/native.js', 'lib/locate.js',
       'lib/platforms.js', 'scripts/install.js', 'scripts/build.js', 'scripts/nodedir.js', 'binding.gyp', 'go.mod', 'go.sum',
-      'cmd/librunner/main.go', 'cmd/librunner/abi.h']) {
+      'cmd/librunner/main.go', 'cmd/librunner/abi.h', 'cmd/runner-server/main.go', 'addon/go_process.c']) {
       assert.ok(files.includes(f), `${f} is shipped`);
     }
     // .o: zig's empty cgo-gcc-input-*.o of a darwin build (.ci/run packs the main package after one)
@@ -71,7 +71,7 @@ describe('packages in dist/', () => {
       const readelf = (args, f) => execFileSync('readelf', [...args, '-W', native(f)], { encoding: 'utf8' });
 
       it('holds only its two native files, a README and the LICENSE', () => {
-        assert.deepStrictEqual(entries(tarball(key)), ['LICENSE', 'README.md', ...nativeFiles(target.os), 'package.json'].sort());
+        assert.deepStrictEqual(entries(tarball(key)), ['LICENSE', 'README.md', ...packageFiles(key), 'package.json'].sort());
       });
 
       it('has the name, version and os/cpu/libc fields npm selects it by', () => {
@@ -81,7 +81,7 @@ describe('packages in dist/', () => {
           { name: packageName(key), version, os: [target.os], cpu: [target.cpu], libc: target.libc && [target.libc] });
       });
 
-      for (const f of nativeFiles(target.os)) {
+      for (const f of packageFiles(key)) {
         it(`${f} is built for ${target.os}-${target.cpu}`, () => {
           assert.strictEqual(binaryArch(native(f)), target.cpu);
         });
@@ -139,7 +139,20 @@ describe('packages in dist/', () => {
         });
       }
 
-      for (const f of target.os === 'linux' ? nativeFiles('linux') : []) {
+      if (target.libc === 'musl') {
+        it(`${SERVER_PROGRAM} is a static program (no interpreter, no shared library): it runs on any Linux, musl included`, () => {
+          assert.doesNotMatch(readelf(['-l'], SERVER_PROGRAM), /INTERP/);
+          assert.doesNotMatch(readelf(['-d'], SERVER_PROGRAM), /NEEDED/);
+        });
+        it('the addon needs only musl\'s libc and exports only the N-API entry points', () => {
+          const needed = [...readelf(['-d'], 'runner_native.node').matchAll(/\(NEEDED\)\s+Shared library: \[(.+)\]/g)].map((m) => m[1]);
+          assert.deepStrictEqual(needed, ['libc.so']);
+          const exported = [...readelf(['--dyn-syms'], 'runner_native.node').matchAll(/ GLOBAL +DEFAULT +\d+ (\w+)/g)].map((m) => m[1]).sort();
+          assert.deepStrictEqual(exported, ['napi_register_module_v1', 'node_api_module_get_api_version_v1']);
+        });
+      }
+
+      for (const f of target.libc === 'glibc' ? nativeFiles('linux') : []) {
         it(`${f} needs no GLIBC_ symbol version above ${GLIBC_BASELINE}, and only glibc's libraries`, () => {
           const versions = [...new Set(readelf(['-V'], f).match(/GLIBC_[0-9.]+/g).map((v) => v.slice(6)))];
           const highest = versions.reduce((a, b) => (newer(b, a) ? b : a));

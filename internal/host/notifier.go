@@ -1,12 +1,13 @@
-package main
+package host
 
 import "sync"
 
 // notifier is the one way a server reaches its JavaScript thread, and the lifetime
 // rules of abi.h written as code: it signals only while armed (from a successful listen
-// on), the closed signal is its last, and after detach nothing is sent. The function
-// that calls into C (and with it the addon's pointer) is forgotten as soon as it may no
-// longer be used.
+// on), the closed signal is its last, and after detach nothing is sent. The send
+// function (in the library, a call into C holding the addon's pointer; in the server
+// program, a write to the signal socket) is forgotten as soon as it may no longer be
+// used.
 type notifier struct {
 	mu    sync.RWMutex // held for reading around every signal, for writing by changes
 	state notifierState
@@ -31,8 +32,9 @@ func (n *notifier) arm(send func(what int32)) {
 	}
 }
 
-// signal sends what if armed. send never blocks for long: it only queues a call on a
-// threadsafe function.
+// signal sends what if armed. send never blocks for long: in the library it only queues
+// a call on a threadsafe function; in the server program it writes 16 bytes to a socket
+// the addon reads all the time.
 func (n *notifier) signal(what int32) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
