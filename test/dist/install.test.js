@@ -44,6 +44,22 @@ describe('install from the tarballs, no Go or compiler on PATH', function () {
     assert.match(stderr, /Unset RUNNER_NATIVE_TRANSPORT, or build from source/);
   });
 
+  it('linux-x64-musl (musl simulated): the tarballs install, and the loader takes the musl package and its server program', function () {
+    // No musl Node can be had here, so the musl addon cannot load into this (glibc) Node: what
+    // this shows is the loader's choice. test:musl drives the package's transport from a musl process.
+    if (host !== 'linux-x64-gnu') this.skip();
+    const musl = { NODE_OPTIONS: `--require ${fake}`, FAKE_LIBC: 'musl' };
+    const project = scratchProject();
+    // npm checks `libc` on its own (this host is glibc, whatever Node's report says): --force.
+    const refused = npmInstall(project, ['--ignore-scripts', tarball(), tarball('linux-x64-musl')], musl);
+    assert.match(refused.output, /EBADPLATFORM[\s\S]*wanted \{"os":"linux","cpu":"x64","libc":"musl"\}/);
+    assertInstalled(npmInstall(project, ['--ignore-scripts', '--force', tarball(), tarball('linux-x64-musl')], musl));
+    const { status, stdout, stderr } = runNode(project, REQUIRE, musl);
+    assert.strictEqual(status, 3, stderr);
+    assert.strictEqual(stdout, 'RUNNER_NATIVE_LOAD_FAILED\n');
+    assert.ok(stderr.includes(`from @bluelibs/runner-native-linux-x64-musl) do not load`), stderr);
+  });
+
   it('linux-arm64 under qemu: npm and node are the arm64 ones, a task answers over HTTP', async function () {
     // For x64 hosts (arm64 hosts run the test above); RUNNER_NATIVE_SKIP_QEMU=1 where another job runs it.
     if (host !== 'linux-x64-gnu' || process.env.RUNNER_NATIVE_SKIP_QEMU === '1') this.skip();
