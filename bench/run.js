@@ -96,6 +96,9 @@ function addBaseline(ref) {
   const name = `baseline-${sha}`;
   SERVERS[name] = { label: `runner-native @ ${sha}`, env: { BENCH_MODULE: dir }, cmd: SERVERS.native.cmd };
   SERVERS[`${name}-2t`] = { ...SERVERS['native-2t'], label: `runner-native @ ${sha}, 2 JS threads`, env: { BENCH_MODULE: dir } };
+  // The runner scenario's native rows, from that build (same app, bench/servers/runner-app.js).
+  SERVERS[`${name}-runner`] = { ...SERVERS['runner-native'], label: `nativeExposure @ ${sha}`, env: { ...SERVERS['runner-native'].env, BENCH_MODULE: dir } };
+  SERVERS[`${name}-runner6`] = { ...SERVERS['runner6-native'], label: `nativeRpcLanes @ ${sha}`, env: { ...SERVERS['runner6-native'].env, BENCH_MODULE: dir } };
   return name;
 }
 
@@ -567,6 +570,10 @@ async function main() {
     servers.splice(servers.indexOf('native') + 1, 0, ...baselines);
     // With the 2-thread server, each baseline's 2-thread build beside it.
     if (servers.includes('native-2t')) servers.splice(servers.indexOf('native-2t') + 1, 0, ...baselines.map((b) => `${b}-2t`));
+    // With the runner scenario's native rows, each baseline's beside them.
+    for (const [row, suffix] of [['runner-native', 'runner'], ['runner6-native', 'runner6']]) {
+      if (servers.includes(row)) servers.splice(servers.indexOf(row) + 1, 0, ...baselines.map((b) => `${b}-${suffix}`));
+    }
   }
   const scenarios = args.scenarios ? SCENARIOS.filter((s) => String(args.scenarios).split(',').includes(s.name)) : SCENARIOS;
   if (servers.some((s) => SERVERS[s].runner6 && scenariosOf(s, scenarios).length > 0)) useRunner6(servers);
