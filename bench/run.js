@@ -8,8 +8,9 @@
  *   npm run bench -- --rounds 5 --duration 10 --servers native,go --scenarios small
  *   npm run bench -- --baseline e8f8979  also measures runner-native as built from that
  *                                        commit (a git worktree under bench/results), for
- *                                        before/after rows from one interleaved run;
- *                                        several commits: --baseline e8f8979,103ca8d
+ *                                        before/after rows from one interleaved run
+ *                                        (with runner-native / runner6-native, their
+ *                                        rows too); several: --baseline e8f8979,103ca8d
  *
  * Each server's answers are checked before and after it is measured, and a run with
  * socket errors or non-2xx answers is rejected, so a broken server cannot post a number.
