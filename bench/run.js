@@ -8,8 +8,9 @@
  *   npm run bench -- --rounds 5 --duration 10 --servers native,go --scenarios small
  *   npm run bench -- --baseline e8f8979  also measures runner-native as built from that
  *                                        commit (a git worktree under bench/results), for
- *                                        before/after rows from one interleaved run;
- *                                        several commits: --baseline e8f8979,103ca8d
+ *                                        before/after rows from one interleaved run
+ *                                        (with runner-native / runner6-native, their
+ *                                        rows too); several: --baseline e8f8979,103ca8d
  *
  * Each server's answers are checked before and after it is measured, and a run with
  * socket errors or non-2xx answers is rejected, so a broken server cannot post a number.
@@ -98,6 +99,9 @@ function addBaseline(ref) {
   const name = `baseline-${sha}`;
   SERVERS[name] = { label: `runner-native @ ${sha}`, env: { BENCH_MODULE: dir }, cmd: SERVERS.native.cmd };
   SERVERS[`${name}-2t`] = { ...SERVERS['native-2t'], label: `runner-native @ ${sha}, 2 JS threads`, env: { BENCH_MODULE: dir } };
+  // The runner scenario's native rows, from that build (same app, bench/servers/runner-app.js).
+  SERVERS[`${name}-runner`] = { ...SERVERS['runner-native'], label: `nativeExposure @ ${sha}`, env: { ...SERVERS['runner-native'].env, BENCH_MODULE: dir } };
+  SERVERS[`${name}-runner6`] = { ...SERVERS['runner6-native'], label: `nativeRpcLanes @ ${sha}`, env: { ...SERVERS['runner6-native'].env, BENCH_MODULE: dir } };
   return name;
 }
 
@@ -569,6 +573,10 @@ async function main() {
     servers.splice(servers.indexOf('native') + 1, 0, ...baselines);
     // With the 2-thread server, each baseline's 2-thread build beside it.
     if (servers.includes('native-2t')) servers.splice(servers.indexOf('native-2t') + 1, 0, ...baselines.map((b) => `${b}-2t`));
+    // With the runner scenario's native rows, each baseline's beside them.
+    for (const [row, suffix] of [['runner-native', 'runner'], ['runner6-native', 'runner6']]) {
+      if (servers.includes(row)) servers.splice(servers.indexOf(row) + 1, 0, ...baselines.map((b) => `${b}-${suffix}`));
+    }
   }
   const scenarios = args.scenarios ? SCENARIOS.filter((s) => String(args.scenarios).split(',').includes(s.name)) : SCENARIOS;
   if (servers.some((s) => SERVERS[s].runner6 && scenariosOf(s, scenarios).length > 0)) useRunner6(servers);

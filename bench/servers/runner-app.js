@@ -18,9 +18,11 @@ const { Readable } = require('stream');
 const Module = require('module');
 const path = require('path');
 const { r, run, globals, nodeExposure, useExposureContext } = require('@bluelibs/runner');
-const { TunnelServer } = require('../..');
-const { createRunnerExports } = require('../../lib/runner');
-const { nativeExposure } = require('../../runner');
+// BENCH_MODULE: another build of this package (bench/run.js --baseline), as native.js.
+const pkg = process.env.BENCH_MODULE || path.join(__dirname, '..', '..');
+const { TunnelServer } = require(pkg);
+const { createRunnerExports } = require(path.join(pkg, 'lib', 'runner'));
+const { nativeExposure } = require(path.join(pkg, 'runner'));
 const { tasks, STREAM_TASK, consume, streamChunks } = require('../handlers');
 
 const PORT = Number(process.env.PORT);

@@ -130,7 +130,7 @@ class NativeResponse extends Writable {
  * @param {Promise<any>} result the task's answer, as settle() gives it
  * @param {{response?: NativeResponse, committed?: object, onCommit?: Function}} hijack
  * @param {(err: unknown, arg: any) => any} [onError] maps a failure first (runner's log,
- *   then the answer's error, thrown; see answerRun); without it the failure is the answer
+ *   then the answer's error, thrown; see LaneAnswer); without it the failure is the answer
  * @param {any} [arg] onError's second argument
  */
 function answerOf(result, hijack, onError, arg) {
@@ -162,22 +162,93 @@ function answerOf(result, hijack, onError, arg) {
 }
 
 /**
- * answerOf(settle(run, onError), hijack) with one promise less and no closure per call for
- * the error mapping, for the per-call path of the rpc lanes: runs run() (a synchronous
- * throw counts as a rejection) and answers as answerOf does, failures mapped by onError.
- * @param {() => any} run
- * @param {{response?: NativeResponse, committed?: object, onCommit?: Function}} hijack
- * @param {(err: unknown, arg: any) => any} onError
- * @param {any} arg
+ * answerOf(Promise.resolve(result), hijack, onError, arg) for the per-call path of the rpc
+ * lanes (rpc-lanes.js), as a thenable instead of a promise: the dispatcher subscribes to
+ * a handler's answer once (lib/dispatcher.js call: `ret.then(onValue, onError)`), so the
+ * answer needs no promise of its own, nor does that subscription make one. Two promises
+ * per call fewer (each also costs its async hooks where AsyncLocalStorage runs on them, as
+ * on Node 22) and no closures for resolve and reject. Settles as answerOf's promise would:
+ * the task's value, or the response it committed first; a failure mapped by onError,
+ * cutting the response once committed. Only the first then() subscribes (the dispatcher
+ * is the only one); a commit, or an answer settled before then(), is delivered on a later
+ * microtask, as a promise's reaction would be, never inside the task's own write.
  */
-function answerRun(run, hijack, onError, arg) {
-  let result;
-  try {
-    result = Promise.resolve(run());
-  } catch (err) {
-    result = Promise.reject(err);
+class LaneAnswer {
+  #hijack;
+  #onError;
+  #arg;
+  #committed = false;
+  /** 0: pending, 1: fulfilled, 2: rejected. */
+  #state = 0;
+  #value;
+  #onFulfilled;
+  #onRejected;
+
+  /**
+   * @param {any} result the task's answer (a promise, usually)
+   * @param {{response?: NativeResponse, committed?: object, onCommit?: Function}} hijack
+   * @param {(err: unknown, arg: any) => any} onError
+   * @param {any} arg onError's second argument
+   */
+  constructor(result, hijack, onError, arg) {
+    this.#hijack = hijack;
+    this.#onError = onError;
+    this.#arg = arg;
+    if (hijack.committed !== undefined) { // a task may commit before it first awaits
+      this.#committed = true;
+      this.#settle(1, hijack.committed);
+    }
+    hijack.onCommit = (answer) => {
+      this.#committed = true;
+      this.#settle(1, answer);
+    };
+    Promise.resolve(result).then((value) => this.#fulfilled(value), (err) => this.#rejected(err));
   }
-  return answerOf(result, hijack, onError, arg);
+
+  #fulfilled(value) {
+    if (!this.#committed) this.#deliver(1, value);
+  }
+
+  #rejected(err) {
+    let value;
+    try {
+      value = this.#onError(err, this.#arg);
+    } catch (mapped) {
+      if (!this.#committed) this.#deliver(2, mapped);
+      // Cut the response (its body ends early: the client sees an incomplete answer), as
+      // answerOf does.
+      else if (this.#hijack.response && !this.#hijack.response.destroyed) this.#hijack.response.destroy();
+      return;
+    }
+    if (!this.#committed) this.#deliver(1, value);
+  }
+
+  /** Settles from a reaction (already a microtask of its own): the subscriber hears it now. */
+  #deliver(state, value) {
+    if (this.#state !== 0) return;
+    this.#state = state;
+    this.#value = value;
+    const fn = state === 1 ? this.#onFulfilled : this.#onRejected;
+    if (fn !== undefined) fn(value);
+  }
+
+  /** Settles from a commit (inside the task's write): the subscriber hears it on a microtask. */
+  #settle(state, value) {
+    if (this.#state !== 0) return;
+    this.#state = state;
+    this.#value = value;
+    if (this.#onFulfilled !== undefined) queueMicrotask(() => this.#onFulfilled(value));
+  }
+
+  then(onFulfilled, onRejected) {
+    if (this.#onFulfilled !== undefined || this.#onRejected !== undefined) return;
+    this.#onFulfilled = typeof onFulfilled === 'function' ? onFulfilled : undefined;
+    this.#onRejected = typeof onRejected === 'function' ? onRejected : undefined;
+    if (this.#state === 0) return;
+    const fn = this.#state === 1 ? this.#onFulfilled : this.#onRejected;
+    const value = this.#value;
+    if (fn !== undefined) queueMicrotask(() => fn(value));
+  }
 }
 
-module.exports = { NativeResponse, answerOf, answerRun };
+module.exports = { NativeResponse, answerOf, LaneAnswer };

@@ -29,7 +29,7 @@ const { HandlerError } = require('../errors');
 const { NativeExposure, settle } = require('./exposure');
 const { toHandlerError, parallelEventError, safeLog } = require('./errors');
 const { ExposureRequest } = require('./contexts');
-const { answerOf, answerRun } = require('./response');
+const { answerOf, LaneAnswer } = require('./response');
 const { openUpload, runUpload } = require('./multipart');
 const { authorizeLaneRequest } = require('./lane-auth');
 const {
@@ -203,7 +203,9 @@ class NativeLanesExposure extends NativeExposure {
     // Made once per task, not per call: the error mapping takes the call's context as an
     // argument instead of closing over it.
     const fail = (err, ctx) => { throw toHandlerError(err, env, TASK_ERROR, ctx.requestId); };
+    // The task runner itself, as flavour.runTask calls it, without its two wrappers' frames.
     const { exposureContext, cancellationError } = flavour;
+    const { taskRunner } = deps;
     return (input, ctx) => {
       // Lane JWT, checked before anything runs (runner: before the body is read). A lane
       // without auth reads no header: asking Go for them costs a crossing and a parse.
@@ -214,8 +216,15 @@ class NativeLanesExposure extends NativeExposure {
         return refuse(ctx);
       }
       const request = new ExposureRequest(ctx, basePath, cancellationError);
-      const run = this.withContexts(ctx, rule, () => flavour.runTask(deps, task, input, { source, signal: request.signal }));
-      return answerRun(() => exposureContext.provide(request, run), request.hijack, fail, ctx);
+      const run = this.withContexts(ctx, rule, () => taskRunner.run(task, input, { source, signal: request.signal }));
+      // The answer (response.js LaneAnswer); a synchronous throw counts as a rejection.
+      let result;
+      try {
+        result = exposureContext.provide(request, run);
+      } catch (err) {
+        result = Promise.reject(err);
+      }
+      return new LaneAnswer(result, request.hijack, fail, ctx);
     };
   }
 

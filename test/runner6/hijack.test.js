@@ -13,6 +13,8 @@ const { requireRunner6 } = require('./runner6');
 const { createRunnerExports } = require('../../lib/runner');
 
 const TOKEN = 'secret';
+const LATE_CHUNK = 'x'.repeat(64 * 1024);
+const LATE_CHUNKS = 16;
 
 describe('runner 6: a lane task that writes its own response', function () {
   const R = requireRunner6(this);
@@ -43,6 +45,17 @@ describe('runner 6: a lane task that writes its own response', function () {
         const { res } = useRpcLaneRequestContext();
         res.writeHead(202, { 'content-type': 'text/plain' });
         res.end('at once');
+        return 'ignored';
+      }),
+      // Commits after its first await, then writes more than a stream buffers: each write
+      // waits for the client to read, so the answer must start at the commit, not when the
+      // task returns.
+      t('lateCommit', async () => {
+        const { res } = useRpcLaneRequestContext();
+        await Promise.resolve();
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        for (let i = 0; i < LATE_CHUNKS; i++) await new Promise((resolve) => res.write(LATE_CHUNK, resolve));
+        res.end();
         return 'ignored';
       }),
       // Fails after its head and some bytes were written.
@@ -93,6 +106,13 @@ describe('runner 6: a lane task that writes its own response', function () {
     const [node, native] = await Promise.all([call(apps.node, 'syncCommit'), call(apps.native, 'syncCommit')]);
     assert.deepStrictEqual(native, node);
     assert.deepStrictEqual(node, { status: 202, body: 'at once', contentType: 'text/plain', hijack: undefined });
+  });
+
+  it('a response committed after the task first awaits is the answer from then on, while the task still writes', async () => {
+    const [node, native] = await Promise.all([call(apps.node, 'lateCommit'), call(apps.native, 'lateCommit')]);
+    assert.deepStrictEqual(native, node);
+    assert.strictEqual(node.status, 200);
+    assert.strictEqual(node.body, LATE_CHUNK.repeat(LATE_CHUNKS));
   });
 
   it('a failure after the head was written cuts the response, never an envelope after its bytes (native only)', async () => {
