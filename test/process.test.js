@@ -14,6 +14,10 @@ const { SERVER_PROGRAM } = require('../lib/platforms');
 
 const fixture = path.join(__dirname, 'fixtures', 'process-server.js');
 const linux = process.platform === 'linux';
+// The program sits beside the addon in a source build and in the musl packages; the glibc
+// packages (mocha on a release build: RUNNER_NATIVE_BINARY_DIR) carry only the library.
+const binaries = linux ? require('../lib/locate').locate().dir : null;
+const hasProgram = linux && fs.existsSync(path.join(binaries, SERVER_PROGRAM));
 
 /** Starts the fixture; next(pred) resolves with the first JSON line it printed that pred accepts. */
 function startFixture(options = {}) {
@@ -32,10 +36,13 @@ function startFixture(options = {}) {
     for (const w of waiters.splice(0)) if (!w.pred(message)) waiters.push(w); else w.resolve(message);
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
-  const next = (pred) => new Promise((resolve) => {
+  // After its output is read to the end: a line it never printed is a failure, not a wait.
+  const closed = new Promise((resolve) => child.on('close', resolve));
+  const next = (pred) => new Promise((resolve, reject) => {
     const seen = lines.find(pred);
-    if (seen) resolve(seen);
-    else waiters.push({ pred, resolve });
+    if (seen) return resolve(seen);
+    waiters.push({ pred, resolve });
+    closed.then(() => reject(new Error(`the fixture ended without that line; it printed ${JSON.stringify(lines)}, stderr: ${stderr}`)));
   });
   return { child, next, exited, lines, stderr: () => stderr };
 }
@@ -50,6 +57,13 @@ function procState(pid) {
 }
 
 (linux ? describe : describe.skip)('the Go server as a separate program (RUNNER_NATIVE_TRANSPORT=process)', function () {
+  beforeEach(function () {
+    if (!hasProgram && this.currentTest.title.startsWith('(program)')) {
+      console.log(`      (skipped: ${binaries} has no ${SERVER_PROGRAM}, as a glibc package has none; a source build does)`);
+      this.skip();
+    }
+  });
+
   it('this suite runs through the transport RUNNER_NATIVE_TRANSPORT names (npm run test:process: every test through the program)', () => {
     const pid = require('../lib/native').serverPid();
     if (process.env.RUNNER_NATIVE_TRANSPORT === 'process') {
@@ -60,7 +74,7 @@ function procState(pid) {
     }
   });
 
-  it('serves requests from a child program of this Node process, and ends with close()', async () => {
+  it('(program) serves requests from a child program of this Node process, and ends with close()', async () => {
     const f = startFixture();
     const { port, pid } = await f.next((m) => m.port);
     assert.ok(pid > 0, 'a server program was started');
@@ -74,7 +88,7 @@ function procState(pid) {
     assert.strictEqual(code, 0, `Node exits by itself once its server is closed: nothing keeps it alive (stderr: ${stderr})`);
   });
 
-  it('a Ctrl-C reaches Node, not the server program: the request in flight is answered, then the server closes', async () => {
+  it('(program) a Ctrl-C reaches Node, not the server program: the request in flight is answered, then the server closes', async () => {
     const f = startFixture({ detached: true }); // its own process group, as a terminal's
     const { port, pid } = await f.next((m) => m.port);
     const inFlight = post(port, '/__runner/task/wait', { input: null });
@@ -88,7 +102,7 @@ function procState(pid) {
     await waitFor(() => procState(pid) === null || procState(pid) === 'Z');
   });
 
-  it('the server program\'s death is an error, never a hang: calls are aborted, the error is thrown, listen() says why', async () => {
+  it('(program) the server program\'s death is an error, never a hang: calls are aborted, the error is thrown, listen() says why', async () => {
     const f = startFixture();
     const { port, pid } = await f.next((m) => m.port);
     const inFlight = post(port, '/__runner/task/wait', { input: null }).then(() => 'answered', (err) => err.code);
@@ -107,7 +121,7 @@ function procState(pid) {
     assert.strictEqual(code, 0, 'nothing keeps Node alive after the failure');
   });
 
-  it('the server program ends when Node dies, whatever the way', async () => {
+  it('(program) the server program ends when Node dies, whatever the way', async () => {
     const f = startFixture();
     const { pid } = await f.next((m) => m.port);
     f.child.kill('SIGKILL');
