@@ -114,7 +114,8 @@ class PatternCheck {
  * @param {string} requestLine e.g. 'POST /__runner/task/x HTTP/1.1'
  * @param {string} body the JSON body
  * @param {object} how
- *   halfClose: send FIN right after the request;
+ *   halfClose: send FIN right after the request (true), or once the first bytes of the
+ *     answer arrived ('afterFirstBytes': the half-close then lands while the answer streams);
  *   slow: read one piece, then pause, and wait for `tick()` before reading the next;
  *   cutAfter: destroy the socket after this many body bytes;
  *   onBytes(check, decoder): called after each piece that arrives.
@@ -134,9 +135,10 @@ function streamClient(port, requestLine, body, pattern, { halfClose = false, slo
     };
     socket.on('connect', () => {
       socket.write(`${requestLine}\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      if (halfClose) socket.end();
+      if (halfClose === true) socket.end();
     });
     socket.on('data', (c) => {
+      if (halfClose === 'afterFirstBytes' && !socket.writableEnded) socket.end();
       decoder.push(c);
       if (onBytes) onBytes(check, decoder);
       if (slow) socket.pause();
