@@ -1,5 +1,5 @@
 # Developer shortcuts; npm scripts are the source of truth.
-.PHONY: build test test-go test-js bench fuzz clean
+.PHONY: build test test-go test-js test-process bench fuzz clean
 
 build:
 	node scripts/build.js
@@ -12,6 +12,10 @@ test-go:
 
 test-js: build
 	npx mocha
+
+# The suite again with the Go server as a program beside Node (musl's transport).
+test-process: build
+	npm run test:process
 
 bench: build
 	npm run bench
