@@ -70,8 +70,8 @@ function runnerError(code, lines) {
   return error;
 }
 
-function missingFiles(dir) {
-  return nativeFiles(process.platform, transport()).filter((f) => !fs.existsSync(path.join(dir, f)));
+function missingFiles(dir, files) {
+  return files.filter((f) => !fs.existsSync(path.join(dir, f)));
 }
 
 /** The CPU a native file was built for, from its ELF or Mach-O header; null if unknown. */
@@ -102,13 +102,17 @@ function lookedFor(tried) {
   return ['Looked for:', ...tried.map((t) => `  - ${t}`)];
 }
 
-/** @returns {{dir: string, source: string}} where the binaries are and which step found them */
+/**
+ * @returns {{dir: string, source: string, transport: 'library'|'process'}} where the binaries are,
+ *   which step found them, and how the Go server runs (see platforms.js transport())
+ */
 function locate() {
-  const wanted = nativeFiles(process.platform, transport()); // throws for a wrong RUNNER_NATIVE_TRANSPORT
+  const mode = transport(); // throws for a wrong RUNNER_NATIVE_TRANSPORT
+  const wanted = nativeFiles(process.platform, mode);
   const override = process.env[ENV_DIR];
   if (override) {
     const dir = path.resolve(override);
-    const missing = missingFiles(dir);
+    const missing = missingFiles(dir, wanted);
     if (missing.length) {
       throw runnerError('RUNNER_NATIVE_BINARY_DIR_INVALID', [
         `runner-native: ${ENV_DIR} is set to ${dir}, which lacks ${missing.join(' and ')}.`,
@@ -117,16 +121,16 @@ function locate() {
         '(an installed platform package or a build/Release folder), or unset it.',
       ]);
     }
-    return { dir, source: ENV_DIR };
+    return { dir, source: ENV_DIR, transport: mode };
   }
   const tried = [`${ENV_DIR}: not set`];
 
-  const missingLocal = missingFiles(localBuild);
-  if (!missingLocal.length) return { dir: localBuild, source: 'a local build' };
+  const missingLocal = missingFiles(localBuild, wanted);
+  if (!missingLocal.length) return { dir: localBuild, source: 'a local build', transport: mode };
   tried.push(`${localBuild} (a local build): ${fs.existsSync(localBuild) ? `no ${missingLocal.join(' or ')}` : 'not found'}`);
 
   const platform = currentPlatform();
-  if (platform.libc === 'musl' && transport() === 'library') throw runnerError('RUNNER_NATIVE_MUSL', MUSL);
+  if (platform.libc === 'musl' && mode === 'library') throw runnerError('RUNNER_NATIVE_MUSL', MUSL);
   if (!platform.supported) {
     throw runnerError('RUNNER_NATIVE_UNSUPPORTED_PLATFORM', [
       `runner-native: there are no prebuilt binaries for ${describe(platform)}.`,
@@ -142,7 +146,7 @@ function locate() {
   }
 
   const name = packageName(platform.key);
-  if (transport() === 'process' && PLATFORMS[platform.key].transport !== 'process') {
+  if (mode === 'process' && PLATFORMS[platform.key].transport !== 'process') {
     throw runnerError('RUNNER_NATIVE_TRANSPORT_INVALID', [
       `runner-native: ${TRANSPORT_ENV}=process needs the Go server program (${wanted[1]}), which`,
       `the package "${name}" does not carry: it loads the Go library into Node, the faster way.`,
@@ -175,7 +179,7 @@ function locate() {
       ...fromSource(),
     ]);
   }
-  const missing = missingFiles(dir);
+  const missing = missingFiles(dir, wanted);
   if (missing.length) {
     throw runnerError('RUNNER_NATIVE_PACKAGE_MISSING', [
       `runner-native: the package "${name}" at ${dir} lacks ${missing.join(' and ')}.`,
@@ -183,16 +187,16 @@ function locate() {
       `Reinstall it: rm -rf node_modules && npm install`,
     ]);
   }
-  return { dir, source: name };
+  return { dir, source: name, transport: mode };
 }
 
 /**
  * The error for binaries that were found but do not load (dlopen failed). `reason` is the
  * loader's own message; we add what it usually means.
  */
-function loadError({ dir, source }, reason) {
+function loadError({ dir, source, transport: mode }, reason) {
   const lines = [`runner-native: the native files in ${dir} (from ${source}) do not load on ${describe(currentPlatform())}:`, `  ${reason}`, ''];
-  if (detectLibc() === 'musl' && transport() === 'library') return runnerError('RUNNER_NATIVE_MUSL', [...MUSL, '', `(The loader said: ${reason})`]);
+  if (detectLibc() === 'musl' && mode === 'library') return runnerError('RUNNER_NATIVE_MUSL', [...MUSL, '', `(The loader said: ${reason})`]);
   if (/GLIBC_[0-9.]+' not found/.test(reason)) {
     lines.push(`They were built against a newer glibc than this system has. The published Linux packages need glibc >= ${GLIBC_BASELINE};`,
       'a local build needs the glibc it was built on.');

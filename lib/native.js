@@ -8,7 +8,7 @@
  */
 const path = require('path');
 const { locate, loadError } = require('./locate');
-const { ADDON_FILE, nativeFiles, transport } = require('./platforms');
+const { ADDON_FILE, nativeFiles } = require('./platforms');
 
 function load() {
   const found = locate();
@@ -18,8 +18,7 @@ function load() {
   } catch (error) {
     throw loadError(found, error.message);
   }
-  const mode = transport();
-  const error = addon.load(path.join(found.dir, nativeFiles(process.platform, mode)[1]), mode === 'process');
+  const error = addon.load(path.join(found.dir, nativeFiles(process.platform, found.transport)[1]), found.transport === 'process');
   if (error) throw loadError(found, error);
   return addon;
 }

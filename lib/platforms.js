@@ -73,20 +73,20 @@ function packageFiles(key) {
  */
 function transport() {
   const asked = process.env[TRANSPORT_ENV];
-  if (asked === 'process' || asked === 'library') {
-    if (asked === 'process' && process.platform !== 'linux') {
-      const error = new Error(`runner-native: ${TRANSPORT_ENV}=process works on Linux only; unset it on ${process.platform}.`);
-      error.code = 'RUNNER_NATIVE_TRANSPORT_INVALID';
-      throw error;
-    }
-    return asked;
+  if (asked === undefined || asked === '') return detectLibc() === 'musl' ? 'process' : 'library';
+  if (asked !== 'process' && asked !== 'library') {
+    throw invalidTransport(`${TRANSPORT_ENV} must be 'library' or 'process' (or unset), got ${JSON.stringify(asked)}.`);
   }
-  if (asked !== undefined && asked !== '') {
-    const error = new Error(`runner-native: ${TRANSPORT_ENV} must be 'library' or 'process' (or unset), got ${JSON.stringify(asked)}.`);
-    error.code = 'RUNNER_NATIVE_TRANSPORT_INVALID';
-    throw error;
+  if (asked === 'process' && process.platform !== 'linux') {
+    throw invalidTransport(`${TRANSPORT_ENV}=process works on Linux only; unset it on ${process.platform}.`);
   }
-  return detectLibc() === 'musl' ? 'process' : 'library';
+  return asked;
+}
+
+function invalidTransport(message) {
+  const error = new Error(`runner-native: ${message}`);
+  error.code = 'RUNNER_NATIVE_TRANSPORT_INVALID';
+  return error;
 }
 
 function packageName(key) {
@@ -98,12 +98,21 @@ function describe({ os, cpu, libc }) {
   return `${os}-${cpu}${libc ? ` (${libc})` : ''}`;
 }
 
+/** detectLibc's answer: a process's C library never changes, and a report costs ~5 ms. */
+let libc;
+
 /**
  * 'glibc', 'musl' or null (unknown, or not Linux). Node's own diagnostic report says which C
  * library the process runs on: glibc reports its version; musl shows up as the loader among the
  * shared objects. The same test as npm's `libc` field check and the detect-libc package.
+ * Read once per process.
  */
 function detectLibc() {
+  if (libc === undefined) libc = readLibc();
+  return libc;
+}
+
+function readLibc() {
   if (process.platform !== 'linux') return null;
   const report = process.report;
   const canExclude = typeof report.excludeNetwork === 'boolean'; // Node >= 20.13
