@@ -84,11 +84,7 @@ func charsOf(p *C.char, n C.size_t) []byte {
 //export rn_constants
 func rn_constants(buf *C.uint8_t, capacity C.size_t) (n C.int64_t) {
 	defer guard(func() { n = 0 })
-	out := host.Constants()
-	if len(out) > int(capacity) {
-		return -C.int64_t(len(out))
-	}
-	return C.int64_t(copy(bytesOf(buf, capacity), out))
+	return C.int64_t(host.Constants(bytesOf(buf, capacity)))
 }
 
 //export rn_check_config

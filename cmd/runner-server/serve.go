@@ -83,12 +83,7 @@ func (s *session) call() (done bool, err error) {
 func (s *session) run(op byte, h uint64, arg int64, capacity int, in []byte) (result int64, n int, err error) {
 	switch op {
 	case wire.OpConstants:
-		c := host.Constants()
-		if len(c) > capacity {
-			return -int64(len(c)), 0, nil
-		}
-		n = copy(s.output(capacity), c)
-		return int64(n), n, nil
+		return written(host.Constants(s.output(capacity)))
 	case wire.OpCheckConfig:
 		if errJSON := host.CheckConfig(in); errJSON != nil {
 			n = s.errorOut(capacity, errJSON)

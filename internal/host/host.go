@@ -88,10 +88,20 @@ func guard(onPanic func()) {
 	}
 }
 
-// Constants returns the wire constants (JSON, see wire.Constants); nil after a panic.
-func Constants() (out []byte) {
-	defer guard(func() { out = nil })
-	return wire.Constants()
+// Constants copies the wire constants (JSON, see wire.Constants) into buf. Returns the
+// bytes written (0 after a panic), or -size when buf is too small.
+func Constants(buf []byte) (n int64) {
+	defer guard(func() { n = 0 })
+	return copyOut(buf, wire.Constants())
+}
+
+// copyOut copies out into buf whole, the convention of every function here that fills a
+// caller's buffer: the bytes written, or -size when buf is too small (nothing written).
+func copyOut(buf, out []byte) int64 {
+	if len(out) > len(buf) {
+		return -int64(len(out))
+	}
+	return int64(copy(buf, out))
 }
 
 // CheckConfig checks an encoded TunnelConfig: nil when it is valid, otherwise the error
@@ -225,10 +235,7 @@ func Headers(h uint64, id uint32, buf []byte) (n int64) {
 	if !ok {
 		return 0
 	}
-	if len(out) > len(buf) {
-		return -int64(len(out))
-	}
-	return int64(copy(buf, out))
+	return copyOut(buf, out)
 }
 
 // Remote copies the client address of pending call id into buf, as "ip:port"
@@ -245,10 +252,7 @@ func Remote(h uint64, id uint32, buf []byte) (n int64) {
 	if !ok {
 		return 0
 	}
-	if len(out) > len(buf) {
-		return -int64(len(out))
-	}
-	return int64(copy(buf, out))
+	return copyOut(buf, out)
 }
 
 // Close starts a graceful close in the background, answering 503 to what is still
