@@ -145,6 +145,12 @@ static void write_gone(char *out, size_t cap, int for_listen) {
   write_out(out, cap, text);
 }
 
+/* NUL-terminates an error JSON the child wrote into out (it sends at most cap - 1 bytes, as
+   the library's writeOut does). */
+static void terminate(char *out, size_t cap, size_t len) {
+  if (cap > 0) out[len < cap ? len : cap - 1] = 0;
+}
+
 struct reply {
   int ok;         /* the child answered */
   int64_t result; /* its result */
@@ -354,7 +360,7 @@ int64_t rn_process_check_config(char *config, size_t config_len, char *out, size
     write_gone(out, out_cap, 0);
     return out_cap > 0 ? (int64_t)strlen(out) : 1;
   }
-  if (r.result != 0 && out_cap > 0) out[r.len < out_cap ? r.len : out_cap - 1] = 0;
+  if (r.result != 0) terminate(out, out_cap, r.len);
   return r.result;
 }
 
@@ -364,7 +370,7 @@ uint64_t rn_process_create(char *config, size_t config_len, char *err, size_t er
     write_gone(err, err_cap, 0);
     return 0;
   }
-  if (r.result == 0 && err_cap > 0) err[r.len < err_cap ? r.len : err_cap - 1] = 0;
+  if (r.result == 0) terminate(err, err_cap, r.len);
   return (uint64_t)r.result;
 }
 
@@ -398,7 +404,7 @@ int32_t rn_process_listen(uint64_t h, rn_signal_fn fn, void *ctx, char *err, siz
   if (!r.ok || r.result < 0) {
     forget(h);
     if (!r.ok) write_gone(err, err_cap, 1);
-    else if (err_cap > 0) err[r.len < err_cap ? r.len : err_cap - 1] = 0;
+    else terminate(err, err_cap, r.len);
     return -1;
   }
   pthread_mutex_lock(&links_mutex);
