@@ -47,13 +47,19 @@ function startFixture(options = {}) {
   return { child, next, exited, lines, stderr: () => stderr };
 }
 
-/** A process's state letter from /proc (R, S, Z...), or null once it is gone. */
-function procState(pid) {
+/** The fields of /proc/<pid>/stat after the command (state, ppid, ...), or null once it is gone. */
+function procStat(pid) {
   try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   } catch (_) {
     return null;
   }
+}
+
+/** Gone, or a zombie until init reaps it. */
+function ended(pid) {
+  const stat = procStat(pid);
+  return stat === null || stat[0] === 'Z';
 }
 
 (linux ? describe : describe.skip)('the Go server as a separate program (RUNNER_NATIVE_TRANSPORT=process)', function () {
@@ -79,7 +85,7 @@ function procState(pid) {
     const { port, pid } = await f.next((m) => m.port);
     assert.ok(pid > 0, 'a server program was started');
     assert.strictEqual(path.basename(fs.readlinkSync(`/proc/${pid}/exe`)), SERVER_PROGRAM);
-    assert.strictEqual(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1], String(f.child.pid), 'its parent is Node');
+    assert.strictEqual(procStat(pid)[1], String(f.child.pid), 'its parent is Node');
     const res = await post(port, '/__runner/task/add', { input: { a: 2, b: 3 } });
     assert.strictEqual(res.text, '{"ok":true,"result":5}');
     f.child.kill('SIGINT');
@@ -99,7 +105,7 @@ function procState(pid) {
     assert.strictEqual(res.text, '{"ok":true,"result":"released"}');
     await f.next((m) => m.closed);
     assert.strictEqual((await f.exited).code, 0);
-    await waitFor(() => procState(pid) === null || procState(pid) === 'Z');
+    await waitFor(() => ended(pid));
   });
 
   it('(program) the server program\'s death is an error, never a hang: calls are aborted, the error is thrown, listen() says why', async () => {
@@ -127,7 +133,7 @@ function procState(pid) {
     f.child.kill('SIGKILL');
     await f.exited;
     // Its call socket closed with Node: it exits (a zombie until init reaps it).
-    await waitFor(() => procState(pid) === null || procState(pid) === 'Z');
+    await waitFor(() => ended(pid));
   });
 
   it('RUNNER_NATIVE_TRANSPORT takes only library or process, and says so', async () => {
