@@ -70,15 +70,21 @@ describe('signals that are never lost', () => {
       release = resolve;
     });
     let observed;
-    const s = await startServer({ taskTimeoutMs: 50 }, (srv) => srv.registerTask('late.reader', async (input, ctx) => {
-      await seen; // the client has had its 504 by then
-      observed = { aborted: ctx.signal.aborted, code: ctx.signal.reason && ctx.signal.reason.code };
-      return 'too late';
-    }));
+    const s = await startServer({ taskTimeoutMs: 50 }, (srv) => {
+      srv.registerTask('late.reader', async (input, ctx) => {
+        await seen; // the client has had its 504 by then
+        observed = { aborted: ctx.signal.aborted, code: ctx.signal.reason && ctx.signal.reason.code };
+        return 'too late';
+      });
+      srv.registerTask('ok', () => 'ok');
+    });
     assertError(await post(s.port, '/__runner/task/late.reader', {}), 504, 'TIMEOUT');
+    // Go queues the abort record before it counts the timeout; a call queued after that
+    // reaches JavaScript after it, so once that call is answered the abort has been read.
+    // (A request Go answers alone, such as an unknown task, proves nothing: it took the
+    // test's 'poll' through the process transport before the abort arrived.)
     await waitFor(() => s.getStats().timeouts === 1);
-    // The abort record reaches JavaScript with the next exchange; poll until it has.
-    await waitFor(async () => { await post(s.port, '/__runner/task/missing', {}); return true; });
+    assert.strictEqual((await post(s.port, '/__runner/task/ok', {})).text, '{"ok":true,"result":"ok"}');
     release();
     await waitFor(() => observed);
     assert.deepStrictEqual(observed, { aborted: true, code: 'TIMEOUT' });
@@ -89,21 +95,26 @@ describe('signals that are never lost', () => {
     const gate = new Promise((resolve) => { release = resolve; });
     let entered = false;
     let observed;
-    const s = await startServer({}, (srv) => srv.registerTask('late.reader', async (input, ctx) => {
-      entered = true;
-      await gate;
-      observed = ctx.signal.reason && ctx.signal.reason.code;
-      return 'nobody listens';
-    }));
+    const s = await startServer({}, (srv) => {
+      srv.registerTask('late.reader', async (input, ctx) => {
+        entered = true;
+        await gate;
+        observed = ctx.signal.reason && ctx.signal.reason.code;
+        return 'nobody listens';
+      });
+      srv.registerTask('ok', () => 'ok');
+    });
     const sock = await send(s.port, 'POST /__runner/task/late.reader HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}');
     await waitFor(() => entered);
     sock.destroy();
+    // Go queues the abort record as it counts the disconnect; a call queued after that
+    // reaches JavaScript after it, so once that call is answered the abort has been read.
     await waitFor(() => s.getStats().disconnects === 1);
-    await post(s.port, '/__runner/task/missing', {}); // one more exchange delivers the abort record
+    assert.strictEqual((await post(s.port, '/__runner/task/ok', {})).text, '{"ok":true,"result":"ok"}');
     release();
     await waitFor(() => observed);
     assert.strictEqual(observed, 'CLIENT_DISCONNECTED');
-    assert.strictEqual(s.getStats().status4xx, 1, 'only the 404 above: the disconnect is not a 4xx');
+    assert.strictEqual(s.getStats().status4xx, 0, 'the disconnect is not a 4xx');
   });
 
   it('calls that arrive after close() began run to their end, not aborted, told by ctx.closing, answered with Connection: close', async () => {
