@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/bluelibs/runner-native/internal/host"
 	"github.com/bluelibs/runner-native/internal/latency"
+	"github.com/bluelibs/runner-native/internal/testhttp"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
 
@@ -141,28 +141,6 @@ func (p *parent) listening() (uint64, string) {
 	return h, fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
-type httpResult struct {
-	status int
-	body   string
-	err    error
-}
-
-// post sends a task call in the background (it waits for JavaScript's answer).
-func post(url, body string) chan httpResult {
-	done := make(chan httpResult, 1)
-	go func() {
-		res, err := http.Post(url, "application/json", strings.NewReader(body))
-		if err != nil {
-			done <- httpResult{err: err}
-			return
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		done <- httpResult{status: res.StatusCode, body: string(b), err: err}
-	}()
-	return done
-}
-
 // callRecord is the part of a Go → JavaScript record these tests read.
 type callRecord struct {
 	id    uint32
@@ -247,7 +225,7 @@ func TestConfigErrorsAreCutAsInACBuffer(t *testing.T) {
 func TestTaskCallOverTheProtocol(t *testing.T) {
 	p := startServe(t)
 	h, base := p.listening()
-	res := post(base+"/__runner/task/ping", `{"input":"x"}`)
+	res := testhttp.PostAsync(base+"/__runner/task/ping", `{"input":"x"}`)
 	rec := p.takeCall(h)
 	assert.Equal(t, callRecord{id: rec.id, kind: wire.KindTask, slot: 0, input: `"x"`}, rec)
 
@@ -264,9 +242,9 @@ func TestTaskCallOverTheProtocol(t *testing.T) {
 	n, _ = p.call(wire.OpExchange, h, wire.ExchangeFlush, 1<<16, answer(rec.id, `"pong"`))
 	assert.GreaterOrEqual(t, n, int64(0))
 	got := <-res
-	require.NoError(t, got.err)
-	assert.Equal(t, 200, got.status)
-	assert.Equal(t, `{"ok":true,"result":"pong"}`, got.body)
+	require.NoError(t, got.Err)
+	assert.Equal(t, 200, got.Status)
+	assert.Equal(t, `{"ok":true,"result":"pong"}`, got.Body)
 
 	size := len(wire.Stats) + 1 + latency.Buckets
 	var counters []uint64
@@ -303,7 +281,7 @@ func TestTaskCallOverTheProtocol(t *testing.T) {
 func TestNoSignalAfterDetach(t *testing.T) {
 	p := startServe(t)
 	h, base := p.listening()
-	res := post(base+"/__runner/task/ping", `{}`)
+	res := testhttp.PostAsync(base+"/__runner/task/ping", `{}`)
 	p.waitSignal(h, wire.SignalWake)
 	n, out := p.call(wire.OpExchange, h, wire.ExchangeWake, 1<<16, nil)
 	require.Positive(t, n)
@@ -312,8 +290,8 @@ func TestNoSignalAfterDetach(t *testing.T) {
 	n, _ = p.call(wire.OpDetach, h, 0, 0, nil)
 	assert.Zero(t, n)
 	got := <-res
-	require.NoError(t, got.err)
-	assert.Equal(t, 503, got.status, "the pending call is answered by the detach")
+	require.NoError(t, got.Err)
+	assert.Equal(t, 503, got.Status, "the pending call is answered by the detach")
 
 	// Another server's CLOSED marks a later point: nothing for h came before it.
 	h2, _ := p.listening()

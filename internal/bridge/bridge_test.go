@@ -23,6 +23,7 @@ import (
 	"github.com/bluelibs/runner-native/internal/registry"
 	"github.com/bluelibs/runner-native/internal/route"
 	"github.com/bluelibs/runner-native/internal/server"
+	"github.com/bluelibs/runner-native/internal/testhttp"
 	"github.com/bluelibs/runner-native/internal/wire"
 )
 
@@ -220,33 +221,11 @@ func serveWith(t *testing.T, f *fakeJS, cfg config.Config) (*server.Server, stri
 	return srv, fmt.Sprintf("http://127.0.0.1:%d/__runner", srv.Port())
 }
 
-type response struct {
-	status int
-	body   string
-	err    error
-}
-
-// postAsync posts from another goroutine; the test goroutine asserts on what it gets.
-func postAsync(url, body string) <-chan response {
-	ch := make(chan response, 1)
-	go func() {
-		res, err := http.Post(url, "application/json", strings.NewReader(body))
-		if err != nil {
-			ch <- response{err: err}
-			return
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		ch <- response{res.StatusCode, string(b), err}
-	}()
-	return ch
-}
-
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
-	r := <-postAsync(url, body)
-	require.NoError(t, r.err)
-	return r.status, r.body
+	r := <-testhttp.PostAsync(url, body)
+	require.NoError(t, r.Err)
+	return r.Status, r.Body
 }
 
 // eventually polls cond (state, not time) and fails the test if it never holds.
@@ -278,17 +257,17 @@ func TestManyConcurrentCallsBatchAndMatch(t *testing.T) {
 	f := newHeldFakeJS(64<<10, bridge.Options{}, echoJS, hold)
 	_, base := serve(t, f)
 	const n = 500
-	results := make([]<-chan response, n)
+	results := make([]<-chan testhttp.Reply, n)
 	for i := range results {
-		results[i] = postAsync(base+"/task/echo", fmt.Sprintf(`{"input":%d}`, i))
+		results[i] = testhttp.PostAsync(base+"/task/echo", fmt.Sprintf(`{"input":%d}`, i))
 	}
 	eventually(t, "all calls queued while the thread is busy", func() bool { return f.port.Pending() == n })
 	assert.EqualValues(t, 1, f.wakeups.Load(), "the first call woke the thread; the others found the wake-up in flight")
 	close(hold)
 	for i, ch := range results {
 		r := <-ch
-		require.NoError(t, r.err)
-		assert.Equal(t, fmt.Sprintf(`{"ok":true,"result":%d}`, i), r.body)
+		require.NoError(t, r.Err)
+		assert.Equal(t, fmt.Sprintf(`{"ok":true,"result":%d}`, i), r.Body)
 	}
 	assert.EqualValues(t, 1, f.wakeups.Load(), "one wake-up served all %d calls", n)
 	assert.Less(t, f.exchanges.Load(), int64(n), "the calls were taken in batches")
@@ -354,13 +333,13 @@ func TestOneWakeUpWhileOneIsInFlight(t *testing.T) {
 func TestShutdownAnswersPendingAndLaterCalls(t *testing.T) {
 	f := newFakeJS(1024, bridge.Options{}, func(record) reply { return noReply })
 	_, base := serve(t, f)
-	first := postAsync(base+"/task/echo", `{"input":1}`)
+	first := testhttp.PostAsync(base+"/task/echo", `{"input":1}`)
 	eventually(t, "the call waits for JavaScript", func() bool { return f.port.Pending() == 1 })
 	f.port.Shutdown(protocol.ShuttingDown)
 	want := `{"ok":false,"error":{"code":503,"message":"Server is shutting down","codeName":"SERVICE_UNAVAILABLE"}}`
 	r := <-first
-	require.NoError(t, r.err)
-	assert.Equal(t, want, r.body)
+	require.NoError(t, r.Err)
+	assert.Equal(t, want, r.Body)
 	status, body := post(t, base+"/task/echo", `{"input":2}`)
 	assert.Equal(t, 503, status)
 	assert.Equal(t, want, body)
@@ -407,7 +386,7 @@ func TestMaxPendingAnswers503AtOnce(t *testing.T) {
 	held := make(chan uint32, 2)
 	f := newFakeJS(1024, bridge.Options{MaxPending: 2}, func(rec record) reply { held <- rec.id; return noReply })
 	_, base := serve(t, f)
-	first := []<-chan response{postAsync(base+"/task/echo", `{"input":1}`), postAsync(base+"/task/echo", `{"input":1}`)}
+	first := []<-chan testhttp.Reply{testhttp.PostAsync(base+"/task/echo", `{"input":1}`), testhttp.PostAsync(base+"/task/echo", `{"input":1}`)}
 	eventually(t, "two calls wait", func() bool { return f.port.Pending() == 2 })
 	status, body := post(t, base+"/task/echo", `{"input":3}`)
 	assert.Equal(t, 503, status)
@@ -419,8 +398,8 @@ func TestMaxPendingAnswers503AtOnce(t *testing.T) {
 	f.flushNow()
 	for _, ch := range first {
 		r := <-ch
-		require.NoError(t, r.err)
-		assert.Equal(t, `{"ok":true,"result":1}`, r.body)
+		require.NoError(t, r.Err)
+		assert.Equal(t, `{"ok":true,"result":1}`, r.Body)
 	}
 }
 
@@ -443,13 +422,13 @@ func TestClientDisconnectStopsWaiting(t *testing.T) {
 func TestCloseDeadlineAnswers503AndAborts(t *testing.T) {
 	f := newFakeJS(1024, bridge.Options{}, func(record) reply { return noReply })
 	srv, base := serve(t, f)
-	waiting := postAsync(base+"/task/echo", `{"input":1}`)
+	waiting := testhttp.PostAsync(base+"/task/echo", `{"input":1}`)
 	eventually(t, "the call waits", func() bool { return f.port.Pending() == 1 })
 	require.NoError(t, srv.Close(20*time.Millisecond, f.pool.Deadline))
 	r := <-waiting
-	require.NoError(t, r.err)
-	assert.Equal(t, 503, r.status)
-	assert.Equal(t, `{"ok":false,"error":{"code":503,"message":"Server closed before the handler settled (closeTimeoutMs)","codeName":"SERVICE_UNAVAILABLE"}}`, r.body)
+	require.NoError(t, r.Err)
+	assert.Equal(t, 503, r.Status)
+	assert.Equal(t, `{"ok":false,"error":{"code":503,"message":"Server closed before the handler settled (closeTimeoutMs)","codeName":"SERVICE_UNAVAILABLE"}}`, r.Body)
 	assert.EqualValues(t, wire.AbortClosing, (<-f.aborts).aux)
 	assert.EqualValues(t, 1, f.pool.Stats().ClosedByDeadline.Load())
 	assert.Zero(t, srv.OpenConnections())

@@ -20,6 +20,7 @@ import (
 	"github.com/bluelibs/runner-native/internal/gohandlers"
 	"github.com/bluelibs/runner-native/internal/registry"
 	"github.com/bluelibs/runner-native/internal/server"
+	"github.com/bluelibs/runner-native/internal/testhttp"
 )
 
 // cfg decodes a TunnelConfig's JSON fields (without port), as JavaScript sends them.
@@ -318,53 +319,32 @@ func TestKeepAlivePipeliningInOrder(t *testing.T) {
 	assert.Equal(t, []string{`200 {"ok":true,"result":6}`}, readResponses(t, conn, 1))
 }
 
-type reply struct {
-	body string
-	err  error
-}
-
-// postAsync posts from another goroutine; the test goroutine asserts on the reply.
-func postAsync(url, body string) <-chan reply {
-	ch := make(chan reply, 1)
-	go func() {
-		res, err := http.Post(url, "application/json", strings.NewReader(body))
-		if err != nil {
-			ch <- reply{err: err}
-			return
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		ch <- reply{string(b), err}
-	}()
-	return ch
-}
-
 func TestConcurrentRequestsGetTheirOwnAnswers(t *testing.T) {
 	_, base := start(t, cfg(t, ""), nil)
-	replies := make([]<-chan reply, 200)
+	replies := make([]<-chan testhttp.Reply, 200)
 	for i := range replies {
-		replies[i] = postAsync(base+"/__runner/task/app.tasks.echo", fmt.Sprintf(`{"input":{"n":%d}}`, i))
+		replies[i] = testhttp.PostAsync(base+"/__runner/task/app.tasks.echo", fmt.Sprintf(`{"input":{"n":%d}}`, i))
 	}
 	for i, ch := range replies {
 		r := <-ch
-		require.NoError(t, r.err)
-		assert.Equal(t, fmt.Sprintf(`{"ok":true,"result":{"n":%d}}`, i), r.body)
+		require.NoError(t, r.Err)
+		assert.Equal(t, fmt.Sprintf(`{"ok":true,"result":{"n":%d}}`, i), r.Body)
 	}
 }
 
 func TestCloseAnswersInFlightRequests(t *testing.T) {
 	srv, base := start(t, cfg(t, ""), nil)
-	replies := make([]<-chan reply, 20)
+	replies := make([]<-chan testhttp.Reply, 20)
 	for i := range replies {
-		replies[i] = postAsync(base+"/__runner/task/app.tasks.sleep", `{"input":{"ms":200}}`)
+		replies[i] = testhttp.PostAsync(base+"/__runner/task/app.tasks.sleep", `{"input":{"ms":200}}`)
 	}
 	require.Eventually(t, func() bool { return srv.Stats().InFlight.Load() == 20 }, 30*time.Second, time.Millisecond,
 		"the requests are inside their handler")
 	require.NoError(t, srv.Close(30*time.Second, nil))
 	for _, ch := range replies {
 		r := <-ch
-		require.NoError(t, r.err)
-		assert.Equal(t, `{"ok":true,"result":true}`, r.body)
+		require.NoError(t, r.Err)
+		assert.Equal(t, `{"ok":true,"result":true}`, r.Body)
 	}
 	_, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", srv.Port()), time.Second)
 	assert.Error(t, err, "no longer accepting")
